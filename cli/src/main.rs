@@ -1,0 +1,2 @@
+//! The `daylight` command line.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Shared helpers for daylight's multi-node integration tests.

@@ -1,0 +1,29 @@
+//! # daylight-verifier
+//!
+//! Everything a third party needs to check a daylight network, and nothing else: no async
+//! runtime, no networking, no storage. Citizens' tools, auditors, media and the nodes
+//! themselves all verify with this crate, so there is one implementation of every check.
+//!
+//! The crate is layered from bytes up to trust decisions:
+//!
+//! * [`hash`] — the 32-byte SHA-256 hash everything is made of.
+//! * [`key`] and [`note`] — C2SP signed notes with Ed25519 keys, vkeys and private keys.
+//! * [`checkpoint`] — C2SP tlog-checkpoint: a log's signed size and root.
+//! * [`cosignature`] — C2SP tlog-cosignature: a witness's timestamped countersignature.
+//! * [`policy`] — whether a cosigned checkpoint meets a log's witness quorum, and why not.
+//!
+//! Every parser here reads data from networks and files: each returns a typed error for
+//! malformed input and none panics.
+
+pub mod checkpoint;
+pub mod cosignature;
+pub mod hash;
+pub mod key;
+pub mod note;
+pub mod policy;
+
+pub use checkpoint::{Checkpoint, SignedCheckpoint};
+pub use hash::Hash;
+pub use key::{KeyType, SigningKey, VerifierKey};
+pub use note::{Note, NoteSignature, VerifiedNote};
+pub use policy::{LogPolicy, TrustedCheckpoint};
