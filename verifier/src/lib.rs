@@ -19,6 +19,7 @@ pub mod checkpoint;
 pub mod cosignature;
 pub mod hash;
 pub mod key;
+pub mod merkle;
 pub mod note;
 pub mod policy;
 
