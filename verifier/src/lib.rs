@@ -10,20 +10,28 @@
 //! * [`key`] and [`note`] — C2SP signed notes with Ed25519 keys, vkeys and private keys.
 //! * [`checkpoint`] — C2SP tlog-checkpoint: a log's signed size and root.
 //! * [`cosignature`] — C2SP tlog-cosignature: a witness's timestamped countersignature.
+//! * [`merkle`] — RFC 6962 trees over stored complete-subtree hashes: appends, roots,
+//!   inclusion and consistency proofs, and their verification.
 //! * [`policy`] — whether a cosigned checkpoint meets a log's witness quorum, and why not.
+//! * [`bundle`] — C2SP tlog-proof bundles: offline receipts of inclusion.
+//! * [`evidence`] — portable proof that a log signed two incompatible histories.
 //!
 //! Every parser here reads data from networks and files: each returns a typed error for
 //! malformed input and none panics.
 
+pub mod bundle;
 pub mod checkpoint;
 pub mod cosignature;
+pub mod evidence;
 pub mod hash;
 pub mod key;
 pub mod merkle;
 pub mod note;
 pub mod policy;
 
+pub use bundle::ProofBundle;
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
+pub use evidence::Evidence;
 pub use hash::Hash;
 pub use key::{KeyType, SigningKey, VerifierKey};
 pub use note::{Note, NoteSignature, VerifiedNote};
