@@ -144,13 +144,17 @@ mod tests {
 
     #[test]
     fn out_of_range_values_are_refused() {
-        let mut p = AuditParams::default();
-        p.idle_days = 0;
+        let p = AuditParams {
+            idle_days: 0,
+            ..AuditParams::default()
+        };
         assert!(
             matches!(p.validate(), Err(GenesisError::InvalidAudit { field, .. }) if field == "idle_days")
         );
-        let mut p = AuditParams::default();
-        p.split_margin_percent = 100;
+        let p = AuditParams {
+            split_margin_percent: 100,
+            ..AuditParams::default()
+        };
         assert!(p.validate().is_err());
         let mut p = AuditParams::default();
         p.approval_threshold.insert("cny".into(), 5);
