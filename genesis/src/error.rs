@@ -65,7 +65,7 @@ pub enum GenesisError {
     InvalidField {
         /// The member concerned.
         member: String,
-        /// The field, e.g. "division" or "addresses[1]".
+        /// The field, e.g. `division` or `addresses[1]`.
         field: String,
         /// What is wrong and what is expected.
         reason: String,
@@ -75,7 +75,7 @@ pub enum GenesisError {
     MalformedKey {
         /// The member concerned.
         member: String,
-        /// The field, e.g. "log_key" or "operators[0]".
+        /// The field, e.g. `log_key` or `operators[0]`.
         field: String,
         /// Why the vkey did not parse.
         #[source]

@@ -20,6 +20,8 @@
 //! Role rules: a city has no parent; a county's parent is a city; an auditor's parent, if any,
 //! is a city or a county. Founders: every member, unless `founders` lists some explicitly.
 
+#![deny(missing_docs)]
+
 mod audit;
 mod builder;
 mod definition;

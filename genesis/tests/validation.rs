@@ -381,7 +381,7 @@ fn keys_of_the_wrong_type_are_refused() {
 #[test]
 fn a_key_used_twice_is_refused() {
     // The same operator key accepted by two members (re-named, same public key).
-    let (mut draft, keys) = network();
+    let (mut draft, _) = network();
     let seed = [9u8; 32];
     let a = SigningKey::from_seed(
         &names::operator_key_name(NETWORK, COUNTY, "shared"),
@@ -409,7 +409,6 @@ fn a_key_used_twice_is_refused() {
 
     // A witness key that is the log key under another name and type.
     let (mut draft, _) = network();
-    let _ = keys;
     let seed = [7u8; 32];
     let log = SigningKey::from_seed(
         &names::log_key_name(NETWORK, COUNTY),

@@ -48,6 +48,14 @@ pub const MEMBERS: [(&str, Role, &str, &str, Option<&str>); 4] = [
     ),
 ];
 
+/// Syntactically valid libp2p peer ids (Ed25519 identity multihashes of arbitrary bytes).
+pub const PEER_IDS: [&str; 4] = [
+    "12D3KooWNCwatBu2dqidu1ZLToByLrgGSDJFyfimRY6nt2WDki5x",
+    "12D3KooWR8Q7vNvhjEv9SVSV59gAn3bcBKMzwUUECdgyP9k83s5K",
+    "12D3KooWRZrmJcDNiYFebjaCMusoxCn8gLhDYZJKWdMH7HMpzEX6",
+    "12D3KooWLNXErswccstujgcW3imymw75oVveX2c7rB3W39iqcKNm",
+];
+
 fn key(name: &str, key_type: KeyType, seed: Option<[u8; 32]>) -> SigningKey {
     match seed {
         Some(seed) => SigningKey::from_seed(name, key_type, seed).expect("valid name"),
@@ -88,7 +96,7 @@ pub fn member(index: usize, keys: &Keys) -> Member {
         division,
         keys.log.verifier(),
         keys.witness.verifier(),
-        &format!("12D3KooWPeer{index}x{}", &id[id.len() - 3..]),
+        PEER_IDS[index],
     );
     m.parent = parent.map(str::to_string);
     m.addresses = vec![format!("/ip4/127.0.0.1/tcp/{}", 4001 + index)];
