@@ -1,0 +1,160 @@
+//! A validated, immutable network definition and what the node and CLI derive from it.
+
+use daylight_verifier::key::VerifierKey;
+use daylight_verifier::policy::LogPolicy;
+
+use crate::audit::AuditParams;
+use crate::builder::GenesisBuilder;
+use crate::error::GenesisError;
+use crate::member::{Attestor, Member};
+use crate::names;
+
+/// A network definition that follows every rule of `docs/genesis.md`.
+///
+/// Only obtainable through validation ([`GenesisBuilder::build`] or parsing a signed genesis),
+/// and immutable after, so holding one means the rules hold. Members are sorted by id, and
+/// sets (founders, witnesses, operator and attestor keys) are sorted as in the canonical text.
+/// It says nothing about signatures: see [`crate::Genesis`] for a definition the founders signed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Definition {
+    draft: GenesisBuilder,
+}
+
+impl Definition {
+    /// Validates a draft; on success the definition holds it in canonical order.
+    pub fn new(mut draft: GenesisBuilder) -> Result<Definition, GenesisError> {
+        crate::validate::validate(&draft)?;
+        draft.members.sort_by(|a, b| a.id.cmp(&b.id));
+        if let Some(founders) = &mut draft.founders {
+            founders.sort();
+        }
+        for m in &mut draft.members {
+            if let Some(witnesses) = &mut m.witnesses {
+                witnesses.sort();
+            }
+            m.operators.sort_by_key(|k| k.to_string());
+            m.attestors
+                .sort_by_key(|a| (a.role.clone(), a.key.to_string()));
+        }
+        Ok(Definition { draft })
+    }
+
+    /// The canonical definition text (what founders sign).
+    pub fn to_text(&self) -> String {
+        self.draft.to_text()
+    }
+
+    /// A copy of the definition as a draft, to prepare a new network from this one.
+    pub fn to_builder(&self) -> GenesisBuilder {
+        self.draft.clone()
+    }
+
+    /// The network name, e.g. `demo.daylight`.
+    pub fn network(&self) -> &str {
+        &self.draft.network
+    }
+
+    /// How many witness cosignatures a citizen requires on a checkpoint of any log.
+    pub fn quorum(&self) -> usize {
+        self.draft.quorum
+    }
+
+    /// The audit parameters of DESIGN §8.
+    pub fn audit(&self) -> &AuditParams {
+        &self.draft.audit
+    }
+
+    /// All members, sorted by id.
+    pub fn members(&self) -> &[Member] {
+        &self.draft.members
+    }
+
+    /// The member with id `id`, if there is one.
+    pub fn member(&self, id: &str) -> Option<&Member> {
+        self.draft
+            .members
+            .binary_search_by(|m| m.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.draft.members[i])
+    }
+
+    fn require(&self, id: &str) -> Result<&Member, GenesisError> {
+        self.member(id)
+            .ok_or_else(|| GenesisError::UnknownMember(id.to_string()))
+    }
+
+    /// The members whose parent is `id` (a city's counties and auditors), sorted by id.
+    pub fn children(&self, id: &str) -> Vec<&Member> {
+        self.draft
+            .members
+            .iter()
+            .filter(|m| m.parent.as_deref() == Some(id))
+            .collect()
+    }
+
+    /// The founders, who must all sign the genesis with their log keys, sorted by id.
+    /// Every member, unless the definition lists founders explicitly.
+    pub fn founders(&self) -> Vec<&Member> {
+        match &self.draft.founders {
+            None => self.draft.members.iter().collect(),
+            Some(ids) => ids.iter().filter_map(|id| self.member(id)).collect(),
+        }
+    }
+
+    /// The origin of a member's log, `<network>/<member id>` (also its log key's name).
+    pub fn origin(&self, id: &str) -> Result<String, GenesisError> {
+        self.require(id)
+            .map(|m| names::origin(self.network(), &m.id))
+    }
+
+    /// The member whose log has this origin: how a node maps a checkpoint to its log.
+    pub fn member_by_origin(&self, origin: &str) -> Option<&Member> {
+        let id = origin.strip_prefix(self.network())?.strip_prefix('/')?;
+        self.member(id)
+    }
+
+    /// The members that witness the log of `id`, sorted by id.
+    pub fn witnesses_of(&self, id: &str) -> Result<Vec<&Member>, GenesisError> {
+        let member = self.require(id)?;
+        Ok(match &member.witnesses {
+            None => self.draft.members.iter().filter(|m| m.id != id).collect(),
+            Some(ids) => ids.iter().filter_map(|w| self.member(w)).collect(),
+        })
+    }
+
+    /// The members whose logs `id` witnesses (and so mirrors and cosigns), sorted by id.
+    pub fn witnessed_by(&self, id: &str) -> Result<Vec<&Member>, GenesisError> {
+        self.require(id)?;
+        let witnesses = |m: &Member| match &m.witnesses {
+            None => m.id != id,
+            Some(list) => list.iter().any(|w| w == id),
+        };
+        Ok(self.draft.members.iter().filter(|m| witnesses(m)).collect())
+    }
+
+    /// The verifier's trust policy for the log of `id`: its log key, the witness keys of its
+    /// witnesses, and the network's quorum.
+    pub fn policy_for(&self, id: &str) -> Result<LogPolicy, GenesisError> {
+        let member = self.require(id)?;
+        let witnesses = self
+            .witnesses_of(id)?
+            .into_iter()
+            .map(|w| w.witness_key.clone())
+            .collect();
+        Ok(LogPolicy::new(
+            member.log_key.clone(),
+            witnesses,
+            self.quorum(),
+        )?)
+    }
+
+    /// The operator keys whose signature publishes a record in the log of `id`.
+    pub fn operator_keys(&self, id: &str) -> Result<&[VerifierKey], GenesisError> {
+        Ok(&self.require(id)?.operators)
+    }
+
+    /// The attestor keys, with their roles, whose signatures on records of `id` count.
+    pub fn attestor_keys(&self, id: &str) -> Result<&[Attestor], GenesisError> {
+        Ok(&self.require(id)?.attestors)
+    }
+}
