@@ -14,6 +14,7 @@
 //!   inclusion and consistency proofs, and their verification.
 //! * [`policy`] — whether a cosigned checkpoint meets a log's witness quorum, and why not.
 //! * [`bundle`] — C2SP tlog-proof bundles: offline receipts of inclusion.
+//! * [`tile`] — C2SP tlog-tiles paths, widths and entry bundles.
 //! * [`evidence`] — portable proof that a log signed two incompatible histories.
 //!
 //! Every parser here reads data from networks and files: each returns a typed error for
@@ -28,6 +29,7 @@ pub mod key;
 pub mod merkle;
 pub mod note;
 pub mod policy;
+pub mod tile;
 
 pub use bundle::ProofBundle;
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
