@@ -1,4 +1,8 @@
 //! # daylight-node
 //!
-//! The node an agency or auditor runs. For now it only carries the command-line surface;
-//! storage, the sequencer, the HTTP API and networking arrive with the node and network issues.
+//! The node an agency or auditor runs.
+//!
+//! * [`sequencer`] — the single writer: batches, signs, commits, then acknowledges.
+//! * [`storage`] — the redb database: entries, stored hashes, checkpoints, indexes.
+pub mod sequencer;
+pub mod storage;

@@ -1,0 +1,410 @@
+//! Durable storage: one redb database per node (see `docs/decisions/0002-storage-redb.md`).
+//!
+//! Every log the node holds (its own, and later its mirrors) gets a small number, and its rows
+//! are keyed by that number:
+//!
+//! | table | key | value |
+//! |---|---|---|
+//! | `logs` | origin | log number |
+//! | `sizes` | log | durable tree size |
+//! | `entries` | (log, index) | entry bytes, exactly as hashed |
+//! | `hashes` | (log, level, index) | stored complete-subtree hash |
+//! | `checkpoints` | (log, size) | signed checkpoint note |
+//! | `rids` | (log, rid) | entry index |
+//! | `meta` | name | value (member id, genesis id) |
+//!
+//! Invariants kept here, in [`Store::commit_batch`], inside one write transaction:
+//! a batch starts exactly at the durable size; a rid is never indexed twice; a size never gets
+//! a second, different checkpoint. The transaction commits with `Durability::Immediate`, so
+//! when it returns everything in it is on disk (one fsync per batch).
+
+use std::path::Path;
+
+use daylight_verifier::Hash;
+use daylight_verifier::merkle::{HashReader, NodeId, TreeError};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+
+const LOGS: TableDefinition<&str, u32> = TableDefinition::new("logs");
+const SIZES: TableDefinition<u32, u64> = TableDefinition::new("sizes");
+const ENTRIES: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("entries");
+const HASHES: TableDefinition<(u32, u8, u64), [u8; 32]> = TableDefinition::new("hashes");
+const CHECKPOINTS: TableDefinition<(u32, u64), &str> = TableDefinition::new("checkpoints");
+const RIDS: TableDefinition<(u32, &str), u64> = TableDefinition::new("rids");
+const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The database could not be opened, read or written.
+    #[error("database error: {0}")]
+    Database(#[from] redb::Error),
+    /// A batch did not start at the durable size: a second writer, or a bug.
+    #[error("batch for log {log} starts at {start} but the durable size is {durable}")]
+    OutOfOrder {
+        /// The log's origin.
+        log: String,
+        /// Where the batch started.
+        start: u64,
+        /// The durable size.
+        durable: u64,
+    },
+    /// A record id is already in the log.
+    #[error(
+        "record id {rid:?} is already at index {index} of this log; record ids are never reused"
+    )]
+    DuplicateRid {
+        /// The rid.
+        rid: String,
+        /// Where it already is.
+        index: u64,
+    },
+    /// A second, different checkpoint for a size that already has one.
+    #[error("refusing to store a second, different checkpoint of size {0}")]
+    CheckpointConflict(u64),
+    /// The log is not known to this database.
+    #[error("unknown log {0}")]
+    UnknownLog(String),
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StorageError {
+            fn from(e: $t) -> Self {
+                StorageError::Database(e.into())
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// One entry of a batch.
+#[derive(Clone, Debug)]
+pub struct NewEntry {
+    /// The entry bytes, exactly as hashed.
+    pub bytes: Vec<u8>,
+    /// The record id to index, if the entry has one.
+    pub rid: Option<String>,
+}
+
+/// Everything one sequencer batch makes durable at once.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    /// The log's number.
+    pub log: u32,
+    /// The durable size before the batch: the index of its first entry.
+    pub start: u64,
+    /// The entries, in order.
+    pub entries: Vec<NewEntry>,
+    /// The new stored hashes.
+    pub hashes: Vec<(NodeId, Hash)>,
+    /// The checkpoint signed over the tree after the batch.
+    pub checkpoint: String,
+}
+
+/// The node's database.
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Store, StorageError> {
+        let db = Database::create(path)?;
+        let txn = db.begin_write()?;
+        for_each_table(&txn)?;
+        txn.commit()?;
+        Ok(Store { db })
+    }
+
+    /// A metadata value (e.g. `member`, `genesis`).
+    pub fn meta(&self, name: &str) -> Result<Option<String>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(META)?;
+        Ok(table.get(name)?.map(|v| v.value().to_string()))
+    }
+
+    /// Sets a metadata value, durably.
+    pub fn set_meta(&self, name: &str, value: &str) -> Result<(), StorageError> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(META)?.insert(name, value)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The number of log `origin`, registering it if new.
+    pub fn log_number(&self, origin: &str) -> Result<u32, StorageError> {
+        if let Some(n) = self.find_log(origin)? {
+            return Ok(n);
+        }
+        let txn = self.db.begin_write()?;
+        let number = {
+            let mut logs = txn.open_table(LOGS)?;
+            let next = logs.len()? as u32;
+            logs.insert(origin, next)?;
+            txn.open_table(SIZES)?.insert(next, 0)?;
+            next
+        };
+        txn.commit()?;
+        Ok(number)
+    }
+
+    /// The number of log `origin`, if registered.
+    pub fn find_log(&self, origin: &str) -> Result<Option<u32>, StorageError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(LOGS)?.get(origin)?.map(|v| v.value()))
+    }
+
+    /// The durable size of a log.
+    pub fn size(&self, log: u32) -> Result<u64, StorageError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(SIZES)?.get(log)?.map_or(0, |v| v.value()))
+    }
+
+    /// The signed checkpoint of the largest size, if any.
+    pub fn latest_checkpoint(&self, log: u32) -> Result<Option<(u64, String)>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(CHECKPOINTS)?;
+        let mut range = table.range((log, 0)..=(log, u64::MAX))?;
+        Ok(match range.next_back() {
+            Some(row) => {
+                let (key, value) = row?;
+                Some((key.value().1, value.value().to_string()))
+            }
+            None => None,
+        })
+    }
+
+    /// The checkpoint signed at exactly `size`, if any.
+    pub fn checkpoint_at(&self, log: u32, size: u64) -> Result<Option<String>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(CHECKPOINTS)?;
+        Ok(table.get((log, size))?.map(|v| v.value().to_string()))
+    }
+
+    /// Every checkpoint of a log, by size.
+    pub fn checkpoints(&self, log: u32) -> Result<Vec<(u64, String)>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(CHECKPOINTS)?;
+        table
+            .range((log, 0)..=(log, u64::MAX))?
+            .map(|row| {
+                let (k, v) = row?;
+                Ok((k.value().1, v.value().to_string()))
+            })
+            .collect()
+    }
+
+    /// Entries `range` of a log (those that exist).
+    pub fn entries(
+        &self,
+        log: u32,
+        range: std::ops::Range<u64>,
+    ) -> Result<Vec<Vec<u8>>, StorageError> {
+        if range.is_empty() {
+            return Ok(Vec::new());
+        }
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(ENTRIES)?;
+        table
+            .range((log, range.start)..(log, range.end))?
+            .map(|row| Ok(row?.1.value().to_vec()))
+            .collect()
+    }
+
+    /// The index of record `rid` in a log.
+    pub fn rid_index(&self, log: u32, rid: &str) -> Result<Option<u64>, StorageError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(RIDS)?.get((log, rid))?.map(|v| v.value()))
+    }
+
+    /// A reader of a log's stored hashes, for the Merkle functions.
+    pub fn hash_reader(&self, log: u32) -> LogHashes<'_> {
+        LogHashes { store: self, log }
+    }
+
+    /// Makes a batch durable in one transaction (one fsync), checking the invariants above.
+    pub fn commit_batch(&self, batch: &Batch, origin: &str) -> Result<(), StorageError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut sizes = txn.open_table(SIZES)?;
+            let durable = sizes.get(batch.log)?.map_or(0, |v| v.value());
+            if durable != batch.start {
+                return Err(StorageError::OutOfOrder {
+                    log: origin.to_string(),
+                    start: batch.start,
+                    durable,
+                });
+            }
+            let mut entries = txn.open_table(ENTRIES)?;
+            let mut rids = txn.open_table(RIDS)?;
+            for (offset, entry) in batch.entries.iter().enumerate() {
+                let index = batch.start + offset as u64;
+                entries.insert((batch.log, index), entry.bytes.as_slice())?;
+                if let Some(rid) = &entry.rid {
+                    if let Some(existing) = rids.insert((batch.log, rid.as_str()), index)? {
+                        return Err(StorageError::DuplicateRid {
+                            rid: rid.clone(),
+                            index: existing.value(),
+                        });
+                    }
+                }
+            }
+            let mut hashes = txn.open_table(HASHES)?;
+            for (id, hash) in &batch.hashes {
+                hashes.insert((batch.log, id.level, id.index), hash.0)?;
+            }
+            let new_size = batch.start + batch.entries.len() as u64;
+            let mut checkpoints = txn.open_table(CHECKPOINTS)?;
+            if let Some(existing) = checkpoints.get((batch.log, new_size))? {
+                if existing.value() != batch.checkpoint {
+                    return Err(StorageError::CheckpointConflict(new_size));
+                }
+            }
+            checkpoints.insert((batch.log, new_size), batch.checkpoint.as_str())?;
+            sizes.insert(batch.log, new_size)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Bytes the database file takes on disk.
+    pub fn disk_bytes(path: &Path) -> std::io::Result<u64> {
+        Ok(std::fs::metadata(path)?.len())
+    }
+}
+
+fn for_each_table(txn: &redb::WriteTransaction) -> Result<(), StorageError> {
+    txn.open_table(LOGS)?;
+    txn.open_table(SIZES)?;
+    txn.open_table(ENTRIES)?;
+    txn.open_table(HASHES)?;
+    txn.open_table(CHECKPOINTS)?;
+    txn.open_table(RIDS)?;
+    txn.open_table(META)?;
+    Ok(())
+}
+
+/// The stored hashes of one log, read in one transaction per call.
+pub struct LogHashes<'a> {
+    store: &'a Store,
+    log: u32,
+}
+
+impl HashReader for LogHashes<'_> {
+    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, TreeError> {
+        let storage = |e: StorageError| TreeError::Storage(e.to_string());
+        let txn = self.store.db.begin_read().map_err(|e| storage(e.into()))?;
+        let table = txn.open_table(HASHES).map_err(|e| storage(e.into()))?;
+        ids.iter()
+            .map(|id| {
+                table
+                    .get((self.log, id.level, id.index))
+                    .map_err(|e| storage(e.into()))?
+                    .map(|v| Hash(v.value()))
+                    .ok_or(TreeError::Missing(*id))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use daylight_verifier::merkle::{Frontier, leaf_hash, tree_hash};
+
+    fn batch(store: &Store, log: u32, start: u64, n: u64, frontier: &mut Frontier) -> Batch {
+        let _ = store;
+        let mut hashes = Vec::new();
+        let entries: Vec<NewEntry> = (start..start + n)
+            .map(|i| NewEntry {
+                bytes: format!("entry-{i}").into_bytes(),
+                rid: Some(format!("rid-{i}")),
+            })
+            .collect();
+        for e in &entries {
+            frontier.append(leaf_hash(&e.bytes), &mut hashes);
+        }
+        Batch {
+            log,
+            start,
+            entries,
+            hashes,
+            checkpoint: format!("checkpoint {}\n", start + n),
+        }
+    }
+
+    #[test]
+    fn batches_persist_across_reopen() {
+        let dir = tempdir();
+        let path = dir.join("db.redb");
+        let mut frontier = Frontier::empty();
+        {
+            let store = Store::open(&path).unwrap();
+            let log = store.log_number("net/a").unwrap();
+            store
+                .commit_batch(&batch(&store, log, 0, 10, &mut frontier), "net/a")
+                .unwrap();
+            store
+                .commit_batch(&batch(&store, log, 10, 7, &mut frontier), "net/a")
+                .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let log = store.find_log("net/a").unwrap().unwrap();
+        assert_eq!(store.size(log).unwrap(), 17);
+        assert_eq!(
+            tree_hash(17, &store.hash_reader(log)).unwrap(),
+            frontier.root()
+        );
+        assert_eq!(
+            store.entries(log, 3..5).unwrap(),
+            vec![b"entry-3".to_vec(), b"entry-4".to_vec()]
+        );
+        assert_eq!(store.rid_index(log, "rid-12").unwrap(), Some(12));
+        assert_eq!(store.latest_checkpoint(log).unwrap().unwrap().0, 17);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn invariants_are_enforced_in_the_transaction() {
+        let dir = tempdir();
+        let store = Store::open(&dir.join("db.redb")).unwrap();
+        let log = store.log_number("net/a").unwrap();
+        let mut frontier = Frontier::empty();
+        let first = batch(&store, log, 0, 3, &mut frontier);
+        store.commit_batch(&first, "net/a").unwrap();
+        // Replaying the batch: out of order.
+        assert!(matches!(
+            store.commit_batch(&first, "net/a"),
+            Err(StorageError::OutOfOrder { .. })
+        ));
+        // A rid already present: refused, and nothing of the batch is kept.
+        let mut dup = batch(&store, log, 3, 2, &mut frontier.clone());
+        dup.entries[1].rid = Some("rid-1".into());
+        assert!(matches!(
+            store.commit_batch(&dup, "net/a"),
+            Err(StorageError::DuplicateRid { .. })
+        ));
+        assert_eq!(store.size(log).unwrap(), 3);
+        assert_eq!(store.entries(log, 0..10).unwrap().len(), 3);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn tempdir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "daylight-storage-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}
