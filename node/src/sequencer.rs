@@ -341,6 +341,7 @@ mod tests {
         NewEntry {
             bytes: format!("{{\"rid\":\"county-1-{i}\"}}").into_bytes(),
             rid: Some(format!("county-1-{i}")),
+            amends: None,
         }
     }
 
@@ -427,6 +428,7 @@ mod tests {
             entries: vec![NewEntry {
                 bytes: b"real".to_vec(),
                 rid: None,
+                amends: None,
             }],
             hashes,
             checkpoint: lying.to_text(),

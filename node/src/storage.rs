@@ -11,6 +11,7 @@
 //! | `hashes` | (log, level, index) | stored complete-subtree hash |
 //! | `checkpoints` | (log, size) | signed checkpoint note |
 //! | `rids` | (log, rid) | entry index |
+//! | `amendments` | (log, rid) | indexes of the corrections and voids of that rid |
 //! | `meta` | name | value (member id, genesis id) |
 //!
 //! Invariants kept here, in [`Store::commit_batch`], inside one write transaction:
@@ -22,7 +23,10 @@ use std::path::Path;
 
 use daylight_verifier::Hash;
 use daylight_verifier::merkle::{HashReader, NodeId, TreeError};
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{
+    Database, MultimapTableDefinition, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableDefinition,
+};
 
 const LOGS: TableDefinition<&str, u32> = TableDefinition::new("logs");
 const SIZES: TableDefinition<u32, u64> = TableDefinition::new("sizes");
@@ -31,6 +35,8 @@ const HASHES: TableDefinition<(u32, u8, u64), [u8; 32]> = TableDefinition::new("
 const CHECKPOINTS: TableDefinition<(u32, u64), &str> = TableDefinition::new("checkpoints");
 const RIDS: TableDefinition<(u32, &str), u64> = TableDefinition::new("rids");
 const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+const AMENDMENTS: MultimapTableDefinition<(u32, &str), u64> =
+    MultimapTableDefinition::new("amendments");
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +96,8 @@ pub struct NewEntry {
     pub bytes: Vec<u8>,
     /// The record id to index, if the entry has one.
     pub rid: Option<String>,
+    /// The rid this entry corrects or voids, if it is a correction or void.
+    pub amends: Option<String>,
 }
 
 /// Everything one sequencer batch makes durable at once.
@@ -223,6 +231,13 @@ impl Store {
         Ok(txn.open_table(RIDS)?.get((log, rid))?.map(|v| v.value()))
     }
 
+    /// Indexes of the corrections and voids of record `rid`, in log order.
+    pub fn amendments(&self, log: u32, rid: &str) -> Result<Vec<u64>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_multimap_table(AMENDMENTS)?;
+        table.get((log, rid))?.map(|v| Ok(v?.value())).collect()
+    }
+
     /// A reader of a log's stored hashes, for the Merkle functions.
     pub fn hash_reader(&self, log: u32) -> LogHashes<'_> {
         LogHashes { store: self, log }
@@ -253,6 +268,12 @@ impl Store {
                             index: existing.value(),
                         });
                     }
+                }
+            }
+            let mut amendments = txn.open_multimap_table(AMENDMENTS)?;
+            for (offset, entry) in batch.entries.iter().enumerate() {
+                if let Some(target) = &entry.amends {
+                    amendments.insert((batch.log, target.as_str()), batch.start + offset as u64)?;
                 }
             }
             let mut hashes = txn.open_table(HASHES)?;
@@ -287,6 +308,7 @@ fn for_each_table(txn: &redb::WriteTransaction) -> Result<(), StorageError> {
     txn.open_table(CHECKPOINTS)?;
     txn.open_table(RIDS)?;
     txn.open_table(META)?;
+    txn.open_multimap_table(AMENDMENTS)?;
     Ok(())
 }
 
@@ -325,6 +347,7 @@ mod tests {
             .map(|i| NewEntry {
                 bytes: format!("entry-{i}").into_bytes(),
                 rid: Some(format!("rid-{i}")),
+                amends: (i % 5 == 4).then(|| format!("rid-{}", i - 1)),
             })
             .collect();
         for e in &entries {
@@ -366,6 +389,8 @@ mod tests {
             vec![b"entry-3".to_vec(), b"entry-4".to_vec()]
         );
         assert_eq!(store.rid_index(log, "rid-12").unwrap(), Some(12));
+        assert_eq!(store.amendments(log, "rid-13").unwrap(), vec![14]);
+        assert!(store.amendments(log, "rid-12").unwrap().is_empty());
         assert_eq!(store.latest_checkpoint(log).unwrap().unwrap().0, 17);
         std::fs::remove_dir_all(dir).unwrap();
     }
