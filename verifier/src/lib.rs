@@ -11,6 +11,8 @@
 //! * [`checkpoint`] — C2SP tlog-checkpoint: a log's signed size and root.
 //! * [`cosignature`] — C2SP tlog-cosignature: a witness's timestamped countersignature.
 //! * [`policy`] — whether a cosigned checkpoint meets a log's witness quorum, and why not.
+//! * [`record`] — the record model: kinds, JCS entry bytes, validation, signatures and
+//!   attestations, household privacy, and the current state after corrections.
 //!
 //! Every parser here reads data from networks and files: each returns a typed error for
 //! malformed input and none panics.
@@ -22,6 +24,7 @@ pub mod key;
 pub mod merkle;
 pub mod note;
 pub mod policy;
+pub mod record;
 
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use hash::Hash;
