@@ -16,6 +16,8 @@
 //! * [`bundle`] — C2SP tlog-proof bundles: offline receipts of inclusion.
 //! * [`tile`] — C2SP tlog-tiles paths, widths and entry bundles.
 //! * [`evidence`] — portable proof that a log signed two incompatible histories.
+//! * [`record`] — the record model: kinds, JCS entry bytes, validation, signatures and
+//!   attestations, household privacy, and the current state after corrections.
 //!
 //! Every parser here reads data from networks and files: each returns a typed error for
 //! malformed input and none panics.
@@ -29,6 +31,7 @@ pub mod key;
 pub mod merkle;
 pub mod note;
 pub mod policy;
+pub mod record;
 pub mod tile;
 
 pub use bundle::ProofBundle;

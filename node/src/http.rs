@@ -1,0 +1,435 @@
+//! The HTTP API (DESIGN §5.4): the tlog-tiles read path, proofs, receipts, records, metrics.
+//!
+//! Every error is JSON `{"error": ..., "detail": ...}` with the matching status. Handlers
+//! never panic on input: paths and queries are parsed by hand into typed values, bodies are
+//! size-limited, and every request has a timeout.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use daylight_verifier::bundle::ProofBundle;
+use daylight_verifier::checkpoint::{Checkpoint, parse_canonical_u64};
+use daylight_verifier::merkle::{leaf_hash, prove_consistency, prove_inclusion};
+use daylight_verifier::tile::{Tile, TileKind, push_bundle_entry};
+use serde_json::json;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::sequencer::{Sequencer, SequencerError};
+use crate::storage::Store;
+use crate::submit::{Submitter, SubmitError};
+
+/// Largest request body accepted (a batch of records).
+pub const MAX_BODY_BYTES: usize = 16 << 20;
+/// Longest any request may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A JSON error response.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    error: &'static str,
+    detail: String,
+}
+
+impl ApiError {
+    /// An error with a status, a short machine-readable code and a human explanation.
+    pub fn new(status: StatusCode, error: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            error,
+            detail: detail.into(),
+        }
+    }
+
+    fn bad_request(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", detail)
+    }
+
+    fn not_found(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", detail)
+    }
+
+    fn internal(detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!("internal error: {detail}");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": self.error, "detail": self.detail });
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> ApiError {
+        match e {
+            SubmitError::Invalid { .. } | SubmitError::Malformed(_) | SubmitError::Empty => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_record", e.to_string())
+            }
+            SubmitError::Sequencer(SequencerError::DuplicateRid(_)) => {
+                ApiError::new(StatusCode::CONFLICT, "duplicate_rid", e.to_string())
+            }
+            SubmitError::Sequencer(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "log_unavailable", e.to_string())
+            }
+        }
+    }
+}
+
+/// Counters exported at `/metrics`.
+#[derive(Default)]
+pub struct Metrics {
+    /// HTTP requests answered.
+    pub requests: AtomicU64,
+    /// Records accepted into the log.
+    pub records_logged: AtomicU64,
+    /// Records refused at submission.
+    pub records_refused: AtomicU64,
+}
+
+/// One log this node serves.
+#[derive(Clone, Debug)]
+pub struct ServedLog {
+    /// The storage number of the log.
+    pub number: u32,
+    /// The log's origin.
+    pub origin: String,
+}
+
+/// What every handler shares.
+pub struct AppState {
+    /// The database.
+    pub store: Arc<Store>,
+    /// The node's own log writer.
+    pub sequencer: Sequencer,
+    /// The member id of this node (its own log is `/log/<member>`).
+    pub member: String,
+    /// Logs served, by member id.
+    pub logs: HashMap<String, ServedLog>,
+    /// Record checks for submissions.
+    pub submitter: Submitter,
+    /// Counters.
+    pub metrics: Metrics,
+}
+
+type Shared = State<Arc<AppState>>;
+
+/// The node's HTTP routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .route("/v1/records", post(submit))
+        .route("/v1/records/{rid}", get(record))
+        .route("/log/{member}/checkpoint", get(checkpoint))
+        .route("/log/{member}/tile/{*path}", get(tile))
+        .route("/log/{member}/proof/inclusion", get(inclusion))
+        .route("/log/{member}/proof/consistency", get(consistency))
+        .route("/log/{member}/receipt/{index}", get(receipt))
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), count_request))
+        .with_state(state)
+}
+
+async fn count_request(
+    State(state): Shared,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    state.metrics.requests.fetch_add(1, Ordering::Relaxed);
+    next.run(request).await
+}
+
+impl AppState {
+    fn log(&self, member: &str) -> Result<&ServedLog, ApiError> {
+        self.logs
+            .get(member)
+            .ok_or_else(|| ApiError::not_found(format!("this node does not hold the log of {member:?}")))
+    }
+
+    /// The latest signed checkpoint note and its size, for a served log.
+    fn head(&self, log: &ServedLog) -> Result<(u64, Arc<str>), ApiError> {
+        let note: Arc<str> = if log.origin == self.own_origin() {
+            self.sequencer.checkpoint()
+        } else {
+            let (_, note) = self
+                .store
+                .latest_checkpoint(log.number)
+                .map_err(ApiError::internal)?
+                .ok_or_else(|| ApiError::not_found("the log has no checkpoint yet"))?;
+            Arc::from(note)
+        };
+        let body = note.split_once("\n\n").map_or(&*note, |(text, _)| text);
+        let size = Checkpoint::parse(&format!("{body}\n"))
+            .map_err(ApiError::internal)?
+            .size;
+        Ok((size, note))
+    }
+
+    fn own_origin(&self) -> &str {
+        self.logs
+            .get(&self.member)
+            .map_or("", |log| log.origin.as_str())
+    }
+}
+
+fn query(raw: &Option<String>) -> HashMap<&str, &str> {
+    raw.as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .collect()
+}
+
+fn number(params: &HashMap<&str, &str>, name: &str) -> Result<u64, ApiError> {
+    let text = params
+        .get(name)
+        .ok_or_else(|| ApiError::bad_request(format!("missing query parameter {name}")))?;
+    parse_canonical_u64(text).ok_or_else(|| {
+        ApiError::bad_request(format!("{name} must be a decimal number, got {text:?}"))
+    })
+}
+
+fn text_response(body: String, cache: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn checkpoint(State(state): Shared, Path(member): Path<String>) -> Result<Response, ApiError> {
+    let (_, note) = state.head(state.log(&member)?)?;
+    Ok(text_response(note.to_string(), "no-cache, max-age=2"))
+}
+
+async fn tile(
+    State(state): Shared,
+    Path((member, path)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let log = state.log(&member)?;
+    let tile = Tile::parse(&format!("tile/{path}")).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let (size, _) = state.head(log)?;
+    if tile.min_tree_size().is_none_or(|needed| needed > size) {
+        return Err(ApiError::not_found(format!(
+            "tile {} is not part of the tree of size {size}",
+            tile.path()
+        )));
+    }
+    let body = match tile.kind {
+        TileKind::Hashes { .. } => {
+            let ids: Vec<_> = tile.node_ids().into_iter().flatten().collect();
+            let reader = state.store.hash_reader(log.number);
+            let hashes = daylight_verifier::merkle::HashReader::read_hashes(&reader, &ids)
+                .map_err(ApiError::internal)?;
+            hashes.iter().flat_map(|h| h.0).collect::<Vec<u8>>()
+        }
+        TileKind::Entries => {
+            let range = tile.entry_range().ok_or_else(|| ApiError::bad_request("bad tile"))?;
+            let entries = state.store.entries(log.number, range).map_err(ApiError::internal)?;
+            let mut bundle = Vec::new();
+            for entry in &entries {
+                push_bundle_entry(&mut bundle, entry).map_err(ApiError::internal)?;
+            }
+            bundle
+        }
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+async fn inclusion(
+    State(state): Shared,
+    Path(member): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let log = state.log(&member)?;
+    let params = query(&raw);
+    let (index, size) = (number(&params, "index")?, number(&params, "size")?);
+    let (current, _) = state.head(log)?;
+    if size > current || index >= size {
+        return Err(ApiError::bad_request(format!(
+            "need index < size <= {current} (the latest checkpoint), got index {index}, size {size}"
+        )));
+    }
+    let proof = prove_inclusion(index, size, &state.store.hash_reader(log.number))
+        .map_err(ApiError::internal)?;
+    Ok(axum::Json(json!({
+        "index": index,
+        "size": size,
+        "proof": proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+async fn consistency(
+    State(state): Shared,
+    Path(member): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let log = state.log(&member)?;
+    let params = query(&raw);
+    let (old, new) = (number(&params, "old")?, number(&params, "new")?);
+    let (current, _) = state.head(log)?;
+    if old == 0 || old > new || new > current {
+        return Err(ApiError::bad_request(format!(
+            "need 0 < old <= new <= {current} (the latest checkpoint), got old {old}, new {new}"
+        )));
+    }
+    let proof = prove_consistency(old, new, &state.store.hash_reader(log.number))
+        .map_err(ApiError::internal)?;
+    Ok(axum::Json(json!({
+        "old": old,
+        "new": new,
+        "proof": proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+async fn receipt(
+    State(state): Shared,
+    Path((member, index)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let log = state.log(&member)?;
+    let index = parse_canonical_u64(&index)
+        .ok_or_else(|| ApiError::bad_request(format!("index must be a decimal number, got {index:?}")))?;
+    let (size, note) = state.head(log)?;
+    if index >= size {
+        return Err(ApiError::not_found(format!(
+            "no entry {index} in the log's latest checkpoint (size {size})"
+        )));
+    }
+    let entry = state
+        .store
+        .entries(log.number, index..index + 1)
+        .map_err(ApiError::internal)?
+        .pop()
+        .ok_or_else(|| ApiError::internal("entry missing below the checkpoint size"))?;
+    let proof = prove_inclusion(index, size, &state.store.hash_reader(log.number))
+        .map_err(ApiError::internal)?;
+    let bundle = ProofBundle {
+        extra: Some(entry),
+        index,
+        proof,
+        checkpoint: note.to_string(),
+    };
+    Ok(text_response(bundle.to_text(), "no-cache"))
+}
+
+async fn record(State(state): Shared, Path(rid): Path<String>) -> Result<Response, ApiError> {
+    let log = state.log(&state.member)?;
+    let index = state
+        .store
+        .rid_index(log.number, &rid)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found(format!("no record {rid:?} in this log")))?;
+    let fetch = |i: u64| -> Result<Vec<u8>, ApiError> {
+        state
+            .store
+            .entries(log.number, i..i + 1)
+            .map_err(ApiError::internal)?
+            .pop()
+            .ok_or_else(|| ApiError::internal("indexed entry missing"))
+    };
+    let entry = fetch(index)?;
+    let amendments = state
+        .store
+        .amendments(log.number, &rid)
+        .map_err(ApiError::internal)?
+        .into_iter()
+        .map(|i| {
+            let bytes = fetch(i)?;
+            Ok(json!({
+                "index": i,
+                "leaf": leaf_hash(&bytes).to_hex(),
+                "entry": serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or(serde_json::Value::Null),
+            }))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(axum::Json(json!({
+        "log": state.member,
+        "rid": rid,
+        "index": index,
+        "leaf": leaf_hash(&entry).to_hex(),
+        "entry": serde_json::from_slice::<serde_json::Value>(&entry).unwrap_or(serde_json::Value::Null),
+        "corrections": amendments,
+    }))
+    .into_response())
+}
+
+async fn submit(State(state): Shared, body: Bytes) -> Result<Response, ApiError> {
+    let outcome = state.submitter.submit(&state.sequencer, &body).await;
+    match outcome {
+        Ok(accepted) => {
+            state
+                .metrics
+                .records_logged
+                .fetch_add(accepted.len() as u64, Ordering::Relaxed);
+            let single = !body.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b == b'[');
+            let items: Vec<serde_json::Value> = accepted
+                .iter()
+                .map(|(rid, ack)| {
+                    json!({
+                        "rid": rid,
+                        "index": ack.index,
+                        "leaf": ack.leaf.to_hex(),
+                        "checkpoint": &*ack.checkpoint,
+                    })
+                })
+                .collect();
+            let body = if single { items.into_iter().next().unwrap_or_default() } else { json!(items) };
+            Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+        }
+        Err(e) => {
+            state.metrics.records_refused.fetch_add(1, Ordering::Relaxed);
+            Err(e.into())
+        }
+    }
+}
+
+async fn metrics(State(state): Shared) -> Result<Response, ApiError> {
+    let mut out = String::new();
+    let m = &state.metrics;
+    let mut counter = |name: &str, help: &str, value: u64| {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"));
+    };
+    counter("daylight_http_requests_total", "HTTP requests received.", m.requests.load(Ordering::Relaxed));
+    counter("daylight_records_logged_total", "Records made durable in the log.", m.records_logged.load(Ordering::Relaxed));
+    counter("daylight_records_refused_total", "Submissions refused.", m.records_refused.load(Ordering::Relaxed));
+    out.push_str("# HELP daylight_log_size Entries in each log held.\n# TYPE daylight_log_size gauge\n");
+    let mut members: Vec<&String> = state.logs.keys().collect();
+    members.sort();
+    for member in members {
+        let (size, _) = state.head(&state.logs[member])?;
+        out.push_str(&format!("daylight_log_size{{log=\"{member}\"}} {size}\n"));
+    }
+    Ok((
+        [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"))],
+        out,
+    )
+        .into_response())
+}

@@ -1,0 +1,148 @@
+//! RFC 8785 JSON Canonicalization Scheme (JCS): the exact bytes of a log entry.
+//!
+//! An entry is the JCS serialization of a signed record (DESIGN §3.2), and every signature
+//! covers the JCS serialization of the record without `signatures`. JCS sorts object members
+//! by the UTF-16 code units of their names, writes strings with the minimal escapes (`"`, `\`
+//! and control characters; `\u00xx` in lowercase hex), writes numbers as ECMAScript's
+//! `Number.prototype.toString` does, and adds no white space. Serialization is delegated to
+//! the `serde_json_canonicalizer` crate (see `docs/decisions/0003-jcs-crate.md`); parsing is
+//! strict here: duplicate object names are refused, as I-JSON (RFC 7493) requires.
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+use super::envelope::{Record, SignedRecord};
+use super::error::RecordError;
+
+/// The JCS bytes of a JSON value.
+fn jcs(value: &Value) -> Vec<u8> {
+    // A serde_json::Value holds no NaN or infinity and only string keys, which are the only
+    // inputs the canonicalizer refuses.
+    serde_json_canonicalizer::to_vec(value)
+        .unwrap_or_else(|e| unreachable!("a JSON value always canonicalizes: {e}"))
+}
+
+/// The entry bytes of a signed record: its JCS serialization, the bytes whose RFC 6962 leaf
+/// hash identifies it in the log.
+pub fn to_entry_bytes(record: &SignedRecord) -> Vec<u8> {
+    jcs(&Value::Object(record.to_object()))
+}
+
+/// The bytes every signature on a record covers: the JCS serialization of the record without
+/// its `signatures` field.
+pub fn signing_bytes(record: &Record) -> Vec<u8> {
+    jcs(&Value::Object(record.to_object()))
+}
+
+/// The leaf hash of a signed record: RFC 6962 `SHA-256(0x00 ‖ entry bytes)`.
+pub fn leaf_hash(record: &SignedRecord) -> crate::hash::Hash {
+    crate::merkle::leaf_hash(&to_entry_bytes(record))
+}
+
+/// Canonicalizes any JSON text (RFC 8785). Refuses invalid JSON, invalid UTF-8, lone
+/// surrogates, duplicate object names and numbers out of the IEEE double range.
+pub fn canonicalize(json: &[u8]) -> Result<Vec<u8>, RecordError> {
+    parse_strict(json).map(|value| jcs(&value))
+}
+
+/// Whether `bytes` are exactly the RFC 8785 canonical form of the JSON value they hold.
+pub fn is_canonical(bytes: &[u8]) -> bool {
+    canonicalize(bytes).is_ok_and(|c| c == bytes)
+}
+
+/// Parses JSON, refusing duplicate object names (which different parsers resolve
+/// differently, so they could make two readers see two records in one entry).
+pub(crate) fn parse_strict(bytes: &[u8]) -> Result<Value, RecordError> {
+    serde_json::from_slice::<Strict>(bytes)
+        .map(|s| s.0)
+        .map_err(|e| RecordError::root(format!("not valid JSON: {e}")))
+}
+
+struct Strict(Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("number is not finite"))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            let Strict(value) = access.next_value()?;
+            if map.contains_key(&key) {
+                return Err(de::Error::custom(format!(
+                    "duplicate object name {key:?}: each name may appear once per object"
+                )));
+            }
+            map.insert(key, value);
+        }
+        Ok(Value::Object(map))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(json: &str) -> String {
+        String::from_utf8(canonicalize(json.as_bytes()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn duplicate_names_are_refused() {
+        let err = canonicalize(br#"{"a":1,"a":2}"#).unwrap_err();
+        assert!(err.message.contains("duplicate object name"), "{err}");
+        assert!(canonicalize(br#"{"a":{"b":1},"c":{"b":1}}"#).is_ok());
+    }
+
+    #[test]
+    fn whitespace_is_removed() {
+        assert_eq!(
+            c(" { \"b\" : [ 1 , 2 ] ,\n\"a\":true } "),
+            r#"{"a":true,"b":[1,2]}"#
+        );
+        assert!(!is_canonical(b"{\"a\":1} "));
+        assert!(is_canonical(br#"{"a":1}"#));
+    }
+}

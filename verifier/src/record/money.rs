@@ -1,0 +1,227 @@
+//! Money: an integer number of minor units (as a decimal string) and an ISO 4217 currency.
+//!
+//! Never a float: `{"minor":"1250000","currency":"CNY"}` is 12,500.00 yuan. The string form
+//! keeps amounts exact in every JSON implementation (JCS numbers are IEEE doubles, which lose
+//! integers above 2^53).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// An ISO 4217 currency that daylight knows the exponent (minor unit digits) of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Currency {
+    code: &'static str,
+    exponent: u8,
+}
+
+/// The currencies daylight accepts, with their ISO 4217 exponents.
+pub const CURRENCIES: &[(&str, u8)] = &[
+    ("CNY", 2),
+    ("USD", 2),
+    ("EUR", 2),
+    ("JPY", 0),
+    ("HKD", 2),
+    ("GBP", 2),
+    ("MOP", 2),
+    ("TWD", 2),
+    ("KRW", 0),
+    ("CHF", 2),
+    ("SGD", 2),
+    ("AUD", 2),
+    ("CAD", 2),
+];
+
+impl Currency {
+    /// The Chinese yuan renminbi (exponent 2: 1 yuan = 100 fen).
+    pub const CNY: Currency = Currency {
+        code: "CNY",
+        exponent: 2,
+    };
+
+    /// Looks up an ISO 4217 code (three uppercase letters).
+    pub fn parse(code: &str) -> Result<Currency, String> {
+        CURRENCIES
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|&(code, exponent)| Currency { code, exponent })
+            .ok_or_else(|| {
+                let known: Vec<&str> = CURRENCIES.iter().map(|(c, _)| *c).collect();
+                format!(
+                    "unknown currency {code:?}: use an ISO 4217 code daylight knows ({})",
+                    known.join(", ")
+                )
+            })
+    }
+
+    /// The three-letter code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The number of decimal digits of the minor unit (2 for CNY, 0 for JPY).
+    pub fn exponent(&self) -> u8 {
+        self.exponent
+    }
+
+    fn as_str(&self) -> &str {
+        self.code
+    }
+}
+crate::record::types::text_type!(
+    Currency,
+    json_schema!({"type": "string", "enum": CURRENCIES.iter().map(|(c, _)| *c).collect::<Vec<_>>()})
+);
+
+/// A non-negative amount in minor units, written as a decimal string of digits without sign or
+/// leading zeros (`"0"`, `"1250000"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Minor(pub u64);
+
+impl Minor {
+    /// Parses the canonical decimal form.
+    pub fn parse(text: &str) -> Result<Minor, String> {
+        let canonical = !text.is_empty()
+            && text.bytes().all(|b| b.is_ascii_digit())
+            && (text == "0" || !text.starts_with('0'));
+        if !canonical {
+            return Err("must be a non-negative integer string of minor units (digits only, no sign, no decimal point, no leading zeros), e.g. \"1250000\" for 12,500.00 CNY".into());
+        }
+        text.parse::<u64>()
+            .map(Minor)
+            .map_err(|_| format!("is too large: at most {} minor units", u64::MAX))
+    }
+}
+
+impl fmt::Display for Minor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+impl Serialize for Minor {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+impl<'de> Deserialize<'de> for Minor {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // A JSON number here is the classic float mistake: say so rather than "invalid type".
+        let value = serde_json::Value::deserialize(deserializer)?;
+        match value {
+            serde_json::Value::String(text) => {
+                Minor::parse(&text).map_err(serde::de::Error::custom)
+            }
+            _ => Err(serde::de::Error::custom(
+                "must be a non-negative integer string of minor units, not a JSON number: write \"1250000\", never 12500.00",
+            )),
+        }
+    }
+}
+impl JsonSchema for Minor {
+    fn schema_name() -> Cow<'static, str> {
+        "Minor".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "string", "pattern": "^(0|[1-9][0-9]*)$", "maxLength": 20})
+    }
+}
+
+/// An amount of money: integer minor units of a known currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Money {
+    /// The amount in minor units (fen for CNY), as a decimal string.
+    pub minor: Minor,
+    /// The ISO 4217 currency code.
+    pub currency: Currency,
+}
+
+impl Money {
+    /// `minor` units of `currency`.
+    pub fn new(minor: u64, currency: Currency) -> Money {
+        Money {
+            minor: Minor(minor),
+            currency,
+        }
+    }
+
+    /// An amount in yuan fen.
+    pub fn cny(fen: u64) -> Money {
+        Money::new(fen, Currency::CNY)
+    }
+
+    /// The amount in major units with the currency's decimals, e.g. `12500.00 CNY`.
+    pub fn to_decimal_string(&self) -> String {
+        let exp = u32::from(self.currency.exponent);
+        if exp == 0 {
+            return format!("{} {}", self.minor.0, self.currency.code);
+        }
+        let unit = 10u64.pow(exp);
+        format!(
+            "{}.{:0width$} {}",
+            self.minor.0 / unit,
+            self.minor.0 % unit,
+            self.currency.code,
+            width = exp as usize
+        )
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_decimal_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minor_units_are_canonical_integer_strings() {
+        assert_eq!(Minor::parse("0"), Ok(Minor(0)));
+        assert_eq!(Minor::parse("1250000"), Ok(Minor(1_250_000)));
+        for bad in ["", "-1", "+1", "01", "1.5", "1e3", " 1", "１"] {
+            assert!(Minor::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(
+            Minor::parse("18446744073709551616")
+                .unwrap_err()
+                .contains("too large")
+        );
+    }
+
+    #[test]
+    fn currencies_know_their_exponent() {
+        for (code, exp) in [
+            ("CNY", 2),
+            ("USD", 2),
+            ("EUR", 2),
+            ("JPY", 0),
+            ("HKD", 2),
+            ("GBP", 2),
+        ] {
+            assert_eq!(Currency::parse(code).unwrap().exponent(), exp);
+        }
+        assert!(Currency::parse("XYZ").is_err());
+        assert!(Currency::parse("cny").is_err());
+        assert_eq!(Money::cny(1_250_000).to_string(), "12500.00 CNY");
+        assert_eq!(
+            Money::new(5, Currency::parse("JPY").unwrap()).to_string(),
+            "5 JPY"
+        );
+    }
+
+    #[test]
+    fn floats_are_refused_with_advice() {
+        let err = serde_json::from_str::<Money>(r#"{"minor":12500.5,"currency":"CNY"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a JSON number"), "{err}");
+    }
+}

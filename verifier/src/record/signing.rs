@@ -1,0 +1,196 @@
+//! Signatures on records: the operator's, and attestations by other parties.
+//!
+//! Every signature is a raw Ed25519 signature over [`signing_bytes`], the JCS bytes of the
+//! record without `signatures`, so adding an attestation never invalidates the others. The
+//! publisher's operator always signs (who published is part of the public record); village
+//! committees, townships and auditors attest by adding theirs. A record is accepted only if
+//! every signature is by an accepted key and valid, and at least one is by an operator.
+
+use std::collections::BTreeMap;
+
+use super::canonical::signing_bytes;
+use super::envelope::{Record, RecordSignature, SignatureBytes, SignedRecord};
+use super::error::{RecordError, index, join};
+use super::types::Code;
+use crate::key::{KeyType, SigningKey, VerifierKey};
+
+/// The keys whose signatures count on one log's records: its operators, and attestors with
+/// the role they sign in (e.g. `village_committee`, `township`, `auditor`). In a network these
+/// come from the genesis file (DESIGN §6).
+#[derive(Debug, Clone, Default)]
+pub struct AcceptedKeys {
+    operators: Vec<VerifierKey>,
+    attestors: Vec<(VerifierKey, Code)>,
+}
+
+impl AcceptedKeys {
+    /// No keys accepted yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Accepts `key` as an operator of the log (its signature publishes).
+    pub fn with_operator(mut self, key: VerifierKey) -> Self {
+        self.operators.push(key);
+        self
+    }
+
+    /// Accepts `key` as an attestor signing in `role`.
+    pub fn with_attestor(mut self, key: VerifierKey, role: Code) -> Self {
+        self.attestors.push((key, role));
+        self
+    }
+
+    /// The role of `key` if it is an accepted attestor.
+    pub fn attestor_role(&self, key: &VerifierKey) -> Option<&Code> {
+        self.attestors
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, role)| role)
+    }
+
+    /// Whether `key` is an accepted operator.
+    pub fn is_operator(&self, key: &VerifierKey) -> bool {
+        self.operators.contains(key)
+    }
+}
+
+/// One valid attestation on a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attestation {
+    /// Who attested.
+    pub signer: VerifierKey,
+    /// In which role.
+    pub role: Code,
+}
+
+/// What the signatures of an accepted record established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedSignatures {
+    /// The operator keys that signed (at least one).
+    pub operators: Vec<VerifierKey>,
+    /// The attestations, in record order.
+    pub attestations: Vec<Attestation>,
+}
+
+impl VerifiedSignatures {
+    /// How many attestations each role gave, e.g. a household exit needs its sign-offs.
+    pub fn roles(&self) -> BTreeMap<Code, usize> {
+        let mut roles = BTreeMap::new();
+        for a in &self.attestations {
+            *roles.entry(a.role.clone()).or_insert(0) += 1;
+        }
+        roles
+    }
+
+    /// The number of attestations (excluding operators).
+    pub fn attestation_count(&self) -> usize {
+        self.attestations.len()
+    }
+}
+
+/// One signature by `key` over `record`.
+pub fn signature(record: &Record, key: &SigningKey) -> RecordSignature {
+    RecordSignature {
+        signer: key.verifier(),
+        sig: SignatureBytes(key.sign_raw(&signing_bytes(record))),
+    }
+}
+
+impl Record {
+    /// Signs the record with the operator's key, making it a [`SignedRecord`].
+    pub fn sign(self, operator: &SigningKey) -> SignedRecord {
+        let first = signature(&self, operator);
+        SignedRecord {
+            record: self,
+            signatures: vec![first],
+        }
+    }
+}
+
+impl SignedRecord {
+    /// Adds an attestation by `key`. Existing signatures stay valid: they cover the record
+    /// without signatures.
+    pub fn attest(&mut self, key: &SigningKey) {
+        let sig = signature(&self.record, key);
+        self.signatures.push(sig);
+    }
+}
+
+/// Checks every signature of `record` against `keys`.
+///
+/// Refused, with the path of the offending signature: a signer that is not an accepted
+/// operator or attestor, a key that is not an Ed25519 note key, a signer appearing twice, any
+/// invalid signature (operator or attestor), and a record no accepted operator signed.
+pub fn verify_signatures(
+    record: &SignedRecord,
+    keys: &AcceptedKeys,
+) -> Result<VerifiedSignatures, RecordError> {
+    let message = signing_bytes(&record.record);
+    let mut verified = VerifiedSignatures {
+        operators: Vec::new(),
+        attestations: Vec::new(),
+    };
+    for (i, sig) in record.signatures.iter().enumerate() {
+        let path = index("signatures", i);
+        let signer = &sig.signer;
+        if signer.key_type() != KeyType::Ed25519 {
+            return Err(RecordError::new(
+                join(&path, "signer"),
+                "must be an Ed25519 note key (type 0x01), not a witness cosignature key",
+            ));
+        }
+        if let Some(j) = record.signatures[..i]
+            .iter()
+            .position(|s| &s.signer == signer)
+        {
+            return Err(RecordError::new(
+                join(&path, "signer"),
+                format!(
+                    "{} already signed at signatures[{j}]: each key signs once",
+                    signer.name()
+                ),
+            ));
+        }
+        let role = if keys.is_operator(signer) {
+            None
+        } else if let Some(role) = keys.attestor_role(signer) {
+            Some(role.clone())
+        } else {
+            return Err(RecordError::new(
+                join(&path, "signer"),
+                format!(
+                    "{} is not an accepted operator or attestor key of this log: check the key against the genesis file",
+                    signer.name()
+                ),
+            ));
+        };
+        if !signer.verify_raw(&message, &sig.sig.0) {
+            let who = match &role {
+                None => "operator".to_string(),
+                Some(role) => format!("{role} attestor"),
+            };
+            return Err(RecordError::new(
+                join(&path, "sig"),
+                format!(
+                    "is not a valid signature by {who} {} over this record: the record was changed after signing, or signed by another key",
+                    signer.name()
+                ),
+            ));
+        }
+        match role {
+            None => verified.operators.push(signer.clone()),
+            Some(role) => verified.attestations.push(Attestation {
+                signer: signer.clone(),
+                role,
+            }),
+        }
+    }
+    if verified.operators.is_empty() {
+        return Err(RecordError::new(
+            "signatures",
+            "no signature by an accepted operator key: the publishing member's operator must sign every record",
+        ));
+    }
+    Ok(verified)
+}

@@ -1,0 +1,270 @@
+//! The current state of a log's records, derived from immutable entries by following
+//! corrections and voids (as OCDS compiles a release from its releases).
+//!
+//! A correction or void pins the version it changes by leaf hash. Only a pin of the *current*
+//! version applies; anything else (an old version, an unknown rid, a voided record, a change
+//! of kind, a duplicate rid) is kept out of the state and reported as a [`StateIssue`], for the
+//! audit rule "corrections of non-current versions" (DESIGN §8).
+
+use std::collections::BTreeMap;
+
+use super::envelope::{Replacement, SignedRecord};
+use super::error::RecordError;
+use super::model::{Body, Kind};
+use super::types::{Rid, Text};
+use crate::hash::Hash;
+
+/// One version of a record: the entry that made it current.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    /// The log index of the entry.
+    pub index: u64,
+    /// Its leaf hash.
+    pub leaf: Hash,
+    /// The rid of the correction or void that made it, `None` for the original record.
+    pub by: Option<Rid>,
+}
+
+/// Whether a record still stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// In force, with its latest content.
+    Active,
+    /// Withdrawn by a void.
+    Voided {
+        /// The void's reason.
+        reason: Text,
+    },
+}
+
+/// The effective state of one rid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RidState {
+    /// The record id.
+    pub rid: Rid,
+    /// Active or voided.
+    pub status: Status,
+    /// The current content: the original's, or the latest applied correction's replacement.
+    pub content: Replacement,
+    /// Every version in log order; the last is current, and its leaf is the one the next
+    /// correction or void must pin.
+    pub versions: Vec<Version>,
+}
+
+impl RidState {
+    /// The leaf hash a correction or void must pin now.
+    pub fn current_leaf(&self) -> Hash {
+        // A state is created with one version and only ever gains more.
+        self.versions.last().map(|v| v.leaf).unwrap_or_default()
+    }
+
+    /// The record's kind (never changed by corrections).
+    pub fn kind(&self) -> Kind {
+        self.content.body.kind()
+    }
+}
+
+/// What was wrong with a correction, a void or a rid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateProblem {
+    /// The rid was already used earlier in the log; the later record is ignored.
+    #[error("rid already used by the entry at index {first_index}: rids are never reused")]
+    DuplicateRid {
+        /// Where the rid first appeared.
+        first_index: u64,
+    },
+    /// The target rid does not appear earlier in the log.
+    #[error("{target} does not appear earlier in this log")]
+    UnknownTarget {
+        /// The rid named.
+        target: Rid,
+    },
+    /// The pinned leaf is not the target's current version.
+    #[error(
+        "pins version {pinned} of {target}, but its current version is {current}: not applied; re-issue against the current version"
+    )]
+    NotCurrent {
+        /// The rid named.
+        target: Rid,
+        /// The leaf pinned.
+        pinned: Hash,
+        /// The leaf of the current version.
+        current: Hash,
+    },
+    /// The target has been voided.
+    #[error("{target} has been voided: a voided record cannot be corrected or voided again")]
+    AlreadyVoided {
+        /// The rid named.
+        target: Rid,
+    },
+    /// The target is itself a correction or void.
+    #[error("{target} is a {kind}: correct or void the original record instead")]
+    NotFactual {
+        /// The rid named.
+        target: Rid,
+        /// Its kind.
+        kind: Kind,
+    },
+    /// The replacement changes the record's kind.
+    #[error(
+        "replacement is a {replacement} but {target} is a {original}: void it and publish a new record instead"
+    )]
+    KindChange {
+        /// The rid named.
+        target: Rid,
+        /// The original kind.
+        original: Kind,
+        /// The replacement's kind.
+        replacement: Kind,
+    },
+}
+
+/// A problem found while deriving the state, at one entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("entry {index} ({rid}): {problem}")]
+pub struct StateIssue {
+    /// The log index of the entry.
+    pub index: u64,
+    /// The entry's rid.
+    pub rid: Rid,
+    /// What was wrong.
+    pub problem: StateProblem,
+}
+
+/// The state of a log's records after applying its entries in order.
+#[derive(Debug, Clone, Default)]
+pub struct LogState {
+    rids: BTreeMap<Rid, RidState>,
+    issues: Vec<StateIssue>,
+}
+
+impl LogState {
+    /// An empty log.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies a log's entry bytes in order, from index 0. Fails on the first entry that is
+    /// not a canonical record, with its index.
+    pub fn from_entries<E: AsRef<[u8]>>(entries: &[E]) -> Result<LogState, (u64, RecordError)> {
+        let mut state = LogState::new();
+        for (i, entry) in entries.iter().enumerate() {
+            let bytes = entry.as_ref();
+            let index = i as u64;
+            let record = SignedRecord::from_entry(bytes).map_err(|e| (index, e))?;
+            state.apply(index, &record, crate::merkle::leaf_hash(bytes));
+        }
+        Ok(state)
+    }
+
+    /// Applies the entry at `index` with leaf hash `leaf`. Entries must come in log order.
+    pub fn apply(&mut self, index: u64, record: &SignedRecord, leaf: Hash) {
+        let r = &record.record;
+        if let Some(first) = self.rids.get(&r.rid) {
+            let first_index = first.versions.first().map(|v| v.index).unwrap_or_default();
+            self.issue(index, &r.rid, StateProblem::DuplicateRid { first_index });
+            return;
+        }
+        self.rids.insert(
+            r.rid.clone(),
+            RidState {
+                rid: r.rid.clone(),
+                status: Status::Active,
+                content: Replacement {
+                    event_date: r.event_date,
+                    program: r.program.clone(),
+                    body: r.body.clone(),
+                },
+                versions: vec![Version {
+                    index,
+                    leaf,
+                    by: None,
+                }],
+            },
+        );
+        let (pin, change) = match &r.body {
+            Body::Correction(c) => (&c.corrects, Some(&c.replacement)),
+            Body::Void(v) => (&v.voids, None),
+            _ => return,
+        };
+        let target = &pin.rid;
+        let problem = match self.rids.get(target) {
+            None => Some(StateProblem::UnknownTarget {
+                target: target.clone(),
+            }),
+            Some(t) if !t.kind().is_factual() => Some(StateProblem::NotFactual {
+                target: target.clone(),
+                kind: t.kind(),
+            }),
+            Some(t) if matches!(t.status, Status::Voided { .. }) => {
+                Some(StateProblem::AlreadyVoided {
+                    target: target.clone(),
+                })
+            }
+            Some(t) if t.current_leaf() != pin.leaf.0 => Some(StateProblem::NotCurrent {
+                target: target.clone(),
+                pinned: pin.leaf.0,
+                current: t.current_leaf(),
+            }),
+            Some(t) => {
+                change
+                    .filter(|c| c.body.kind() != t.kind())
+                    .map(|c| StateProblem::KindChange {
+                        target: target.clone(),
+                        original: t.kind(),
+                        replacement: c.body.kind(),
+                    })
+            }
+        };
+        if let Some(problem) = problem {
+            self.issue(index, &r.rid, problem);
+            return;
+        }
+        if let Some(t) = self.rids.get_mut(target) {
+            t.versions.push(Version {
+                index,
+                leaf,
+                by: Some(r.rid.clone()),
+            });
+            match (&r.body, change) {
+                (_, Some(replacement)) => t.content = replacement.clone(),
+                (Body::Void(v), None) => {
+                    t.status = Status::Voided {
+                        reason: v.reason.clone(),
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn issue(&mut self, index: u64, rid: &Rid, problem: StateProblem) {
+        self.issues.push(StateIssue {
+            index,
+            rid: rid.clone(),
+            problem,
+        });
+    }
+
+    /// The state of `rid`, if it appears in the log.
+    pub fn get(&self, rid: &Rid) -> Option<&RidState> {
+        self.rids.get(rid)
+    }
+
+    /// Every rid's state, ordered by rid.
+    pub fn iter(&self) -> impl Iterator<Item = &RidState> {
+        self.rids.values()
+    }
+
+    /// The factual records still in force, with their current content.
+    pub fn active(&self) -> impl Iterator<Item = &RidState> {
+        self.rids
+            .values()
+            .filter(|s| s.status == Status::Active && s.kind().is_factual())
+    }
+
+    /// The problems found, in log order.
+    pub fn issues(&self) -> &[StateIssue] {
+        &self.issues
+    }
+}
