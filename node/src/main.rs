@@ -1,8 +1,13 @@
 //! The `daylight-node` binary.
 
-use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
-/// Runs a daylight node: a publisher (agency), auditor or read-only observer.
+use clap::{Parser, Subcommand};
+use daylight_node::config::{NodeConfig, init};
+
+/// Runs a daylight node: a publisher (agency) log with its HTTP API.
 #[derive(Parser, Debug)]
 #[command(name = "daylight-node", version, about, long_about = None)]
 struct Cli {
@@ -10,15 +15,102 @@ struct Cli {
     command: Command,
 }
 
-#[derive(clap::Subcommand, Debug)]
+#[derive(Subcommand, Debug)]
 enum Command {
-    /// Prints the version of the verifier library this node checks with.
-    Version,
+    /// Creates a data directory for a member: keys (mode 0600), a copy of the genesis, and a
+    /// configuration file.
+    Init {
+        /// The network's genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The member this node runs (its id in the genesis).
+        #[arg(long)]
+        member: String,
+        /// The data directory to create.
+        #[arg(long)]
+        data: PathBuf,
+        /// An existing log key file (the one the genesis lists); generated if absent.
+        #[arg(long)]
+        log_key: Option<PathBuf>,
+        /// An existing witness key file (the one the genesis lists); generated if absent.
+        #[arg(long)]
+        witness_key: Option<PathBuf>,
+        /// HTTP listen address (default 127.0.0.1:8080; port 0 picks a free port).
+        #[arg(long)]
+        http: Option<SocketAddr>,
+    },
+    /// Runs the node until interrupted (Ctrl-C or SIGTERM).
+    Run {
+        /// The configuration file written by `init`.
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
-        Command::Version => println!("daylight-node {}", env!("CARGO_PKG_VERSION")),
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "daylight_node=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("daylight-node: {error:#}");
+            ExitCode::from(2)
+        }
     }
-    Ok(())
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Init {
+            genesis,
+            member,
+            data,
+            log_key,
+            witness_key,
+            http,
+        } => {
+            let path = init(
+                &genesis,
+                &member,
+                &data,
+                log_key.as_deref(),
+                witness_key.as_deref(),
+                http,
+            )?;
+            println!("initialised {member}; run it with: daylight-node run --config {}", path.display());
+            Ok(())
+        }
+        Command::Run { config } => {
+            let loaded = NodeConfig::load(&config)?;
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(async {
+                let node = daylight_node::node::start(loaded).await?;
+                // Tests and scripts read this line to find the port.
+                println!("listening on http://{}", node.http_addr);
+                wait_for_signal().await;
+                eprintln!("shutting down");
+                node.shutdown().await
+            })
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

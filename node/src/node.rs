@@ -1,0 +1,113 @@
+//! Starting and stopping a node: the pieces wired together, with graceful shutdown.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use tokio::sync::oneshot;
+
+use crate::config::Loaded;
+use crate::http::{AppState, Metrics, ServedLog, router};
+use crate::sequencer::{LogWriter, Sequencer};
+use crate::storage::Store;
+use crate::submit::Submitter;
+
+/// Name of the database file in the data directory.
+pub const DATABASE_FILE: &str = "node.redb";
+
+/// A running node.
+pub struct RunningNode {
+    /// The address the HTTP API listens on.
+    pub http_addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    sequencer: Sequencer,
+}
+
+/// Opens storage, checks it belongs to this member and matches its checkpoint, and starts
+/// the sequencer and HTTP server.
+pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
+    let Loaded {
+        config,
+        genesis,
+        log_key,
+        witness_key: _,
+    } = loaded;
+    let member = config.member.clone();
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    let db_path = config.data_dir.join(DATABASE_FILE);
+    let store = Arc::new(
+        Store::open(&db_path).with_context(|| format!("cannot open {}", db_path.display()))?,
+    );
+    claim_data_dir(&store, &member, genesis.id())?;
+
+    let origin = genesis.origin(&member)?;
+    let writer = LogWriter::open(store.clone(), &origin, log_key)?;
+    let number = writer.log_number();
+    let sequencer = Sequencer::start(writer, config.max_batch);
+    let submitter = Submitter::from_genesis(&genesis, &member)?;
+
+    let mut logs = HashMap::new();
+    logs.insert(member.clone(), ServedLog { number, origin });
+    let state = Arc::new(AppState {
+        store,
+        sequencer: sequencer.clone(),
+        member,
+        logs,
+        submitter,
+        metrics: Metrics::default(),
+    });
+    let listener = tokio::net::TcpListener::bind(config.http_listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.http_listen))?;
+    let http_addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let app = router(state);
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .context("HTTP server failed")
+    });
+    Ok(RunningNode {
+        http_addr,
+        stop,
+        server,
+        sequencer,
+    })
+}
+
+/// Records which member and network a data directory belongs to, or checks it.
+fn claim_data_dir(store: &Store, member: &str, genesis_id: &str) -> anyhow::Result<()> {
+    match (store.meta("member")?, store.meta("genesis")?) {
+        (None, None) => {
+            store.set_meta("member", member)?;
+            store.set_meta("genesis", genesis_id)?;
+        }
+        (Some(m), _) if m != member => bail!(
+            "this data directory belongs to member {m:?}, not {member:?}; use that member's \
+             configuration or another directory"
+        ),
+        (_, Some(g)) if g != genesis_id => bail!(
+            "this data directory belongs to the network with genesis {g}, not {genesis_id}"
+        ),
+        _ => {}
+    }
+    Ok(())
+}
+
+impl RunningNode {
+    /// Stops the HTTP server (finishing requests in flight), then the sequencer (finishing
+    /// the batch in hand), so nothing acknowledged is lost and nothing is left half-written.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        let served = self.server.await.context("HTTP task panicked")?;
+        let sequencer = self.sequencer;
+        tokio::task::spawn_blocking(move || sequencer.shutdown()).await?;
+        served
+    }
+}

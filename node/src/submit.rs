@@ -1,0 +1,146 @@
+//! Submission: from request bytes to validated entries handed to the sequencer.
+//!
+//! A body is one record (a JSON object) or many (a JSON array). Each is checked with
+//! [`daylight_verifier::record::check_record`] — shape, field rules, privacy guard, and the
+//! signatures of the accepted operator and attestor keys — off the async runtime and, for
+//! large arrays, in parallel chunks so both cores verify signatures. A submission is logged
+//! whole or not at all: the first refused record refuses it, naming its position.
+
+use daylight_genesis::Genesis;
+use daylight_verifier::record::{
+    AcceptedKeys, Body, Code, MemberId, RecordError, check_record,
+};
+
+use crate::sequencer::{Ack, Sequencer, SequencerError};
+use crate::storage::NewEntry;
+
+/// Records per parallel validation chunk.
+const CHUNK: usize = 256;
+
+/// Why a submission was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The body is not a JSON object or array.
+    #[error("the body must be a JSON record or an array of records: {0}")]
+    Malformed(String),
+    /// An empty array.
+    #[error("the array holds no records")]
+    Empty,
+    /// A record failed a check.
+    #[error("record {position}{}: {error}", rid.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    Invalid {
+        /// Zero-based position in the submission.
+        position: usize,
+        /// Its rid, if it could be read.
+        rid: Option<String>,
+        /// What is wrong.
+        error: RecordError,
+    },
+    /// The log could not take the records.
+    #[error(transparent)]
+    Sequencer(#[from] SequencerError),
+}
+
+/// Checks submissions for one member's log.
+#[derive(Clone)]
+pub struct Submitter {
+    member: MemberId,
+    keys: std::sync::Arc<AcceptedKeys>,
+}
+
+impl Submitter {
+    /// The checks for `member`'s log, with the keys the genesis accepts for it.
+    pub fn from_genesis(genesis: &Genesis, member: &str) -> anyhow::Result<Submitter> {
+        let member_id = MemberId::parse(member)
+            .map_err(|e| anyhow::anyhow!("member id {member:?} is not valid: {e}"))?;
+        let mut keys = AcceptedKeys::new();
+        for key in genesis.operator_keys(member)? {
+            keys = keys.with_operator(key.clone());
+        }
+        for attestor in genesis.attestor_keys(member)? {
+            let role = Code::parse(&attestor.role).map_err(|e| {
+                anyhow::anyhow!("attestor role {:?} is not valid: {e}", attestor.role)
+            })?;
+            keys = keys.with_attestor(attestor.key.clone(), role);
+        }
+        Ok(Submitter {
+            member: member_id,
+            keys: std::sync::Arc::new(keys),
+        })
+    }
+
+    /// Validates `body` and logs it; answers once every record is durable.
+    pub async fn submit(
+        &self,
+        sequencer: &Sequencer,
+        body: &[u8],
+    ) -> Result<Vec<(String, Ack)>, SubmitError> {
+        let records = split_body(body)?;
+        let mut tasks = Vec::new();
+        for (chunk_number, chunk) in records.chunks(CHUNK).enumerate() {
+            let chunk = chunk.to_vec();
+            let this = self.clone();
+            tasks.push(tokio::task::spawn_blocking(move || {
+                chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(i, json)| this.check_one(chunk_number * CHUNK + i, json))
+                    .collect::<Result<Vec<_>, SubmitError>>()
+            }));
+        }
+        let mut entries = Vec::with_capacity(records.len());
+        for task in tasks {
+            let checked = task
+                .await
+                .map_err(|e| SubmitError::Malformed(format!("validation task failed: {e}")))??;
+            entries.extend(checked);
+        }
+        let rids: Vec<String> = entries.iter().filter_map(|e| e.rid.clone()).collect();
+        let acks = sequencer.submit(entries).await?;
+        Ok(rids.into_iter().zip(acks).collect())
+    }
+
+    fn check_one(&self, position: usize, json: &[u8]) -> Result<NewEntry, SubmitError> {
+        let checked = check_record(json, &self.member, &self.keys).map_err(|error| {
+            SubmitError::Invalid {
+                position,
+                rid: rid_of(json),
+                error,
+            }
+        })?;
+        let record = &checked.record.record;
+        let amends = match &record.body {
+            Body::Correction(c) => Some(c.corrects.rid.as_str().to_string()),
+            Body::Void(v) => Some(v.voids.rid.as_str().to_string()),
+            _ => None,
+        };
+        Ok(NewEntry {
+            bytes: checked.entry,
+            rid: Some(record.rid.as_str().to_string()),
+            amends,
+        })
+    }
+}
+
+/// Splits a body into the JSON text of each record.
+fn split_body(body: &[u8]) -> Result<Vec<Vec<u8>>, SubmitError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| SubmitError::Malformed(e.to_string()))?;
+    let items = match value {
+        serde_json::Value::Array(items) => items,
+        object @ serde_json::Value::Object(_) => vec![object],
+        _ => return Err(SubmitError::Malformed("expected an object or an array".into())),
+    };
+    if items.is_empty() {
+        return Err(SubmitError::Empty);
+    }
+    items
+        .iter()
+        .map(|item| serde_json::to_vec(item).map_err(|e| SubmitError::Malformed(e.to_string())))
+        .collect()
+}
+
+fn rid_of(json: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(json).ok()?;
+    value.get("rid")?.as_str().map(str::to_string)
+}
