@@ -202,13 +202,8 @@ fn every_documented_example_parses_validates_and_verifies() {
     let md = std::fs::read_to_string(docs_path()).expect("docs/records.md");
     let (_, signed, openings) = bless(&md);
     let keys = accepted_keys(&signed);
-    let record_blocks: Vec<&Block> = blocks(&md)
-        .into_iter()
-        .filter(|b| b.info == "json")
-        .collect::<Vec<_>>()
-        .leak()
-        .iter()
-        .collect();
+    let all_blocks = blocks(&md);
+    let record_blocks: Vec<&Block> = all_blocks.iter().filter(|b| b.info == "json").collect();
     assert_eq!(record_blocks.len(), signed.len());
     let mut kinds = Vec::new();
     for (block, expected) in record_blocks.iter().zip(&signed) {

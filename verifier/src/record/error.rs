@@ -82,16 +82,16 @@ pub(crate) fn from_serde(
     } else if let Some(rest) = message.strip_prefix("unknown field `") {
         // "unknown field `x`, expected one of ..." : point at the field.
         if let Some((field, expected)) = rest.split_once('`') {
-            path = join(&path, field);
-            message = format!(
-                "is not a field of this object (remove it){}",
-                expected
-                    .trim_start_matches(',')
-                    .trim_end()
-                    .strip_prefix("expected")
-                    .map(|e| format!("; valid fields:{e}"))
-                    .unwrap_or_default()
-            );
+            if !path.ends_with(field) {
+                path = join(&path, field);
+            }
+            let valid = expected
+                .trim_start_matches(',')
+                .trim()
+                .strip_prefix("expected")
+                .map(|e| format!("; valid fields here:{e}"))
+                .unwrap_or_default();
+            message = format!("is not a field of this object (remove it){valid}");
         }
     }
     if path.is_empty() {

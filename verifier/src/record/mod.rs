@@ -5,7 +5,7 @@
 //!   (`v`, `rid`, `kind`, `event_date`, `program`, kind fields, `signatures`); unknown fields
 //!   are refused. Scalars are validated types ([`types`], [`money`]).
 //! * [`canonical`] — RFC 8785 (JCS) entry bytes and [`is_canonical`].
-//! * [`validate`] — cross-field rules with errors that name the field path.
+//! * [`validate`](mod@validate) — cross-field rules with errors that name the field path.
 //! * [`signing`] — the operator's signature and attestations, verified against accepted keys.
 //! * [`privacy`] — pseudonyms, commitments, openings and the ID/phone-number guard.
 //! * [`state`] — the current state of each rid after corrections and voids.

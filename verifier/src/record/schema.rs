@@ -3,7 +3,7 @@
 //! The committed files in `docs/schemas/<kind>.schema.json` are this output; a test compares
 //! them and `DAYLIGHT_BLESS=1` rewrites them. The schemas describe shape and formats (JSON
 //! Schema draft 2020-12); cross-field rules (sums, rid prefixes, per-stage requirements) are
-//! in [`super::validate`] and `docs/records.md`.
+//! in [`super::validate`](mod@super::validate) and `docs/records.md`.
 
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::{JsonSchema, Schema};

@@ -94,13 +94,14 @@ impl Checks<'_> {
     }
 
     fn party(&mut self, party: &Party, path: &str, commitment_allowed: bool) {
-        if let Party::Household(h) = party {
-            if h.commitment.is_some() && !commitment_allowed {
-                self.fail(
-                    join(path, "household.commitment"),
-                    "is only for the payee of a payment: remove it here",
-                );
-            }
+        if let Party::Household(h) = party
+            && h.commitment.is_some()
+            && !commitment_allowed
+        {
+            self.fail(
+                join(path, "household.commitment"),
+                "is only for the payee of a payment: remove it here",
+            );
         }
     }
 
