@@ -59,7 +59,10 @@ impl NodeConfig {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
         let mut config: NodeConfig = toml::from_str(&text).with_context(|| {
-            format!("{} is not a valid daylight-node configuration", path.display())
+            format!(
+                "{} is not a valid daylight-node configuration",
+                path.display()
+            )
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         for p in [
@@ -94,7 +97,8 @@ fn read_genesis(path: &Path) -> anyhow::Result<Genesis> {
 fn read_key(path: &Path) -> anyhow::Result<SigningKey> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the key file {}", path.display()))?;
-    SigningKey::parse(text.trim()).with_context(|| format!("key file {} is not valid", path.display()))
+    SigningKey::parse(text.trim())
+        .with_context(|| format!("key file {} is not valid", path.display()))
 }
 
 /// Checks that the keys are the ones the genesis lists for `member`.
@@ -108,7 +112,12 @@ pub fn check_keys(
         bail!(
             "member {member:?} is not in genesis {}; its members are: {}",
             genesis.id(),
-            genesis.members().iter().map(|m| m.id.as_str()).collect::<Vec<_>>().join(", ")
+            genesis
+                .members()
+                .iter()
+                .map(|m| m.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     };
     if entry.log_key != log_key.verifier() {
@@ -157,13 +166,19 @@ pub fn init(
     };
     let witness = match witness_key {
         Some(p) => read_key(p)?,
-        None => SigningKey::generate(&names::witness_key_name(&network, member), KeyType::Cosignature)?,
+        None => SigningKey::generate(
+            &names::witness_key_name(&network, member),
+            KeyType::Cosignature,
+        )?,
     };
     check_keys(&genesis, member, &log, &witness)?;
     std::fs::create_dir_all(data_dir.join("keys"))
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     write_private(&data_dir.join("keys/log.key"), &log.to_private_key_string())?;
-    write_private(&data_dir.join("keys/witness.key"), &witness.to_private_key_string())?;
+    write_private(
+        &data_dir.join("keys/witness.key"),
+        &witness.to_private_key_string(),
+    )?;
     std::fs::copy(genesis_path, data_dir.join("genesis.note"))
         .with_context(|| format!("cannot copy {}", genesis_path.display()))?;
     let config = NodeConfig {

@@ -24,7 +24,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::sequencer::{Sequencer, SequencerError};
 use crate::storage::Store;
-use crate::submit::{Submitter, SubmitError};
+use crate::submit::{SubmitError, Submitter};
 
 /// Largest request body accepted (a batch of records).
 pub const MAX_BODY_BYTES: usize = 16 << 20;
@@ -59,7 +59,11 @@ impl ApiError {
 
     fn internal(detail: impl std::fmt::Display) -> ApiError {
         tracing::error!("internal error: {detail}");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail.to_string())
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            detail.to_string(),
+        )
     }
 }
 
@@ -74,14 +78,20 @@ impl From<SubmitError> for ApiError {
     fn from(e: SubmitError) -> ApiError {
         match e {
             SubmitError::Invalid { .. } | SubmitError::Malformed(_) | SubmitError::Empty => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_record", e.to_string())
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_record",
+                    e.to_string(),
+                )
             }
             SubmitError::Sequencer(SequencerError::DuplicateRid(_)) => {
                 ApiError::new(StatusCode::CONFLICT, "duplicate_rid", e.to_string())
             }
-            SubmitError::Sequencer(_) => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "log_unavailable", e.to_string())
-            }
+            SubmitError::Sequencer(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "log_unavailable",
+                e.to_string(),
+            ),
         }
     }
 }
@@ -142,7 +152,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), count_request))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_request,
+        ))
         .with_state(state)
 }
 
@@ -157,9 +170,9 @@ async fn count_request(
 
 impl AppState {
     fn log(&self, member: &str) -> Result<&ServedLog, ApiError> {
-        self.logs
-            .get(member)
-            .ok_or_else(|| ApiError::not_found(format!("this node does not hold the log of {member:?}")))
+        self.logs.get(member).ok_or_else(|| {
+            ApiError::not_found(format!("this node does not hold the log of {member:?}"))
+        })
     }
 
     /// The latest signed checkpoint note and its size, for a served log.
@@ -208,7 +221,10 @@ fn number(params: &HashMap<&str, &str>, name: &str) -> Result<u64, ApiError> {
 fn text_response(body: String, cache: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
         ],
         body,
@@ -216,7 +232,10 @@ fn text_response(body: String, cache: &'static str) -> Response {
         .into_response()
 }
 
-async fn checkpoint(State(state): Shared, Path(member): Path<String>) -> Result<Response, ApiError> {
+async fn checkpoint(
+    State(state): Shared,
+    Path(member): Path<String>,
+) -> Result<Response, ApiError> {
     let (_, note) = state.head(state.log(&member)?)?;
     Ok(text_response(note.to_string(), "no-cache, max-age=2"))
 }
@@ -226,7 +245,8 @@ async fn tile(
     Path((member, path)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let log = state.log(&member)?;
-    let tile = Tile::parse(&format!("tile/{path}")).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let tile =
+        Tile::parse(&format!("tile/{path}")).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let (size, _) = state.head(log)?;
     if tile.min_tree_size().is_none_or(|needed| needed > size) {
         return Err(ApiError::not_found(format!(
@@ -243,8 +263,13 @@ async fn tile(
             hashes.iter().flat_map(|h| h.0).collect::<Vec<u8>>()
         }
         TileKind::Entries => {
-            let range = tile.entry_range().ok_or_else(|| ApiError::bad_request("bad tile"))?;
-            let entries = state.store.entries(log.number, range).map_err(ApiError::internal)?;
+            let range = tile
+                .entry_range()
+                .ok_or_else(|| ApiError::bad_request("bad tile"))?;
+            let entries = state
+                .store
+                .entries(log.number, range)
+                .map_err(ApiError::internal)?;
             let mut bundle = Vec::new();
             for entry in &entries {
                 push_bundle_entry(&mut bundle, entry).map_err(ApiError::internal)?;
@@ -254,8 +279,14 @@ async fn tile(
     };
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            ),
         ],
         body,
     )
@@ -315,8 +346,9 @@ async fn receipt(
     Path((member, index)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let log = state.log(&member)?;
-    let index = parse_canonical_u64(&index)
-        .ok_or_else(|| ApiError::bad_request(format!("index must be a decimal number, got {index:?}")))?;
+    let index = parse_canonical_u64(&index).ok_or_else(|| {
+        ApiError::bad_request(format!("index must be a decimal number, got {index:?}"))
+    })?;
     let (size, note) = state.head(log)?;
     if index >= size {
         return Err(ApiError::not_found(format!(
@@ -389,7 +421,10 @@ async fn submit(State(state): Shared, body: Bytes) -> Result<Response, ApiError>
                 .metrics
                 .records_logged
                 .fetch_add(accepted.len() as u64, Ordering::Relaxed);
-            let single = !body.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b == b'[');
+            let single = !body
+                .iter()
+                .find(|b| !b.is_ascii_whitespace())
+                .is_some_and(|b| *b == b'[');
             let items: Vec<serde_json::Value> = accepted
                 .iter()
                 .map(|(rid, ack)| {
@@ -401,11 +436,18 @@ async fn submit(State(state): Shared, body: Bytes) -> Result<Response, ApiError>
                     })
                 })
                 .collect();
-            let body = if single { items.into_iter().next().unwrap_or_default() } else { json!(items) };
+            let body = if single {
+                items.into_iter().next().unwrap_or_default()
+            } else {
+                json!(items)
+            };
             Ok((StatusCode::CREATED, axum::Json(body)).into_response())
         }
         Err(e) => {
-            state.metrics.records_refused.fetch_add(1, Ordering::Relaxed);
+            state
+                .metrics
+                .records_refused
+                .fetch_add(1, Ordering::Relaxed);
             Err(e.into())
         }
     }
@@ -415,12 +457,28 @@ async fn metrics(State(state): Shared) -> Result<Response, ApiError> {
     let mut out = String::new();
     let m = &state.metrics;
     let mut counter = |name: &str, help: &str, value: u64| {
-        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"));
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
+        ));
     };
-    counter("daylight_http_requests_total", "HTTP requests received.", m.requests.load(Ordering::Relaxed));
-    counter("daylight_records_logged_total", "Records made durable in the log.", m.records_logged.load(Ordering::Relaxed));
-    counter("daylight_records_refused_total", "Submissions refused.", m.records_refused.load(Ordering::Relaxed));
-    out.push_str("# HELP daylight_log_size Entries in each log held.\n# TYPE daylight_log_size gauge\n");
+    counter(
+        "daylight_http_requests_total",
+        "HTTP requests received.",
+        m.requests.load(Ordering::Relaxed),
+    );
+    counter(
+        "daylight_records_logged_total",
+        "Records made durable in the log.",
+        m.records_logged.load(Ordering::Relaxed),
+    );
+    counter(
+        "daylight_records_refused_total",
+        "Submissions refused.",
+        m.records_refused.load(Ordering::Relaxed),
+    );
+    out.push_str(
+        "# HELP daylight_log_size Entries in each log held.\n# TYPE daylight_log_size gauge\n",
+    );
     let mut members: Vec<&String> = state.logs.keys().collect();
     members.sort();
     for member in members {
@@ -428,7 +486,10 @@ async fn metrics(State(state): Shared) -> Result<Response, ApiError> {
         out.push_str(&format!("daylight_log_size{{log=\"{member}\"}} {size}\n"));
     }
     Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
         out,
     )
         .into_response())

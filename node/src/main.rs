@@ -82,7 +82,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 witness_key.as_deref(),
                 http,
             )?;
-            println!("initialised {member}; run it with: daylight-node run --config {}", path.display());
+            println!(
+                "initialised {member}; run it with: daylight-node run --config {}",
+                path.display()
+            );
             Ok(())
         }
         Command::Run { config } => {

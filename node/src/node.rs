@@ -92,9 +92,9 @@ fn claim_data_dir(store: &Store, member: &str, genesis_id: &str) -> anyhow::Resu
             "this data directory belongs to member {m:?}, not {member:?}; use that member's \
              configuration or another directory"
         ),
-        (_, Some(g)) if g != genesis_id => bail!(
-            "this data directory belongs to the network with genesis {g}, not {genesis_id}"
-        ),
+        (_, Some(g)) if g != genesis_id => {
+            bail!("this data directory belongs to the network with genesis {g}, not {genesis_id}")
+        }
         _ => {}
     }
     Ok(())

@@ -7,9 +7,7 @@
 //! whole or not at all: the first refused record refuses it, naming its position.
 
 use daylight_genesis::Genesis;
-use daylight_verifier::record::{
-    AcceptedKeys, Body, Code, MemberId, RecordError, check_record,
-};
+use daylight_verifier::record::{AcceptedKeys, Body, Code, MemberId, RecordError, check_record};
 
 use crate::sequencer::{Ack, Sequencer, SequencerError};
 use crate::storage::NewEntry;
@@ -101,13 +99,12 @@ impl Submitter {
     }
 
     fn check_one(&self, position: usize, json: &[u8]) -> Result<NewEntry, SubmitError> {
-        let checked = check_record(json, &self.member, &self.keys).map_err(|error| {
-            SubmitError::Invalid {
+        let checked =
+            check_record(json, &self.member, &self.keys).map_err(|error| SubmitError::Invalid {
                 position,
                 rid: rid_of(json),
                 error,
-            }
-        })?;
+            })?;
         let record = &checked.record.record;
         let amends = match &record.body {
             Body::Correction(c) => Some(c.corrects.rid.as_str().to_string()),
@@ -129,7 +126,11 @@ fn split_body(body: &[u8]) -> Result<Vec<Vec<u8>>, SubmitError> {
     let items = match value {
         serde_json::Value::Array(items) => items,
         object @ serde_json::Value::Object(_) => vec![object],
-        _ => return Err(SubmitError::Malformed("expected an object or an array".into())),
+        _ => {
+            return Err(SubmitError::Malformed(
+                "expected an object or an array".into(),
+            ));
+        }
     };
     if items.is_empty() {
         return Err(SubmitError::Empty);

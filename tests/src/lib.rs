@@ -1,1 +1,295 @@
-//! Shared helpers for daylight's multi-node integration tests.
+//! Fixtures for daylight's integration tests: a small network with real keys and a signed
+//! genesis, temporary directories that clean up after themselves, and real `daylight-node`
+//! processes on loopback with ephemeral ports.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use anyhow::{Context as _, bail};
+use daylight_genesis::{GenesisBuilder, Member, Role, names};
+use daylight_verifier::{KeyType, SigningKey};
+
+/// The network name of test networks.
+pub const NETWORK: &str = "test.daylight";
+
+/// A directory under the system temp dir, removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A new empty directory whose name starts with `label`.
+    pub fn new(label: &str) -> TempDir {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "daylight-{label}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("temp dir");
+        TempDir(path)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The keys of one member.
+pub struct MemberKeys {
+    /// Signs the member's log.
+    pub log: SigningKey,
+    /// Cosigns other logs.
+    pub witness: SigningKey,
+    /// The operator who signs the member's records.
+    pub operator: SigningKey,
+    /// Where the log key is written.
+    pub log_key_file: PathBuf,
+    /// Where the witness key is written.
+    pub witness_key_file: PathBuf,
+}
+
+/// A test network: members, their keys on disk, and the signed genesis file.
+pub struct TestNetwork {
+    /// Holds every file of the network.
+    pub dir: TempDir,
+    /// The genesis file.
+    pub genesis_file: PathBuf,
+    /// Each member's keys, by member id.
+    pub keys: BTreeMap<String, MemberKeys>,
+}
+
+impl TestNetwork {
+    /// A network of a city, `counties` counties under it and an auditor, quorum 2.
+    pub fn city_with_counties(counties: usize) -> anyhow::Result<TestNetwork> {
+        let mut members = vec![("city-1".to_string(), Role::City, None)];
+        for i in 1..=counties {
+            members.push((
+                format!("county-{i}"),
+                Role::County,
+                Some("city-1".to_string()),
+            ));
+        }
+        members.push((
+            "auditor-1".to_string(),
+            Role::Auditor,
+            Some("city-1".to_string()),
+        ));
+
+        let dir = TempDir::new("network");
+        let mut draft = GenesisBuilder::new(NETWORK);
+        let mut keys = BTreeMap::new();
+        for (n, (id, role, parent)) in members.into_iter().enumerate() {
+            let log = SigningKey::generate(&names::log_key_name(NETWORK, &id), KeyType::Ed25519)?;
+            let witness =
+                SigningKey::generate(&names::witness_key_name(NETWORK, &id), KeyType::Cosignature)?;
+            let operator = SigningKey::generate(
+                &names::operator_key_name(NETWORK, &id, "clerk"),
+                KeyType::Ed25519,
+            )?;
+            let peer_id = format!("12D3KooWTest{n:04}");
+            let mut member = Member::new(
+                &id,
+                role,
+                &format!("{id} bureau"),
+                &format!("32{n:04}"),
+                log.verifier(),
+                witness.verifier(),
+                &peer_id,
+            );
+            member.parent = parent;
+            member.operators = vec![operator.verifier()];
+            draft.add_member(member);
+            let log_key_file = dir.path().join(format!("{id}.log.key"));
+            let witness_key_file = dir.path().join(format!("{id}.witness.key"));
+            std::fs::write(&log_key_file, log.to_private_key_string())?;
+            std::fs::write(&witness_key_file, witness.to_private_key_string())?;
+            keys.insert(
+                id,
+                MemberKeys {
+                    log,
+                    witness,
+                    operator,
+                    log_key_file,
+                    witness_key_file,
+                },
+            );
+        }
+        let mut founders = keys.values();
+        let first = founders.next().context("no members")?;
+        let mut signed = draft.sign(&first.log)?;
+        for k in founders {
+            signed.sign(&k.log)?;
+        }
+        let genesis_file = dir.path().join("genesis.note");
+        std::fs::write(&genesis_file, signed.to_text())?;
+        Ok(TestNetwork {
+            dir,
+            genesis_file,
+            keys,
+        })
+    }
+
+    /// Runs `daylight-node init` for `member` into a new data directory with an ephemeral
+    /// port; returns the configuration file.
+    pub fn init_node(&self, member: &str) -> anyhow::Result<PathBuf> {
+        let keys = self.keys.get(member).context("unknown member")?;
+        let data = self.dir.path().join(format!("{member}-data"));
+        let out = Command::new(node_binary()?)
+            .arg("init")
+            .arg("--genesis")
+            .arg(&self.genesis_file)
+            .args(["--member", member, "--http", "127.0.0.1:0"])
+            .arg("--data")
+            .arg(&data)
+            .arg("--log-key")
+            .arg(&keys.log_key_file)
+            .arg("--witness-key")
+            .arg(&keys.witness_key_file)
+            .output()?;
+        if !out.status.success() {
+            bail!("init failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(data.join("node.toml"))
+    }
+}
+
+/// The `daylight-node` binary of this build (built by `cargo test --workspace`).
+pub fn node_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    // target/<profile>/deps/<test> → target/<profile>/daylight-node
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("cannot locate the target directory")?;
+    let binary = profile_dir.join("daylight-node");
+    if !binary.exists() {
+        bail!(
+            "{} is missing: run the tests with `cargo test --workspace`, which builds it",
+            binary.display()
+        );
+    }
+    Ok(binary)
+}
+
+/// A running `daylight-node run` process, killed when dropped.
+pub struct NodeProcess {
+    child: Child,
+    /// Where its HTTP API listens.
+    pub http: SocketAddr,
+}
+
+impl NodeProcess {
+    /// Starts a node and waits for the line announcing its HTTP address.
+    pub fn start(config: &Path) -> anyhow::Result<NodeProcess> {
+        let mut child = Command::new(node_binary()?)
+            .arg("run")
+            .arg("--config")
+            .arg(config)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let Some(addr) = line.trim().strip_prefix("listening on http://") else {
+            let _ = child.kill();
+            let output = child.wait_with_output()?;
+            bail!(
+                "node did not start: {}{}",
+                line,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        let http = addr.parse()?;
+        Ok(NodeProcess { child, http })
+    }
+
+    /// The base URL of its HTTP API.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http)
+    }
+
+    /// Stops it with SIGTERM (graceful) and waits for it to exit.
+    pub fn terminate(mut self) -> anyhow::Result<std::process::ExitStatus> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        if !status.success() {
+            bail!("could not signal the node");
+        }
+        Ok(self.child.wait()?)
+    }
+
+    /// Kills it at once (SIGKILL): a crash.
+    pub fn kill(mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP response: status and body.
+pub struct Reply {
+    /// The status code.
+    pub status: u16,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// GET `url`.
+pub fn get(url: &str) -> anyhow::Result<Reply> {
+    let mut response = agent().get(url).call()?;
+    Ok(Reply {
+        status: response.status().as_u16(),
+        body: response.body_mut().read_to_vec()?,
+    })
+}
+
+/// POST `body` as JSON to `url`.
+pub fn post_json(url: &str, body: &[u8]) -> anyhow::Result<Reply> {
+    let mut response = agent()
+        .post(url)
+        .header("content-type", "application/json")
+        .send(body)?;
+    Ok(Reply {
+        status: response.status().as_u16(),
+        body: response.body_mut().read_to_vec()?,
+    })
+}
