@@ -421,10 +421,10 @@ async fn submit(State(state): Shared, body: Bytes) -> Result<Response, ApiError>
                 .metrics
                 .records_logged
                 .fetch_add(accepted.len() as u64, Ordering::Relaxed);
-            let single = !body
+            let single = body
                 .iter()
                 .find(|b| !b.is_ascii_whitespace())
-                .is_some_and(|b| *b == b'[');
+                .is_none_or(|b| *b != b'[');
             let items: Vec<serde_json::Value> = accepted
                 .iter()
                 .map(|(rid, ack)| {

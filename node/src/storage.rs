@@ -261,13 +261,13 @@ impl Store {
             for (offset, entry) in batch.entries.iter().enumerate() {
                 let index = batch.start + offset as u64;
                 entries.insert((batch.log, index), entry.bytes.as_slice())?;
-                if let Some(rid) = &entry.rid {
-                    if let Some(existing) = rids.insert((batch.log, rid.as_str()), index)? {
-                        return Err(StorageError::DuplicateRid {
-                            rid: rid.clone(),
-                            index: existing.value(),
-                        });
-                    }
+                if let Some(rid) = &entry.rid
+                    && let Some(existing) = rids.insert((batch.log, rid.as_str()), index)?
+                {
+                    return Err(StorageError::DuplicateRid {
+                        rid: rid.clone(),
+                        index: existing.value(),
+                    });
                 }
             }
             let mut amendments = txn.open_multimap_table(AMENDMENTS)?;
@@ -282,10 +282,10 @@ impl Store {
             }
             let new_size = batch.start + batch.entries.len() as u64;
             let mut checkpoints = txn.open_table(CHECKPOINTS)?;
-            if let Some(existing) = checkpoints.get((batch.log, new_size))? {
-                if existing.value() != batch.checkpoint {
-                    return Err(StorageError::CheckpointConflict(new_size));
-                }
+            if let Some(existing) = checkpoints.get((batch.log, new_size))?
+                && existing.value() != batch.checkpoint
+            {
+                return Err(StorageError::CheckpointConflict(new_size));
             }
             checkpoints.insert((batch.log, new_size), batch.checkpoint.as_str())?;
             sizes.insert(batch.log, new_size)?;

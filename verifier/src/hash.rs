@@ -17,7 +17,7 @@ pub const HASH_SIZE: usize = 32;
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Hash(pub [u8; HASH_SIZE]);
 
-/// The reason a string could not be read as a [`Hash`].
+/// The reason a string could not be read as a [`Hash`](struct@Hash).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HashParseError {
     /// The text is not valid hex or base64.
