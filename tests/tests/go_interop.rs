@@ -1,0 +1,80 @@
+//! Interoperability: the node's checkpoint, tiles, entry bundles and proof endpoints are
+//! checked by the Go reference implementation (golang.org/x/mod/sumdb/tlog and sumdb/note,
+//! from Debian's golang-golang-x-mod-dev), which this project did not write.
+//!
+//! `.ci/run` installs Go and the package. Where Go is missing the test fails under CI and
+//! explains how to install it elsewhere.
+
+use std::process::Command;
+
+use daylight_tests::{NodeProcess, TestNetwork, post_json};
+use daylight_verifier::Hash;
+use daylight_verifier::record::Record;
+use serde_json::json;
+
+const GOPATH: &str = "/usr/share/gocode";
+
+fn go_available() -> bool {
+    Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+        && std::path::Path::new(GOPATH)
+            .join("src/golang.org/x/mod/sumdb/tlog")
+            .exists()
+}
+
+#[test]
+fn go_reference_verifies_the_node_log() -> anyhow::Result<()> {
+    if !go_available() {
+        let hint = "Go and the reference packages are missing: apt-get install -y golang-go golang-golang-x-mod-dev";
+        assert!(std::env::var_os("CI").is_none(), "{hint}");
+        eprintln!("SKIPPED outside CI: {hint}");
+        return Ok(());
+    }
+    let network = TestNetwork::city_with_counties(1)?;
+    let county = &network.keys["county-1"];
+    let node = NodeProcess::start(&network.init_node("county-1")?)?;
+
+    // 300 records: a full level-0 tile, a partial one, and a partial level-1 tile.
+    for chunk in (0..300u32).collect::<Vec<_>>().chunks(100) {
+        let batch: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|n| {
+                let amount = json!({"minor": format!("{}", 100 + n), "currency": "CNY"});
+                let record = Record::from_value(json!({
+                    "v": 1, "rid": format!("county-1-go-{n:04}"), "kind": "receipt",
+                    "event_date": "2024-03-05", "program": "rural-revitalisation-2024",
+                    "payer": {"member": "city-1"}, "amount": amount,
+                    "funded_by": [{"ref": {"log": "city-1", "rid": "city-1-a-1", "leaf": Hash::digest(b"a").to_hex()}, "amount": amount}]
+                }))
+                .expect("valid record");
+                serde_json::to_value(record.sign(&county.operator)).expect("serializes")
+            })
+            .collect();
+        let reply = post_json(&node.url("/v1/records"), &serde_json::to_vec(&batch)?)?;
+        assert_eq!(reply.status, 201, "{}", reply.text());
+    }
+
+    let program = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/tlogcheck.go");
+    let out = Command::new("go")
+        .args(["run", program])
+        .arg("-log")
+        .arg(node.url("/log/county-1"))
+        .arg("-vkey")
+        .arg(county.log.verifier().to_string())
+        .env("GO111MODULE", "off")
+        .env("GOPATH", GOPATH)
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the Go reference refused the log:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("OK test.daylight/county-1 size 300"),
+        "{stdout}"
+    );
+    Ok(())
+}
