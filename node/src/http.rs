@@ -87,6 +87,11 @@ impl From<SubmitError> for ApiError {
             SubmitError::Sequencer(SequencerError::DuplicateRid(_)) => {
                 ApiError::new(StatusCode::CONFLICT, "duplicate_rid", e.to_string())
             }
+            SubmitError::Sequencer(SequencerError::Unresolved { .. }) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unresolved_reference",
+                e.to_string(),
+            ),
             SubmitError::Sequencer(_) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "log_unavailable",

@@ -17,15 +17,15 @@
 //! On start, [`LogWriter::open`] recomputes the stored tree's root and refuses to run if it
 //! does not match the last signed checkpoint.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use daylight_verifier::checkpoint::{Checkpoint, SignedCheckpoint};
-use daylight_verifier::merkle::{Frontier, NodeId, leaf_hash};
+use daylight_verifier::merkle::{Frontier, NodeId};
 use daylight_verifier::{Hash, SigningKey};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::storage::{Batch, NewEntry, StorageError, Store};
+use crate::storage::{Batch, CurrentVersion, NewEntry, StorageError, Store};
 
 /// Why a submission was not logged.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -33,6 +33,15 @@ pub enum SequencerError {
     /// A record id already in the log, or twice in one submission.
     #[error("record id {0:?} is already in the log; record ids are never reused")]
     DuplicateRid(String),
+    /// A reference to this log that does not name a version of a record in it, or a
+    /// correction or void of a version that is not current.
+    #[error("record {position}: {detail}")]
+    Unresolved {
+        /// Position of the record in its submission.
+        position: usize,
+        /// What does not resolve, naming the field.
+        detail: String,
+    },
     /// The sequencer stopped after a storage failure; the node must be restarted.
     #[error("the log writer has stopped after a storage failure; restart the node")]
     Stopped,
@@ -174,10 +183,10 @@ impl LogWriter {
     /// Logs a group of submissions in one transaction. Submissions with a duplicate rid are
     /// answered with an error and left out; the others share one commit.
     fn commit(&mut self, submissions: Vec<Submission>) -> Result<(), SequencerError> {
-        let mut seen = HashSet::new();
+        let mut pending = Pending::default();
         let mut accepted = Vec::with_capacity(submissions.len());
         for submission in submissions {
-            match self.check_rids(&submission.entries, &mut seen) {
+            match self.check_submission(&submission.entries, &mut pending) {
                 Ok(()) => accepted.push(submission),
                 Err(e) => {
                     let _ = submission.reply.send(Err(e));
@@ -194,9 +203,8 @@ impl LogWriter {
         for submission in &accepted {
             let mut acks = Vec::with_capacity(submission.entries.len());
             for entry in &submission.entries {
-                let leaf = leaf_hash(&entry.bytes);
-                acks.push((frontier.size(), leaf));
-                frontier.append(leaf, &mut hashes);
+                acks.push((frontier.size(), entry.leaf));
+                frontier.append(entry.leaf, &mut hashes);
                 entries.push(entry.clone());
             }
             placed.push(acks);
@@ -226,25 +234,107 @@ impl LogWriter {
         Ok(())
     }
 
-    fn check_rids(
+    /// Checks one submission against the log and the batch so far (`pending`), and on
+    /// success adds its effects to `pending`: rids are new, same-log references name a
+    /// version of their record, corrections and voids pin the current, unvoided version.
+    fn check_submission(
         &self,
         entries: &[NewEntry],
-        seen: &mut HashSet<String>,
+        pending: &mut Pending,
     ) -> Result<(), SequencerError> {
-        let mut mine = Vec::new();
-        for rid in entries.iter().filter_map(|e| e.rid.as_ref()) {
-            let known = self
-                .store
-                .rid_index(self.log, rid)
-                .map_err(|e| SequencerError::Storage(e.to_string()))?;
-            if known.is_some() || seen.contains(rid) || mine.contains(&rid) {
-                return Err(SequencerError::DuplicateRid(rid.clone()));
+        let mut mine = pending.clone();
+        for (position, entry) in entries.iter().enumerate() {
+            if let Some(rid) = &entry.rid {
+                let known = self.store.rid_index(self.log, rid).map_err(storage)?;
+                if known.is_some() || !mine.rids.insert(rid.clone()) {
+                    return Err(SequencerError::DuplicateRid(rid.clone()));
+                }
             }
-            mine.push(rid);
+            for reference in &entry.references {
+                if !self.is_version(&mine, &reference.rid, &reference.leaf)? {
+                    return Err(SequencerError::Unresolved {
+                        position,
+                        detail: format!(
+                            "{}: no version {} of record {:?} in this log",
+                            reference.path, reference.leaf, reference.rid
+                        ),
+                    });
+                }
+            }
+            let unresolved = |detail: String| SequencerError::Unresolved { position, detail };
+            let (subject, voided) = match (&entry.amends, &entry.rid) {
+                (Some(a), _) => {
+                    let current = self.current(&mine, &a.target)?.ok_or_else(|| {
+                        unresolved(format!("record {:?} is not in this log", a.target))
+                    })?;
+                    if current.voided {
+                        return Err(unresolved(format!(
+                            "record {:?} was voided; it cannot be corrected or voided again",
+                            a.target
+                        )));
+                    }
+                    if current.leaf != a.pinned {
+                        return Err(unresolved(format!(
+                            "pins version {} of {:?}, but its current version is {}",
+                            a.pinned, a.target, current.leaf
+                        )));
+                    }
+                    (a.target.clone(), a.void)
+                }
+                (None, Some(rid)) => (rid.clone(), false),
+                (None, None) => continue,
+            };
+            mine.versions
+                .entry(subject.clone())
+                .or_default()
+                .push(entry.leaf);
+            mine.current.insert(
+                subject,
+                CurrentVersion {
+                    leaf: entry.leaf,
+                    voided,
+                },
+            );
         }
-        seen.extend(mine.into_iter().cloned());
+        *pending = mine;
         Ok(())
     }
+
+    fn current(
+        &self,
+        pending: &Pending,
+        rid: &str,
+    ) -> Result<Option<CurrentVersion>, SequencerError> {
+        match pending.current.get(rid) {
+            Some(v) => Ok(Some(*v)),
+            None => self.store.current_version(self.log, rid).map_err(storage),
+        }
+    }
+
+    fn is_version(
+        &self,
+        pending: &Pending,
+        rid: &str,
+        leaf: &Hash,
+    ) -> Result<bool, SequencerError> {
+        if pending.versions.get(rid).is_some_and(|v| v.contains(leaf)) {
+            return Ok(true);
+        }
+        self.store.is_version(self.log, rid, leaf).map_err(storage)
+    }
+}
+
+fn storage(e: StorageError) -> SequencerError {
+    SequencerError::Storage(e.to_string())
+}
+
+/// What the submissions accepted so far into the batch being built change, before it is
+/// durable: checks of later submissions in the batch must see it.
+#[derive(Clone, Default)]
+struct Pending {
+    rids: HashSet<String>,
+    current: HashMap<String, CurrentVersion>,
+    versions: HashMap<String, Vec<Hash>>,
 }
 
 /// A cloneable handle to the sequencer thread.
@@ -329,6 +419,7 @@ impl Sequencer {
 mod tests {
     use super::*;
     use daylight_verifier::KeyType;
+    use daylight_verifier::merkle::leaf_hash;
     use daylight_verifier::merkle::tree_hash;
 
     const ORIGIN: &str = "test.daylight/county-1";
@@ -338,11 +429,10 @@ mod tests {
     }
 
     fn entry(i: usize) -> NewEntry {
-        NewEntry {
-            bytes: format!("{{\"rid\":\"county-1-{i}\"}}").into_bytes(),
-            rid: Some(format!("county-1-{i}")),
-            amends: None,
-        }
+        NewEntry::plain(
+            format!("{{\"rid\":\"county-1-{i}\"}}").into_bytes(),
+            Some(format!("county-1-{i}")),
+        )
     }
 
     fn tempdir() -> std::path::PathBuf {
@@ -425,11 +515,7 @@ mod tests {
         let batch = Batch {
             log: writer.log_number(),
             start: 0,
-            entries: vec![NewEntry {
-                bytes: b"real".to_vec(),
-                rid: None,
-                amends: None,
-            }],
+            entries: vec![NewEntry::plain(b"real".to_vec(), None)],
             hashes,
             checkpoint: lying.to_text(),
         };

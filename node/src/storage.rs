@@ -12,6 +12,8 @@
 //! | `checkpoints` | (log, size) | signed checkpoint note |
 //! | `rids` | (log, rid) | entry index |
 //! | `amendments` | (log, rid) | indexes of the corrections and voids of that rid |
+//! | `versions` | (log, rid) | the leaf of every version of that record |
+//! | `current` | (log, rid) | the leaf of its current version, and whether it is voided |
 //! | `meta` | name | value (member id, genesis id) |
 //!
 //! Invariants kept here, in [`Store::commit_batch`], inside one write transaction:
@@ -37,6 +39,9 @@ const RIDS: TableDefinition<(u32, &str), u64> = TableDefinition::new("rids");
 const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 const AMENDMENTS: MultimapTableDefinition<(u32, &str), u64> =
     MultimapTableDefinition::new("amendments");
+const VERSIONS: MultimapTableDefinition<(u32, &str), [u8; 32]> =
+    MultimapTableDefinition::new("versions");
+const CURRENT: TableDefinition<(u32, &str), ([u8; 32], bool)> = TableDefinition::new("current");
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -94,10 +99,58 @@ from_redb!(
 pub struct NewEntry {
     /// The entry bytes, exactly as hashed.
     pub bytes: Vec<u8>,
+    /// RFC 6962 leaf hash of `bytes`.
+    pub leaf: Hash,
     /// The record id to index, if the entry has one.
     pub rid: Option<String>,
-    /// The rid this entry corrects or voids, if it is a correction or void.
-    pub amends: Option<String>,
+    /// The record this entry corrects or voids, if it is a correction or void.
+    pub amends: Option<Amendment>,
+    /// References to records of this same log, which must resolve.
+    pub references: Vec<LocalReference>,
+}
+
+impl NewEntry {
+    /// An entry with no amendment and no same-log references.
+    pub fn plain(bytes: Vec<u8>, rid: Option<String>) -> NewEntry {
+        NewEntry {
+            leaf: daylight_verifier::merkle::leaf_hash(&bytes),
+            bytes,
+            rid,
+            amends: None,
+            references: Vec::new(),
+        }
+    }
+}
+
+/// A correction or void of an earlier record of the same log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Amendment {
+    /// The rid corrected or voided.
+    pub target: String,
+    /// The leaf of the version it replaces, which must be the current one.
+    pub pinned: Hash,
+    /// Whether it withdraws the record (a void) rather than replacing its content.
+    pub void: bool,
+}
+
+/// A reference from a record to a version of another record in the same log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalReference {
+    /// The field path of the reference, for error messages.
+    pub path: String,
+    /// The rid referred to.
+    pub rid: String,
+    /// The exact version pinned.
+    pub leaf: Hash,
+}
+
+/// The current version of a record: its latest leaf, and whether it has been voided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CurrentVersion {
+    /// The leaf of the latest version (the record, or its latest correction or void).
+    pub leaf: Hash,
+    /// Whether a void withdrew it.
+    pub voided: bool,
 }
 
 /// Everything one sequencer batch makes durable at once.
@@ -238,6 +291,35 @@ impl Store {
         table.get((log, rid))?.map(|v| Ok(v?.value())).collect()
     }
 
+    /// The current version of record `rid`, if the log has it.
+    pub fn current_version(
+        &self,
+        log: u32,
+        rid: &str,
+    ) -> Result<Option<CurrentVersion>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(CURRENT)?;
+        Ok(table.get((log, rid))?.map(|v| {
+            let (leaf, voided) = v.value();
+            CurrentVersion {
+                leaf: Hash(leaf),
+                voided,
+            }
+        }))
+    }
+
+    /// Whether `leaf` is a version (any, current or not) of record `rid`.
+    pub fn is_version(&self, log: u32, rid: &str, leaf: &Hash) -> Result<bool, StorageError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_multimap_table(VERSIONS)?;
+        for value in table.get((log, rid))? {
+            if value?.value() == leaf.0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// A reader of a log's stored hashes, for the Merkle functions.
     pub fn hash_reader(&self, log: u32) -> LogHashes<'_> {
         LogHashes { store: self, log }
@@ -271,10 +353,20 @@ impl Store {
                 }
             }
             let mut amendments = txn.open_multimap_table(AMENDMENTS)?;
+            let mut versions = txn.open_multimap_table(VERSIONS)?;
+            let mut current = txn.open_table(CURRENT)?;
             for (offset, entry) in batch.entries.iter().enumerate() {
-                if let Some(target) = &entry.amends {
-                    amendments.insert((batch.log, target.as_str()), batch.start + offset as u64)?;
-                }
+                let (subject, voided) = match (&entry.amends, &entry.rid) {
+                    (Some(a), _) => {
+                        let index = batch.start + offset as u64;
+                        amendments.insert((batch.log, a.target.as_str()), index)?;
+                        (a.target.as_str(), a.void)
+                    }
+                    (None, Some(rid)) => (rid.as_str(), false),
+                    (None, None) => continue,
+                };
+                versions.insert((batch.log, subject), entry.leaf.0)?;
+                current.insert((batch.log, subject), (entry.leaf.0, voided))?;
             }
             let mut hashes = txn.open_table(HASHES)?;
             for (id, hash) in &batch.hashes {
@@ -309,6 +401,8 @@ fn for_each_table(txn: &redb::WriteTransaction) -> Result<(), StorageError> {
     txn.open_table(RIDS)?;
     txn.open_table(META)?;
     txn.open_multimap_table(AMENDMENTS)?;
+    txn.open_multimap_table(VERSIONS)?;
+    txn.open_table(CURRENT)?;
     Ok(())
 }
 
@@ -340,14 +434,18 @@ mod tests {
     use super::*;
     use daylight_verifier::merkle::{Frontier, leaf_hash, tree_hash};
 
-    fn batch(store: &Store, log: u32, start: u64, n: u64, frontier: &mut Frontier) -> Batch {
-        let _ = store;
+    fn batch(log: u32, start: u64, n: u64, frontier: &mut Frontier) -> Batch {
         let mut hashes = Vec::new();
         let entries: Vec<NewEntry> = (start..start + n)
-            .map(|i| NewEntry {
-                bytes: format!("entry-{i}").into_bytes(),
-                rid: Some(format!("rid-{i}")),
-                amends: (i % 5 == 4).then(|| format!("rid-{}", i - 1)),
+            .map(|i| {
+                let mut entry =
+                    NewEntry::plain(format!("entry-{i}").into_bytes(), Some(format!("rid-{i}")));
+                entry.amends = (i % 5 == 4).then(|| Amendment {
+                    target: format!("rid-{}", i - 1),
+                    pinned: leaf_hash(format!("entry-{}", i - 1).as_bytes()),
+                    void: i % 10 == 9,
+                });
+                entry
             })
             .collect();
         for e in &entries {
@@ -371,10 +469,10 @@ mod tests {
             let store = Store::open(&path).unwrap();
             let log = store.log_number("net/a").unwrap();
             store
-                .commit_batch(&batch(&store, log, 0, 10, &mut frontier), "net/a")
+                .commit_batch(&batch(log, 0, 10, &mut frontier), "net/a")
                 .unwrap();
             store
-                .commit_batch(&batch(&store, log, 10, 7, &mut frontier), "net/a")
+                .commit_batch(&batch(log, 10, 7, &mut frontier), "net/a")
                 .unwrap();
         }
         let store = Store::open(&path).unwrap();
@@ -391,6 +489,26 @@ mod tests {
         assert_eq!(store.rid_index(log, "rid-12").unwrap(), Some(12));
         assert_eq!(store.amendments(log, "rid-13").unwrap(), vec![14]);
         assert!(store.amendments(log, "rid-12").unwrap().is_empty());
+        // rid-13 was corrected by entry 14; rid-8 was voided by entry 9.
+        let corrected = store.current_version(log, "rid-13").unwrap().unwrap();
+        assert_eq!(corrected.leaf, leaf_hash(b"entry-14"));
+        assert!(!corrected.voided);
+        assert!(store.current_version(log, "rid-8").unwrap().unwrap().voided);
+        assert!(
+            store
+                .is_version(log, "rid-13", &leaf_hash(b"entry-13"))
+                .unwrap()
+        );
+        assert!(
+            store
+                .is_version(log, "rid-13", &leaf_hash(b"entry-14"))
+                .unwrap()
+        );
+        assert!(
+            !store
+                .is_version(log, "rid-13", &leaf_hash(b"entry-12"))
+                .unwrap()
+        );
         assert_eq!(store.latest_checkpoint(log).unwrap().unwrap().0, 17);
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -401,7 +519,7 @@ mod tests {
         let store = Store::open(&dir.join("db.redb")).unwrap();
         let log = store.log_number("net/a").unwrap();
         let mut frontier = Frontier::empty();
-        let first = batch(&store, log, 0, 3, &mut frontier);
+        let first = batch(log, 0, 3, &mut frontier);
         store.commit_batch(&first, "net/a").unwrap();
         // Replaying the batch: out of order.
         assert!(matches!(
@@ -409,7 +527,7 @@ mod tests {
             Err(StorageError::OutOfOrder { .. })
         ));
         // A rid already present: refused, and nothing of the batch is kept.
-        let mut dup = batch(&store, log, 3, 2, &mut frontier.clone());
+        let mut dup = batch(log, 3, 2, &mut frontier.clone());
         dup.entries[1].rid = Some("rid-1".into());
         assert!(matches!(
             store.commit_batch(&dup, "net/a"),

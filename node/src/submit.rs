@@ -5,12 +5,18 @@
 //! signatures of the accepted operator and attestor keys — off the async runtime and, for
 //! large arrays, in parallel chunks so both cores verify signatures. A submission is logged
 //! whole or not at all: the first refused record refuses it, naming its position.
+//!
+//! References to records of this same log, and the version a correction or void pins, are
+//! resolved by the sequencer, which sees the log in order. References to other logs are
+//! checked for form only until this node mirrors them.
 
 use daylight_genesis::Genesis;
-use daylight_verifier::record::{AcceptedKeys, Body, Code, MemberId, RecordError, check_record};
+use daylight_verifier::record::{
+    AcceptedKeys, Body, Code, MemberId, Pin, RecordError, check_record,
+};
 
 use crate::sequencer::{Ack, Sequencer, SequencerError};
-use crate::storage::NewEntry;
+use crate::storage::{Amendment, LocalReference, NewEntry};
 
 /// Records per parallel validation chunk.
 const CHUNK: usize = 256;
@@ -106,16 +112,31 @@ impl Submitter {
                 error,
             })?;
         let record = &checked.record.record;
+        let amendment = |pin: &Pin, void: bool| Amendment {
+            target: pin.rid.as_str().to_string(),
+            pinned: pin.leaf.0,
+            void,
+        };
         let amends = match &record.body {
-            Body::Correction(c) => Some(c.corrects.rid.as_str().to_string()),
-            Body::Void(v) => Some(v.voids.rid.as_str().to_string()),
+            Body::Correction(c) => Some(amendment(&c.corrects, false)),
+            Body::Void(v) => Some(amendment(&v.voids, true)),
             _ => None,
         };
-        Ok(NewEntry {
-            bytes: checked.entry,
-            rid: Some(record.rid.as_str().to_string()),
-            amends,
-        })
+        let references = record
+            .body
+            .references()
+            .into_iter()
+            .filter(|(_, r)| r.log == self.member)
+            .map(|(path, r)| LocalReference {
+                path,
+                rid: r.rid.as_str().to_string(),
+                leaf: r.leaf.0,
+            })
+            .collect();
+        let mut entry = NewEntry::plain(checked.entry, Some(record.rid.as_str().to_string()));
+        entry.amends = amends;
+        entry.references = references;
+        Ok(entry)
     }
 }
 
