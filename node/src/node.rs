@@ -101,6 +101,11 @@ fn claim_data_dir(store: &Store, member: &str, genesis_id: &str) -> anyhow::Resu
 }
 
 impl RunningNode {
+    /// A handle to the node's log writer (for benchmarks and tools that bypass HTTP).
+    pub fn sequencer(&self) -> &Sequencer {
+        &self.sequencer
+    }
+
     /// Stops the HTTP server (finishing requests in flight), then the sequencer (finishing
     /// the batch in hand), so nothing acknowledged is lost and nothing is left half-written.
     pub async fn shutdown(self) -> anyhow::Result<()> {

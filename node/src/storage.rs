@@ -12,8 +12,8 @@
 //! | `checkpoints` | (log, size) | signed checkpoint note |
 //! | `rids` | (log, rid) | entry index |
 //! | `amendments` | (log, rid) | indexes of the corrections and voids of that rid |
-//! | `versions` | (log, rid) | the leaf of every version of that record |
-//! | `current` | (log, rid) | the leaf of its current version, and whether it is voided |
+//! | `versions` | (log, rid) | the leaves of the corrections and voids of that record |
+//! | `current` | (log, rid) | for an amended record, its current leaf and whether it is voided |
 //! | `meta` | name | value (member id, genesis id) |
 //!
 //! Invariants kept here, in [`Store::commit_batch`], inside one write transaction:
@@ -298,26 +298,55 @@ impl Store {
         rid: &str,
     ) -> Result<Option<CurrentVersion>, StorageError> {
         let txn = self.db.begin_read()?;
-        let table = txn.open_table(CURRENT)?;
-        Ok(table.get((log, rid))?.map(|v| {
+        if let Some(v) = txn.open_table(CURRENT)?.get((log, rid))? {
             let (leaf, voided) = v.value();
-            CurrentVersion {
+            return Ok(Some(CurrentVersion {
                 leaf: Hash(leaf),
                 voided,
-            }
+            }));
+        }
+        Ok(original_leaf(&txn, log, rid)?.map(|leaf| CurrentVersion {
+            leaf,
+            voided: false,
         }))
     }
 
     /// Whether `leaf` is a version (any, current or not) of record `rid`.
     pub fn is_version(&self, log: u32, rid: &str, leaf: &Hash) -> Result<bool, StorageError> {
         let txn = self.db.begin_read()?;
-        let table = txn.open_multimap_table(VERSIONS)?;
-        for value in table.get((log, rid))? {
+        if original_leaf(&txn, log, rid)? == Some(*leaf) {
+            return Ok(true);
+        }
+        for value in txn.open_multimap_table(VERSIONS)?.get((log, rid))? {
             if value?.value() == leaf.0 {
                 return Ok(true);
             }
         }
         Ok(false)
+    }
+
+    /// Moves live pages to the front of the file and truncates it, returning freed space to
+    /// the file system. Needs exclusive access; takes time proportional to the database.
+    pub fn compact(&mut self) -> Result<(), StorageError> {
+        while self
+            .db
+            .compact()
+            .map_err(|e| StorageError::Database(e.into()))?
+        {}
+        Ok(())
+    }
+
+    /// How the database file's space is used.
+    pub fn space(&self) -> Result<SpaceUse, StorageError> {
+        let txn = self.db.begin_write()?;
+        let stats = txn.stats()?;
+        txn.abort()?;
+        Ok(SpaceUse {
+            allocated: stats.allocated_pages() * stats.page_size() as u64,
+            stored: stats.stored_bytes(),
+            metadata: stats.metadata_bytes(),
+            fragmented: stats.fragmented_bytes(),
+        })
     }
 
     /// A reader of a log's stored hashes, for the Merkle functions.
@@ -352,21 +381,18 @@ impl Store {
                     });
                 }
             }
+            // Only amended records get version rows: a record never corrected or voided has
+            // one version, whose leaf is already stored as hash (0, index).
             let mut amendments = txn.open_multimap_table(AMENDMENTS)?;
             let mut versions = txn.open_multimap_table(VERSIONS)?;
             let mut current = txn.open_table(CURRENT)?;
             for (offset, entry) in batch.entries.iter().enumerate() {
-                let (subject, voided) = match (&entry.amends, &entry.rid) {
-                    (Some(a), _) => {
-                        let index = batch.start + offset as u64;
-                        amendments.insert((batch.log, a.target.as_str()), index)?;
-                        (a.target.as_str(), a.void)
-                    }
-                    (None, Some(rid)) => (rid.as_str(), false),
-                    (None, None) => continue,
-                };
-                versions.insert((batch.log, subject), entry.leaf.0)?;
-                current.insert((batch.log, subject), (entry.leaf.0, voided))?;
+                if let Some(a) = &entry.amends {
+                    let index = batch.start + offset as u64;
+                    amendments.insert((batch.log, a.target.as_str()), index)?;
+                    versions.insert((batch.log, a.target.as_str()), entry.leaf.0)?;
+                    current.insert((batch.log, a.target.as_str()), (entry.leaf.0, a.void))?;
+                }
             }
             let mut hashes = txn.open_table(HASHES)?;
             for (id, hash) in &batch.hashes {
@@ -404,6 +430,34 @@ fn for_each_table(txn: &redb::WriteTransaction) -> Result<(), StorageError> {
     txn.open_multimap_table(VERSIONS)?;
     txn.open_table(CURRENT)?;
     Ok(())
+}
+
+/// The leaf of the entry that first logged `rid`.
+fn original_leaf(
+    txn: &redb::ReadTransaction,
+    log: u32,
+    rid: &str,
+) -> Result<Option<Hash>, StorageError> {
+    let Some(index) = txn.open_table(RIDS)?.get((log, rid))?.map(|v| v.value()) else {
+        return Ok(None);
+    };
+    Ok(txn
+        .open_table(HASHES)?
+        .get((log, 0u8, index))?
+        .map(|v| Hash(v.value())))
+}
+
+/// How a database file's bytes are used (from redb's statistics).
+#[derive(Clone, Copy, Debug)]
+pub struct SpaceUse {
+    /// Bytes in allocated pages.
+    pub allocated: u64,
+    /// Bytes of keys and values.
+    pub stored: u64,
+    /// Bytes of branch keys and other metadata.
+    pub metadata: u64,
+    /// Bytes lost to fragmentation.
+    pub fragmented: u64,
 }
 
 /// The stored hashes of one log, read in one transaction per call.

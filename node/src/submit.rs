@@ -1,9 +1,9 @@
 //! Submission: from request bytes to validated entries handed to the sequencer.
 //!
 //! A body is one record (a JSON object) or many (a JSON array). Each is checked with
-//! [`daylight_verifier::record::check_record`] — shape, field rules, privacy guard, and the
-//! signatures of the accepted operator and attestor keys — off the async runtime and, for
-//! large arrays, in parallel chunks so both cores verify signatures. A submission is logged
+//! [`daylight_verifier::record::prepare_record`] — shape, field rules, privacy guard, and who
+//! signed — off the async runtime in parallel chunks, so both cores work; each chunk's
+//! signatures are then verified as one Ed25519 batch. A submission is logged
 //! whole or not at all: the first refused record refuses it, naming its position.
 //!
 //! References to records of this same log, and the version a correction or void pins, are
@@ -12,7 +12,7 @@
 
 use daylight_genesis::Genesis;
 use daylight_verifier::record::{
-    AcceptedKeys, Body, Code, MemberId, Pin, RecordError, check_record,
+    AcceptedKeys, Body, Code, MemberId, Pin, PreparedRecord, RecordError, prepare_record,
 };
 
 use crate::sequencer::{Ack, Sequencer, SequencerError};
@@ -85,11 +85,7 @@ impl Submitter {
             let chunk = chunk.to_vec();
             let this = self.clone();
             tasks.push(tokio::task::spawn_blocking(move || {
-                chunk
-                    .iter()
-                    .enumerate()
-                    .map(|(i, json)| this.check_one(chunk_number * CHUNK + i, json))
-                    .collect::<Result<Vec<_>, SubmitError>>()
+                this.check_chunk(chunk_number * CHUNK, &chunk)
             }));
         }
         let mut entries = Vec::with_capacity(records.len());
@@ -104,13 +100,34 @@ impl Submitter {
         Ok(rids.into_iter().zip(acks).collect())
     }
 
-    fn check_one(&self, position: usize, json: &[u8]) -> Result<NewEntry, SubmitError> {
-        let checked =
-            check_record(json, &self.member, &self.keys).map_err(|error| SubmitError::Invalid {
-                position,
-                rid: rid_of(json),
-                error,
-            })?;
+    /// Checks a chunk of records; their signatures are verified in one Ed25519 batch, and
+    /// only if the batch fails is each verified alone, to name the record at fault.
+    fn check_chunk(&self, first: usize, chunk: &[Vec<u8>]) -> Result<Vec<NewEntry>, SubmitError> {
+        let invalid = |i: usize, error| SubmitError::Invalid {
+            position: first + i,
+            rid: rid_of(&chunk[i]),
+            error,
+        };
+        let prepared = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, json)| {
+                prepare_record(json, &self.member, &self.keys).map_err(|e| invalid(i, e))
+            })
+            .collect::<Result<Vec<PreparedRecord>, SubmitError>>()?;
+        if !verify_in_batch(&prepared) {
+            for (i, record) in prepared.iter().enumerate() {
+                record
+                    .signatures
+                    .clone()
+                    .verify()
+                    .map_err(|e| invalid(i, e))?;
+            }
+        }
+        Ok(prepared.iter().map(|p| self.entry(p)).collect())
+    }
+
+    fn entry(&self, checked: &PreparedRecord) -> NewEntry {
         let record = &checked.record.record;
         let amendment = |pin: &Pin, void: bool| Amendment {
             target: pin.rid.as_str().to_string(),
@@ -133,11 +150,29 @@ impl Submitter {
                 leaf: r.leaf.0,
             })
             .collect();
-        let mut entry = NewEntry::plain(checked.entry, Some(record.rid.as_str().to_string()));
+        let mut entry =
+            NewEntry::plain(checked.entry.clone(), Some(record.rid.as_str().to_string()));
         entry.amends = amends;
         entry.references = references;
-        Ok(entry)
+        entry
     }
+}
+
+/// Verifies every signature of `records` as one Ed25519 batch (about twice as fast per
+/// signature as one at a time; see docs/decisions/0006).
+fn verify_in_batch(records: &[PreparedRecord]) -> bool {
+    let count: usize = records.iter().map(|r| r.signatures.signatures.len()).sum();
+    let mut messages = Vec::with_capacity(count);
+    let mut signatures = Vec::with_capacity(count);
+    let mut keys = Vec::with_capacity(count);
+    for record in records {
+        for (key, sig) in &record.signatures.signatures {
+            messages.push(record.signatures.message.as_slice());
+            signatures.push(ed25519_dalek::Signature::from_bytes(sig));
+            keys.push(*key.ed25519());
+        }
+    }
+    ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
 }
 
 /// Splits a body into the JSON text of each record.

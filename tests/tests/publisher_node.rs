@@ -60,6 +60,29 @@ fn publish_read_prove_restart() -> anyhow::Result<()> {
     forged["amount"]["minor"] = json!("1");
     let refused = post_json(&node.url("/v1/records"), &serde_json::to_vec(&forged)?)?;
     assert_eq!(refused.status, 422, "{}", refused.text());
+    // In a batch, the forged record is named by its position, and nothing of the batch is kept.
+    let mut signed_for_another_date = receipt(&county.operator, 9);
+    signed_for_another_date["event_date"] = json!("2024-03-06");
+    let mixed = vec![
+        receipt(&county.operator, 20),
+        receipt(&county.operator, 21),
+        signed_for_another_date,
+    ];
+    let refused = post_json(&node.url("/v1/records"), &serde_json::to_vec(&mixed)?)?;
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    let detail = refused.json()["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        detail.starts_with("record 2 (county-1-2024-rcpt-0009)"),
+        "{detail}"
+    );
+    assert!(detail.contains("signatures[0].sig"), "{detail}");
+    assert_eq!(
+        get(&node.url("/v1/records/county-1-2024-rcpt-0020"))?.status,
+        404
+    );
     let stranger = SigningKey::generate(
         "test.daylight/county-1/operator/eve",
         daylight_verifier::KeyType::Ed25519,

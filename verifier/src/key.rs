@@ -77,8 +77,8 @@ pub enum KeyError {
     /// The key material has the wrong length.
     #[error("key material must be 1 type byte and 32 key bytes, got {0} bytes")]
     BadLength(usize),
-    /// The bytes are not a valid Ed25519 public key.
-    #[error("not a valid Ed25519 public key")]
+    /// The bytes are not a valid Ed25519 public key, or are a weak (small-order) one.
+    #[error("not a valid Ed25519 public key (or a weak, small-order one)")]
     BadPublicKey,
     /// The key ID written in the text is not the one computed from the name and key.
     #[error(
@@ -159,6 +159,10 @@ impl VerifierKey {
         check_name(name)?;
         let key = ed25519_dalek::VerifyingKey::from_bytes(&public_key)
             .map_err(|_| KeyError::BadPublicKey)?;
+        // A small-order key verifies signatures it never made; no real key is one.
+        if key.is_weak() {
+            return Err(KeyError::BadPublicKey);
+        }
         Ok(VerifierKey {
             name: name.to_string(),
             key_type,
@@ -434,6 +438,17 @@ mod tests {
             let err = VerifierKey::parse(text).expect_err(text).to_string();
             assert!(err.contains(reason), "{text:?}: {err:?} lacks {reason:?}");
         }
+    }
+
+    #[test]
+    fn weak_public_keys_are_refused() {
+        // The identity point (small order): it would "verify" forged signatures.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert_eq!(
+            VerifierKey::new("n", KeyType::Ed25519, identity),
+            Err(KeyError::BadPublicKey)
+        );
     }
 
     #[test]

@@ -36,7 +36,10 @@ pub use model::{
 };
 pub use money::{Currency, Minor, Money};
 pub use privacy::{Opening, ProgrammeKey, check_privacy, pseudonym};
-pub use signing::{AcceptedKeys, Attestation, VerifiedSignatures, verify_signatures};
+pub use signing::{
+    AcceptedKeys, Attestation, PendingSignatures, VerifiedSignatures, prepare_signatures,
+    verify_signatures,
+};
 pub use state::{LogState, RidState, StateIssue, StateProblem, Status};
 pub use types::{AreaCode, Code, Date, HexHash, Ident, Instant, MemberId, Rid, Text, Uscc};
 pub use validate::{MAX_ENTRY_SIZE, validate, validate_all};
@@ -63,12 +66,38 @@ pub fn check_record(
     member: &MemberId,
     keys: &AcceptedKeys,
 ) -> Result<CheckedRecord, RecordError> {
+    let prepared = prepare_record(json, member, keys)?;
+    Ok(CheckedRecord {
+        signatures: prepared.signatures.verify()?,
+        record: prepared.record,
+        entry: prepared.entry,
+    })
+}
+
+/// A record that passed every check of [`check_record`] except the Ed25519 arithmetic of its
+/// signatures, which the caller does — typically in a batch over many records.
+#[derive(Debug, Clone)]
+pub struct PreparedRecord {
+    /// The parsed record.
+    pub record: SignedRecord,
+    /// Its canonical entry bytes.
+    pub entry: Vec<u8>,
+    /// Its signatures, still to verify.
+    pub signatures: PendingSignatures,
+}
+
+/// Runs [`check_record`]'s checks except signature verification.
+pub fn prepare_record(
+    json: &[u8],
+    member: &MemberId,
+    keys: &AcceptedKeys,
+) -> Result<PreparedRecord, RecordError> {
     let record = SignedRecord::from_json(json)?;
     validate(&record, member)?;
     check_privacy(&record)?;
-    let signatures = verify_signatures(&record, keys)?;
+    let signatures = prepare_signatures(&record, keys)?;
     let entry = to_entry_bytes(&record);
-    Ok(CheckedRecord {
+    Ok(PreparedRecord {
         record,
         entry,
         signatures,

@@ -117,17 +117,55 @@ impl SignedRecord {
     }
 }
 
-/// Checks every signature of `record` against `keys`.
-///
-/// Refused, with the path of the offending signature: a signer that is not an accepted
-/// operator or attestor, a key that is not an Ed25519 note key, a signer appearing twice, any
-/// invalid signature (operator or attestor), and a record no accepted operator signed.
-pub fn verify_signatures(
+/// A record's signatures with every check done except the Ed25519 arithmetic: each signer is
+/// an accepted key of the right type, signs once, and an operator is among them. The
+/// remaining work, [`PendingSignatures::verify`] or a batch over many records, is what makes
+/// it [`VerifiedSignatures`].
+#[derive(Debug, Clone)]
+pub struct PendingSignatures {
+    /// The bytes every signature covers ([`signing_bytes`]).
+    pub message: Vec<u8>,
+    /// Each signer with its signature, in record order.
+    pub signatures: Vec<(VerifierKey, [u8; 64])>,
+    /// Who signed in which role, once the signatures verify.
+    pub roles: VerifiedSignatures,
+}
+
+impl PendingSignatures {
+    /// Verifies each signature (strict Ed25519), naming the first that fails.
+    pub fn verify(self) -> Result<VerifiedSignatures, RecordError> {
+        for (i, (signer, sig)) in self.signatures.iter().enumerate() {
+            if !signer.verify_raw(&self.message, sig) {
+                let who = if self.roles.operators.contains(signer) {
+                    "operator".to_string()
+                } else {
+                    self.roles
+                        .attestations
+                        .iter()
+                        .find(|a| &a.signer == signer)
+                        .map_or("attestor".to_string(), |a| format!("{} attestor", a.role))
+                };
+                return Err(RecordError::new(
+                    join(&index("signatures", i), "sig"),
+                    format!(
+                        "is not a valid signature by {who} {} over this record: the record was changed after signing, or signed by another key",
+                        signer.name()
+                    ),
+                ));
+            }
+        }
+        Ok(self.roles)
+    }
+}
+
+/// Checks who signed a record, leaving the Ed25519 verification to the caller (see
+/// [`PendingSignatures`]). Fails on an unaccepted, repeated or wrong-type signer, or when no
+/// operator signed.
+pub fn prepare_signatures(
     record: &SignedRecord,
     keys: &AcceptedKeys,
-) -> Result<VerifiedSignatures, RecordError> {
-    let message = signing_bytes(&record.record);
-    let mut verified = VerifiedSignatures {
+) -> Result<PendingSignatures, RecordError> {
+    let mut roles = VerifiedSignatures {
         operators: Vec::new(),
         attestations: Vec::new(),
     };
@@ -152,10 +190,13 @@ pub fn verify_signatures(
                 ),
             ));
         }
-        let role = if keys.is_operator(signer) {
-            None
+        if keys.is_operator(signer) {
+            roles.operators.push(signer.clone());
         } else if let Some(role) = keys.attestor_role(signer) {
-            Some(role.clone())
+            roles.attestations.push(Attestation {
+                signer: signer.clone(),
+                role: role.clone(),
+            });
         } else {
             return Err(RecordError::new(
                 join(&path, "signer"),
@@ -164,33 +205,30 @@ pub fn verify_signatures(
                     signer.name()
                 ),
             ));
-        };
-        if !signer.verify_raw(&message, &sig.sig.0) {
-            let who = match &role {
-                None => "operator".to_string(),
-                Some(role) => format!("{role} attestor"),
-            };
-            return Err(RecordError::new(
-                join(&path, "sig"),
-                format!(
-                    "is not a valid signature by {who} {} over this record: the record was changed after signing, or signed by another key",
-                    signer.name()
-                ),
-            ));
-        }
-        match role {
-            None => verified.operators.push(signer.clone()),
-            Some(role) => verified.attestations.push(Attestation {
-                signer: signer.clone(),
-                role,
-            }),
         }
     }
-    if verified.operators.is_empty() {
+    if roles.operators.is_empty() {
         return Err(RecordError::new(
             "signatures",
             "no signature by an accepted operator key: the publishing member's operator must sign every record",
         ));
     }
-    Ok(verified)
+    Ok(PendingSignatures {
+        message: signing_bytes(&record.record),
+        signatures: record
+            .signatures
+            .iter()
+            .map(|s| (s.signer.clone(), s.sig.0))
+            .collect(),
+        roles,
+    })
+}
+
+/// Verifies a record's signatures against the accepted keys: every signer accepted, each
+/// signature valid (strict Ed25519), at least one operator.
+pub fn verify_signatures(
+    record: &SignedRecord,
+    keys: &AcceptedKeys,
+) -> Result<VerifiedSignatures, RecordError> {
+    prepare_signatures(record, keys)?.verify()
 }
