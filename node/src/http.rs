@@ -16,7 +16,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use daylight_verifier::bundle::ProofBundle;
-use daylight_verifier::checkpoint::{Checkpoint, parse_canonical_u64};
+use daylight_verifier::checkpoint::parse_canonical_u64;
 use daylight_verifier::merkle::{leaf_hash, prove_consistency, prove_inclusion};
 use daylight_verifier::tile::{Tile, TileKind, push_bundle_entry};
 use serde_json::json;
@@ -182,21 +182,16 @@ impl AppState {
 
     /// The latest signed checkpoint note and its size, for a served log.
     fn head(&self, log: &ServedLog) -> Result<(u64, Arc<str>), ApiError> {
-        let note: Arc<str> = if log.origin == self.own_origin() {
-            self.sequencer.checkpoint()
-        } else {
-            let (_, note) = self
-                .store
-                .latest_checkpoint(log.number)
-                .map_err(ApiError::internal)?
-                .ok_or_else(|| ApiError::not_found("the log has no checkpoint yet"))?;
-            Arc::from(note)
-        };
-        let body = note.split_once("\n\n").map_or(&*note, |(text, _)| text);
-        let size = Checkpoint::parse(&format!("{body}\n"))
+        if log.origin == self.own_origin() {
+            let head = self.sequencer.head();
+            return Ok((head.size, head.note));
+        }
+        let (size, note) = self
+            .store
+            .latest_checkpoint(log.number)
             .map_err(ApiError::internal)?
-            .size;
-        Ok((size, note))
+            .ok_or_else(|| ApiError::not_found("the log has no checkpoint yet"))?;
+        Ok((size, Arc::from(note)))
     }
 
     fn own_origin(&self) -> &str {

@@ -23,6 +23,7 @@ pub struct RunningNode {
     stop: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
     sequencer: Sequencer,
+    store: Arc<Store>,
 }
 
 /// Opens storage, checks it belongs to this member and matches its checkpoint, and starts
@@ -52,7 +53,7 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
     let mut logs = HashMap::new();
     logs.insert(member.clone(), ServedLog { number, origin });
     let state = Arc::new(AppState {
-        store,
+        store: store.clone(),
         sequencer: sequencer.clone(),
         member,
         logs,
@@ -78,7 +79,24 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         stop,
         server,
         sequencer,
+        store,
     })
+}
+
+/// Compacts the database when a quarter or more of its file is free space.
+fn compact_if_worthwhile(store: Arc<Store>) {
+    let Ok(mut store) = Arc::try_unwrap(store) else {
+        tracing::warn!("database still in use at shutdown; not compacting");
+        return;
+    };
+    let (Ok(space), Ok(file)) = (store.space(), store.file_bytes()) else {
+        return;
+    };
+    if file.saturating_sub(space.allocated) * 4 >= file
+        && let Err(e) = store.compact()
+    {
+        tracing::warn!("could not compact the database: {e}");
+    }
 }
 
 /// Records which member and network a data directory belongs to, or checks it.
@@ -108,11 +126,16 @@ impl RunningNode {
 
     /// Stops the HTTP server (finishing requests in flight), then the sequencer (finishing
     /// the batch in hand), so nothing acknowledged is lost and nothing is left half-written.
+    ///
+    /// Last, if more than a quarter of the database file is free pages (left by copy-on-write
+    /// growth), it compacts the file so that the disk holds little more than the live data.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
         let served = self.server.await.context("HTTP task panicked")?;
         let sequencer = self.sequencer;
         tokio::task::spawn_blocking(move || sequencer.shutdown()).await?;
+        let store = self.store;
+        tokio::task::spawn_blocking(move || compact_if_worthwhile(store)).await?;
         served
     }
 }

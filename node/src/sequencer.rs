@@ -64,6 +64,15 @@ pub enum OpenError {
     Mismatch(String),
 }
 
+/// The latest durable checkpoint of the log, as published to readers.
+#[derive(Clone, Debug)]
+pub struct SignedHead {
+    /// The tree size it signs.
+    pub size: u64,
+    /// The signed checkpoint note.
+    pub note: Arc<str>,
+}
+
 /// What a submitter gets back once its entries are durable.
 #[derive(Clone, Debug)]
 pub struct Ack {
@@ -173,6 +182,14 @@ impl LogWriter {
     /// The latest signed checkpoint.
     pub fn checkpoint(&self) -> Arc<str> {
         self.checkpoint.clone()
+    }
+
+    /// The latest signed checkpoint with its size.
+    pub fn head(&self) -> SignedHead {
+        SignedHead {
+            size: self.frontier.size(),
+            note: self.checkpoint.clone(),
+        }
     }
 
     /// The log's number in storage.
@@ -341,7 +358,7 @@ struct Pending {
 #[derive(Clone)]
 pub struct Sequencer {
     submissions: mpsc::Sender<Submission>,
-    checkpoints: watch::Receiver<Arc<str>>,
+    checkpoints: watch::Receiver<SignedHead>,
     thread: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
@@ -349,7 +366,7 @@ impl Sequencer {
     /// Starts the sequencer thread for `writer`, batching up to `max_batch` entries.
     pub fn start(mut writer: LogWriter, max_batch: usize) -> Sequencer {
         let (submissions, mut queue) = mpsc::channel::<Submission>(65_536);
-        let (publish, checkpoints) = watch::channel(writer.checkpoint());
+        let (publish, checkpoints) = watch::channel(writer.head());
         let thread = std::thread::Builder::new()
             .name("daylight-sequencer".into())
             .spawn(move || {
@@ -373,7 +390,7 @@ impl Sequencer {
                         }
                         return;
                     }
-                    publish.send_replace(writer.checkpoint());
+                    publish.send_replace(writer.head());
                 }
             })
             .expect("the operating system can start a thread");
@@ -406,11 +423,16 @@ impl Sequencer {
 
     /// The latest signed checkpoint, updated after every durable batch.
     pub fn checkpoint(&self) -> Arc<str> {
+        self.checkpoints.borrow().note.clone()
+    }
+
+    /// The latest signed checkpoint with its size.
+    pub fn head(&self) -> SignedHead {
         self.checkpoints.borrow().clone()
     }
 
     /// A receiver that changes whenever a new checkpoint is durable.
-    pub fn watch_checkpoints(&self) -> watch::Receiver<Arc<str>> {
+    pub fn watch_checkpoints(&self) -> watch::Receiver<SignedHead> {
         self.checkpoints.clone()
     }
 }

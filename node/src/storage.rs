@@ -171,6 +171,7 @@ pub struct Batch {
 /// The node's database.
 pub struct Store {
     db: Database,
+    path: std::path::PathBuf,
 }
 
 impl Store {
@@ -180,7 +181,10 @@ impl Store {
         let txn = db.begin_write()?;
         for_each_table(&txn)?;
         txn.commit()?;
-        Ok(Store { db })
+        Ok(Store {
+            db,
+            path: path.to_path_buf(),
+        })
     }
 
     /// A metadata value (e.g. `member`, `genesis`).
@@ -413,8 +417,8 @@ impl Store {
     }
 
     /// Bytes the database file takes on disk.
-    pub fn disk_bytes(path: &Path) -> std::io::Result<u64> {
-        Ok(std::fs::metadata(path)?.len())
+    pub fn file_bytes(&self) -> std::io::Result<u64> {
+        Ok(std::fs::metadata(&self.path)?.len())
     }
 }
 

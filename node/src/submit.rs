@@ -175,13 +175,18 @@ fn verify_in_batch(records: &[PreparedRecord]) -> bool {
     ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
 }
 
-/// Splits a body into the JSON text of each record.
+/// Splits a body into the JSON text of each record, without building a JSON tree: an array's
+/// elements are cut out as raw text and parsed once, by the record parser.
 fn split_body(body: &[u8]) -> Result<Vec<Vec<u8>>, SubmitError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| SubmitError::Malformed(e.to_string()))?;
-    let items = match value {
-        serde_json::Value::Array(items) => items,
-        object @ serde_json::Value::Object(_) => vec![object],
+    let malformed = |e: serde_json::Error| SubmitError::Malformed(e.to_string());
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    let items: Vec<Vec<u8>> = match first {
+        Some(b'[') => serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(body)
+            .map_err(malformed)?
+            .into_iter()
+            .map(|raw| raw.get().as_bytes().to_vec())
+            .collect(),
+        Some(b'{') => vec![body.to_vec()],
         _ => {
             return Err(SubmitError::Malformed(
                 "expected an object or an array".into(),
@@ -191,10 +196,7 @@ fn split_body(body: &[u8]) -> Result<Vec<Vec<u8>>, SubmitError> {
     if items.is_empty() {
         return Err(SubmitError::Empty);
     }
-    items
-        .iter()
-        .map(|item| serde_json::to_vec(item).map_err(|e| SubmitError::Malformed(e.to_string())))
-        .collect()
+    Ok(items)
 }
 
 fn rid_of(json: &[u8]) -> Option<String> {

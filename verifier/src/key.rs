@@ -172,7 +172,31 @@ impl VerifierKey {
     }
 
     /// Parses a vkey, `name+<key ID hex>+base64(type ‖ key)`, checking its key ID.
+    ///
+    /// Parsing decompresses a curve point, which costs about as much as the rest of checking a
+    /// record; every record names its signers by vkey, and a log has few of them, so each
+    /// thread remembers the keys it parsed recently.
     pub fn parse(vkey: &str) -> Result<Self, KeyError> {
+        const REMEMBERED: usize = 256;
+        thread_local! {
+            static PARSED: std::cell::RefCell<std::collections::HashMap<String, VerifierKey>> =
+                std::cell::RefCell::new(std::collections::HashMap::new());
+        }
+        if let Some(key) = PARSED.with(|p| p.borrow().get(vkey).cloned()) {
+            return Ok(key);
+        }
+        let key = Self::parse_uncached(vkey)?;
+        PARSED.with(|p| {
+            let mut parsed = p.borrow_mut();
+            if parsed.len() >= REMEMBERED {
+                parsed.clear();
+            }
+            parsed.insert(vkey.to_string(), key.clone());
+        });
+        Ok(key)
+    }
+
+    fn parse_uncached(vkey: &str) -> Result<Self, KeyError> {
         let (name, written, key_type, public_key) = split_key_text(vkey, "verifier key")?;
         let parsed = VerifierKey::new(&name, key_type, public_key)?;
         if parsed.id != written {
