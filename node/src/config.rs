@@ -25,9 +25,18 @@ pub struct NodeConfig {
     pub log_key: PathBuf,
     /// The witness's private key file.
     pub witness_key: PathBuf,
+    /// The libp2p identity key file (its peer id must be the member's in the genesis).
+    pub p2p_key: PathBuf,
     /// HTTP listen address; loopback unless set otherwise. Port 0 picks a free port.
     #[serde(default = "default_http")]
     pub http_listen: SocketAddr,
+    /// libp2p listen address (a multiaddr); loopback unless set otherwise.
+    #[serde(default = "default_p2p")]
+    pub p2p_listen: String,
+    /// Extra peers to dial at start, as multiaddrs ending in `/p2p/<peer id>`, in addition to
+    /// the members' addresses in the genesis.
+    #[serde(default)]
+    pub bootstrap: Vec<String>,
     /// Most entries one sequencer batch commits.
     #[serde(default = "default_max_batch")]
     pub max_batch: usize,
@@ -35,6 +44,10 @@ pub struct NodeConfig {
 
 fn default_http() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_p2p() -> String {
+    "/ip4/127.0.0.1/tcp/0".to_string()
 }
 
 fn default_max_batch() -> usize {
@@ -51,6 +64,8 @@ pub struct Loaded {
     pub log_key: SigningKey,
     /// The witness key.
     pub witness_key: SigningKey,
+    /// The libp2p identity.
+    pub p2p_key: libp2p::identity::Keypair,
 }
 
 impl NodeConfig {
@@ -70,6 +85,7 @@ impl NodeConfig {
             &mut config.data_dir,
             &mut config.log_key,
             &mut config.witness_key,
+            &mut config.p2p_key,
         ] {
             if p.is_relative() {
                 *p = base.join(&*p);
@@ -79,11 +95,14 @@ impl NodeConfig {
         let log_key = read_key(&config.log_key)?;
         let witness_key = read_key(&config.witness_key)?;
         check_keys(&genesis, &config.member, &log_key, &witness_key)?;
+        let p2p_key = read_p2p_key(&config.p2p_key)?;
+        check_peer_id(&genesis, &config.member, &p2p_key)?;
         Ok(Loaded {
             config,
             genesis,
             log_key,
             witness_key,
+            p2p_key,
         })
     }
 }
@@ -99,6 +118,33 @@ fn read_key(path: &Path) -> anyhow::Result<SigningKey> {
         .with_context(|| format!("cannot read the key file {}", path.display()))?;
     SigningKey::parse(text.trim())
         .with_context(|| format!("key file {} is not valid", path.display()))
+}
+
+fn read_p2p_key(path: &Path) -> anyhow::Result<libp2p::identity::Keypair> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the p2p key file {}", path.display()))?;
+    crate::p2p::parse_identity(&text)
+        .with_context(|| format!("p2p key file {} is not valid", path.display()))
+}
+
+/// Checks that the libp2p identity gives the peer id the genesis lists for `member`.
+pub fn check_peer_id(
+    genesis: &Genesis,
+    member: &str,
+    key: &libp2p::identity::Keypair,
+) -> anyhow::Result<()> {
+    let peer = key.public().to_peer_id().to_string();
+    let listed = genesis
+        .member(member)
+        .map(|m| m.peer_id.as_str())
+        .unwrap_or("");
+    if listed != peer {
+        bail!(
+            "the p2p key gives peer id {peer}, but member {member}'s entry in the genesis lists \
+             {listed}; use the p2p key the genesis was made with"
+        );
+    }
+    Ok(())
 }
 
 /// Checks that the keys are the ones the genesis lists for `member`.
@@ -138,6 +184,17 @@ pub fn check_keys(
     Ok(())
 }
 
+/// Existing key files for `init` to use; each one absent is generated.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InitKeys<'a> {
+    /// The log key file.
+    pub log: Option<&'a Path>,
+    /// The witness key file.
+    pub witness: Option<&'a Path>,
+    /// The libp2p identity key file.
+    pub p2p: Option<&'a Path>,
+}
+
 /// `daylight-node init`: creates the data directory, keys (mode 0600) and configuration.
 ///
 /// Keys come from `log_key`/`witness_key` files when given (the usual case: the genesis was
@@ -147,8 +204,7 @@ pub fn init(
     genesis_path: &Path,
     member: &str,
     data_dir: &Path,
-    log_key: Option<&Path>,
-    witness_key: Option<&Path>,
+    keys: InitKeys<'_>,
     http_listen: Option<SocketAddr>,
 ) -> anyhow::Result<PathBuf> {
     let genesis = read_genesis(genesis_path)?;
@@ -160,11 +216,11 @@ pub fn init(
             config_path.display()
         );
     }
-    let log = match log_key {
+    let log = match keys.log {
         Some(p) => read_key(p)?,
         None => SigningKey::generate(&names::log_key_name(&network, member), KeyType::Ed25519)?,
     };
-    let witness = match witness_key {
+    let witness = match keys.witness {
         Some(p) => read_key(p)?,
         None => SigningKey::generate(
             &names::witness_key_name(&network, member),
@@ -172,6 +228,12 @@ pub fn init(
         )?,
     };
     check_keys(&genesis, member, &log, &witness)?;
+    let p2p_text = match keys.p2p {
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read the p2p key file {}", p.display()))?,
+        None => crate::p2p::generate_identity()?.0,
+    };
+    check_peer_id(&genesis, member, &crate::p2p::parse_identity(&p2p_text)?)?;
     std::fs::create_dir_all(data_dir.join("keys"))
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     write_private(&data_dir.join("keys/log.key"), &log.to_private_key_string())?;
@@ -179,6 +241,7 @@ pub fn init(
         &data_dir.join("keys/witness.key"),
         &witness.to_private_key_string(),
     )?;
+    write_private(&data_dir.join("keys/p2p.key"), p2p_text.trim())?;
     std::fs::copy(genesis_path, data_dir.join("genesis.note"))
         .with_context(|| format!("cannot copy {}", genesis_path.display()))?;
     let config = NodeConfig {
@@ -187,7 +250,10 @@ pub fn init(
         data_dir: ".".into(),
         log_key: "keys/log.key".into(),
         witness_key: "keys/witness.key".into(),
+        p2p_key: "keys/p2p.key".into(),
         http_listen: http_listen.unwrap_or_else(default_http),
+        p2p_listen: default_p2p(),
+        bootstrap: Vec::new(),
         max_batch: default_max_batch(),
     };
     std::fs::write(&config_path, toml::to_string(&config)?)

@@ -135,6 +135,14 @@ pub struct AppState {
     pub submitter: Submitter,
     /// Counters.
     pub metrics: Metrics,
+    /// The libp2p network.
+    pub network: crate::p2p::Network,
+    /// This node's witness.
+    pub witness: Arc<crate::witness::Witness>,
+    /// Replication (mirrors, evidence).
+    pub replication: Arc<crate::replication::Replication>,
+    /// The network definition.
+    pub genesis: Arc<daylight_genesis::Genesis>,
 }
 
 type Shared = State<Arc<AppState>>;
@@ -151,6 +159,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/log/{member}/proof/inclusion", get(inclusion))
         .route("/log/{member}/proof/consistency", get(consistency))
         .route("/log/{member}/receipt/{index}", get(receipt))
+        .route("/log/{member}/add-checkpoint", post(add_checkpoint))
+        .route("/v1/evidence", get(evidence))
+        .route("/v1/network", get(network))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
@@ -181,16 +192,20 @@ impl AppState {
     }
 
     /// The latest signed checkpoint note and its size, for a served log.
+    /// The latest checkpoint of a log with every cosignature collected for it.
     fn head(&self, log: &ServedLog) -> Result<(u64, Arc<str>), ApiError> {
-        if log.origin == self.own_origin() {
+        let (size, note) = if log.origin == self.own_origin() {
             let head = self.sequencer.head();
-            return Ok((head.size, head.note));
-        }
-        let (size, note) = self
-            .store
-            .latest_checkpoint(log.number)
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::not_found("the log has no checkpoint yet"))?;
+            (head.size, head.note.to_string())
+        } else {
+            self.store
+                .latest_checkpoint(log.number)
+                .map_err(ApiError::internal)?
+                .ok_or_else(|| {
+                    ApiError::not_found("this node holds no checkpoint of that log yet")
+                })?
+        };
+        let note = crate::replication::with_cosignatures(&self.store, log.number, &note);
         Ok((size, Arc::from(note)))
     }
 
@@ -482,8 +497,9 @@ async fn metrics(State(state): Shared) -> Result<Response, ApiError> {
     let mut members: Vec<&String> = state.logs.keys().collect();
     members.sort();
     for member in members {
-        let (size, _) = state.head(&state.logs[member])?;
-        out.push_str(&format!("daylight_log_size{{log=\"{member}\"}} {size}\n"));
+        if let Ok((size, _)) = state.head(&state.logs[member]) {
+            out.push_str(&format!("daylight_log_size{{log=\"{member}\"}} {size}\n"));
+        }
     }
     Ok((
         [(
@@ -493,4 +509,125 @@ async fn metrics(State(state): Shared) -> Result<Response, ApiError> {
         out,
     )
         .into_response())
+}
+
+/// C2SP tlog-witness add-checkpoint: `old <size>`, proof lines, a blank line, the checkpoint.
+async fn add_checkpoint(
+    State(state): Shared,
+    Path(member): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    state.log(&member)?;
+    let text =
+        std::str::from_utf8(&body).map_err(|_| ApiError::bad_request("the body is not UTF-8"))?;
+    let (head, checkpoint) = text.split_once("\n\n").ok_or_else(|| {
+        ApiError::bad_request(
+            "expected old size and proof lines, a blank line, then the checkpoint",
+        )
+    })?;
+    let mut lines = head.split('\n');
+    let old = lines
+        .next()
+        .and_then(|l| l.strip_prefix("old "))
+        .and_then(parse_canonical_u64)
+        .ok_or_else(|| ApiError::bad_request("the first line must be `old <size>`"))?;
+    let proof = lines
+        .map(|l| {
+            daylight_verifier::Hash::from_base64(l).map_err(|_| {
+                ApiError::bad_request(format!("proof line {l:?} is not a base64 hash"))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if proof.len() > 63 {
+        return Err(ApiError::bad_request("more than 63 proof lines"));
+    }
+    let witness = state.witness.clone();
+    let note = checkpoint.as_bytes().to_vec();
+    let outcome = tokio::task::spawn_blocking(move || witness.add_checkpoint(old, &proof, &note))
+        .await
+        .map_err(ApiError::internal)?;
+    use crate::witness::AddOutcome;
+    match outcome {
+        AddOutcome::Cosigned(lines) => {
+            let body: String = lines.iter().map(|l| format!("{}\n", l.to_line())).collect();
+            Ok(text_response(body, "no-store"))
+        }
+        AddOutcome::Conflict { latest, evidence } => {
+            if let Some(evidence) = evidence {
+                state.replication.record_evidence(*evidence).await;
+            }
+            Ok((
+                StatusCode::CONFLICT,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/x.tlog.size"),
+                )],
+                format!("{latest}\n"),
+            )
+                .into_response())
+        }
+        AddOutcome::BadRequest(detail) => Err(ApiError::bad_request(detail)),
+        AddOutcome::NotSignedByLog(detail) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_signed_by_log",
+            detail,
+        )),
+        AddOutcome::Equivocating => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "equivocating_log",
+            "this witness holds evidence that the log equivocated and no longer cosigns it",
+        )),
+        AddOutcome::UnknownOrigin(origin) => Err(ApiError::not_found(format!(
+            "unknown log origin {origin:?}"
+        ))),
+        AddOutcome::BadProof(detail) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_proof",
+            detail,
+        )),
+    }
+}
+
+async fn evidence(State(state): Shared) -> Result<Response, ApiError> {
+    let documents = state.store.evidence().map_err(ApiError::internal)?;
+    let values: Vec<serde_json::Value> = documents
+        .iter()
+        .filter_map(|d| serde_json::from_str(d).ok())
+        .collect();
+    Ok(axum::Json(values).into_response())
+}
+
+async fn network(State(state): Shared) -> Result<Response, ApiError> {
+    let peers = state.network.peers().await.unwrap_or_default();
+    let mut logs = Vec::new();
+    let mut members: Vec<&String> = state.logs.keys().collect();
+    members.sort();
+    for member in members {
+        let log = &state.logs[member];
+        let head = state.head(log).ok();
+        logs.push(json!({
+            "member": member,
+            "origin": log.origin,
+            "size": head.as_ref().map(|h| h.0),
+            "checkpoint": head.as_ref().map(|h| h.1.to_string()),
+            "equivocating": state.store.is_equivocating(&log.origin).unwrap_or(false),
+        }));
+    }
+    let evidence: Vec<serde_json::Value> = state
+        .store
+        .evidence()
+        .map_err(ApiError::internal)?
+        .iter()
+        .filter_map(|d| serde_json::from_str(d).ok())
+        .collect();
+    Ok(axum::Json(json!({
+        "genesis": state.genesis.id(),
+        "network": state.genesis.network(),
+        "member": state.member,
+        "peer_id": state.network.local_peer.to_string(),
+        "peers": peers,
+        "logs": logs,
+        "evidence": evidence,
+    }))
+    .into_response())
 }

@@ -11,6 +11,9 @@
 pub mod config;
 pub mod http;
 pub mod node;
+pub mod p2p;
+pub mod replication;
 pub mod sequencer;
 pub mod storage;
 pub mod submit;
+pub mod witness;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use daylight_node::config::{NodeConfig, init};
+use daylight_node::config::{InitKeys, NodeConfig, init};
 
 /// Runs a daylight node: a publisher (agency) log with its HTTP API.
 #[derive(Parser, Debug)]
@@ -35,6 +35,9 @@ enum Command {
         /// An existing witness key file (the one the genesis lists); generated if absent.
         #[arg(long)]
         witness_key: Option<PathBuf>,
+        /// An existing libp2p identity key file (whose peer id the genesis lists).
+        #[arg(long)]
+        p2p_key: Option<PathBuf>,
         /// HTTP listen address (default 127.0.0.1:8080; port 0 picks a free port).
         #[arg(long)]
         http: Option<SocketAddr>,
@@ -72,16 +75,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             data,
             log_key,
             witness_key,
+            p2p_key,
             http,
         } => {
-            let path = init(
-                &genesis,
-                &member,
-                &data,
-                log_key.as_deref(),
-                witness_key.as_deref(),
-                http,
-            )?;
+            let keys = InitKeys {
+                log: log_key.as_deref(),
+                witness: witness_key.as_deref(),
+                p2p: p2p_key.as_deref(),
+            };
+            let path = init(&genesis, &member, &data, keys, http)?;
             println!(
                 "initialised {member}; run it with: daylight-node run --config {}",
                 path.display()
@@ -93,7 +95,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {
                 let node = daylight_node::node::start(loaded).await?;
-                // Tests and scripts read this line to find the port.
+                // Tests and scripts read these lines to find the ports.
+                for address in &node.p2p_addresses {
+                    println!("p2p listening on {address}");
+                }
                 println!("listening on http://{}", node.http_addr);
                 wait_for_signal().await;
                 eprintln!("shutting down");

@@ -9,9 +9,12 @@ use tokio::sync::oneshot;
 
 use crate::config::Loaded;
 use crate::http::{AppState, Metrics, ServedLog, router};
+use crate::p2p::{Network, NetworkConfig};
+use crate::replication::Replication;
 use crate::sequencer::{LogWriter, Sequencer};
 use crate::storage::Store;
 use crate::submit::Submitter;
+use crate::witness::Witness;
 
 /// Name of the database file in the data directory.
 pub const DATABASE_FILE: &str = "node.redb";
@@ -20,6 +23,10 @@ pub const DATABASE_FILE: &str = "node.redb";
 pub struct RunningNode {
     /// The address the HTTP API listens on.
     pub http_addr: SocketAddr,
+    /// The libp2p addresses it listens on (with `/p2p/<peer id>`).
+    pub p2p_addresses: Vec<libp2p::Multiaddr>,
+    network: Network,
+    replication: tokio::task::JoinHandle<()>,
     stop: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
     sequencer: Sequencer,
@@ -33,7 +40,8 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         config,
         genesis,
         log_key,
-        witness_key: _,
+        witness_key,
+        p2p_key,
     } = loaded;
     let member = config.member.clone();
     std::fs::create_dir_all(&config.data_dir)
@@ -46,12 +54,67 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
 
     let origin = genesis.origin(&member)?;
     let writer = LogWriter::open(store.clone(), &origin, log_key)?;
-    let number = writer.log_number();
     let sequencer = Sequencer::start(writer, config.max_batch);
     let submitter = Submitter::from_genesis(&genesis, &member)?;
 
-    let mut logs = HashMap::new();
-    logs.insert(member.clone(), ServedLog { number, origin });
+    let members = genesis
+        .members()
+        .iter()
+        .filter_map(|m| {
+            let peer: libp2p::PeerId = m.peer_id.parse().ok()?;
+            let addresses = m.addresses.iter().filter_map(|a| a.parse().ok()).collect();
+            Some((peer, addresses))
+        })
+        .collect();
+    let bootstrap = config
+        .bootstrap
+        .iter()
+        .map(|a| {
+            a.parse()
+                .with_context(|| format!("bootstrap address {a:?} is not a multiaddr"))
+        })
+        .collect::<anyhow::Result<Vec<libp2p::Multiaddr>>>()?;
+    let (network, events) = Network::start(NetworkConfig {
+        keypair: p2p_key,
+        listen: config
+            .p2p_listen
+            .parse()
+            .with_context(|| format!("p2p_listen {:?} is not a multiaddr", config.p2p_listen))?,
+        bootstrap,
+        members,
+        checkpoint_topic: genesis.checkpoint_topic(),
+        evidence_topic: genesis.evidence_topic(),
+    })
+    .await?;
+    let log_keys = genesis
+        .members()
+        .iter()
+        .map(|m| Ok((genesis.origin(&m.id)?, m.log_key.clone())))
+        .collect::<anyhow::Result<HashMap<_, _>>>()?;
+    let witness = Arc::new(Witness::new(store.clone(), witness_key, log_keys));
+    let replication = Arc::new(Replication::new(
+        store.clone(),
+        network.clone(),
+        &genesis,
+        Some(origin.clone()),
+        Some(witness.clone()),
+    )?);
+    let logs = replication
+        .logs()
+        .iter()
+        .map(|(origin, log)| {
+            let served = ServedLog {
+                number: log.number,
+                origin: origin.clone(),
+            };
+            (log.member.clone(), served)
+        })
+        .collect();
+    let replication_task = tokio::spawn(
+        replication
+            .clone()
+            .run(events, Some(sequencer.watch_checkpoints())),
+    );
     let state = Arc::new(AppState {
         store: store.clone(),
         sequencer: sequencer.clone(),
@@ -59,6 +122,10 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         logs,
         submitter,
         metrics: Metrics::default(),
+        network: network.clone(),
+        witness,
+        replication,
+        genesis: Arc::new(genesis),
     });
     let listener = tokio::net::TcpListener::bind(config.http_listen)
         .await
@@ -76,6 +143,9 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
     });
     Ok(RunningNode {
         http_addr,
+        p2p_addresses: network.listen_addresses.clone(),
+        network,
+        replication: replication_task,
         stop,
         server,
         sequencer,
@@ -132,6 +202,8 @@ impl RunningNode {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
         let served = self.server.await.context("HTTP task panicked")?;
+        self.network.shutdown().await;
+        let _ = self.replication.await;
         let sequencer = self.sequencer;
         tokio::task::spawn_blocking(move || sequencer.shutdown()).await?;
         let store = self.store;

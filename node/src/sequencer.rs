@@ -175,7 +175,7 @@ impl LogWriter {
             start: self.frontier.size(),
             entries,
             hashes,
-            checkpoint,
+            checkpoint: Some(checkpoint),
         }
     }
 
@@ -539,7 +539,7 @@ mod tests {
             start: 0,
             entries: vec![NewEntry::plain(b"real".to_vec(), None)],
             hashes,
-            checkpoint: lying.to_text(),
+            checkpoint: Some(lying.to_text()),
         };
         store.commit_batch(&batch, ORIGIN).unwrap();
         drop(writer);

@@ -14,6 +14,11 @@
 //! | `amendments` | (log, rid) | indexes of the corrections and voids of that rid |
 //! | `versions` | (log, rid) | the leaves of the corrections and voids of that record |
 //! | `current` | (log, rid) | for an amended record, its current leaf and whether it is voided |
+//! | `cosignatures` | (log, size, witness) | root cosigned ‖ the cosignature line |
+//! | `witnessed` | origin | (size, root) of the latest checkpoint this node cosigned |
+//! | `witnessed_notes` | origin | that checkpoint's signed note (for evidence) |
+//! | `evidence` | evidence id | evidence JSON |
+//! | `equivocating` | origin | id of the evidence against it (no more cosigning) |
 //! | `meta` | name | value (member id, genesis id) |
 //!
 //! Invariants kept here, in [`Store::commit_batch`], inside one write transaction:
@@ -42,6 +47,11 @@ const AMENDMENTS: MultimapTableDefinition<(u32, &str), u64> =
 const VERSIONS: MultimapTableDefinition<(u32, &str), [u8; 32]> =
     MultimapTableDefinition::new("versions");
 const CURRENT: TableDefinition<(u32, &str), ([u8; 32], bool)> = TableDefinition::new("current");
+const COSIGNATURES: TableDefinition<(u32, u64, &str), &[u8]> = TableDefinition::new("cosignatures");
+const WITNESSED: TableDefinition<&str, (u64, [u8; 32])> = TableDefinition::new("witnessed");
+const WITNESSED_NOTES: TableDefinition<&str, &str> = TableDefinition::new("witnessed_notes");
+const EVIDENCE: TableDefinition<&str, &str> = TableDefinition::new("evidence");
+const EQUIVOCATING: TableDefinition<&str, &str> = TableDefinition::new("equivocating");
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -164,8 +174,9 @@ pub struct Batch {
     pub entries: Vec<NewEntry>,
     /// The new stored hashes.
     pub hashes: Vec<(NodeId, Hash)>,
-    /// The checkpoint signed over the tree after the batch.
-    pub checkpoint: String,
+    /// The checkpoint signed over the tree after the batch. A mirror commits verified chunks
+    /// of a long catch-up without one, and the signed checkpoint with the last chunk.
+    pub checkpoint: Option<String>,
 }
 
 /// The node's database.
@@ -329,6 +340,120 @@ impl Store {
         Ok(false)
     }
 
+    /// Stores a verified cosignature line of `witness` over the checkpoint of `size` with
+    /// `root` (a later line from the same witness for that size replaces it).
+    pub fn put_cosignature(
+        &self,
+        log: u32,
+        size: u64,
+        root: &Hash,
+        witness: &str,
+        line: &str,
+    ) -> Result<(), StorageError> {
+        let mut value = root.0.to_vec();
+        value.extend_from_slice(line.as_bytes());
+        let txn = self.db.begin_write()?;
+        txn.open_table(COSIGNATURES)?
+            .insert((log, size, witness), value.as_slice())?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The cosignature lines stored for the checkpoint of `size` with `root`.
+    pub fn cosignatures(
+        &self,
+        log: u32,
+        size: u64,
+        root: &Hash,
+    ) -> Result<Vec<String>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(COSIGNATURES)?;
+        let mut lines = Vec::new();
+        for row in table.range((log, size, "")..=(log, size, "\u{10FFFF}"))? {
+            let (_, value) = row?;
+            let value = value.value();
+            if value.len() > 32 && value[..32] == root.0 {
+                lines.push(String::from_utf8_lossy(&value[32..]).into_owned());
+            }
+        }
+        Ok(lines)
+    }
+
+    /// The (size, root) this node last cosigned for `origin`, with its note.
+    pub fn witnessed(&self, origin: &str) -> Result<Option<(u64, Hash, String)>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let Some(state) = txn.open_table(WITNESSED)?.get(origin)?.map(|v| v.value()) else {
+            return Ok(None);
+        };
+        let note = txn
+            .open_table(WITNESSED_NOTES)?
+            .get(origin)?
+            .map(|v| v.value().to_string())
+            .unwrap_or_default();
+        Ok(Some((state.0, Hash(state.1), note)))
+    }
+
+    /// Atomically replaces the witness state of `origin` if it still is `expected` (`None`:
+    /// never cosigned). On a mismatch nothing changes and the current state is returned, so
+    /// two concurrent add-checkpoint calls can never roll the state back.
+    pub fn swap_witnessed(
+        &self,
+        origin: &str,
+        expected: Option<(u64, Hash)>,
+        new: (u64, Hash),
+        note: &str,
+    ) -> Result<Result<(), Option<(u64, Hash)>>, StorageError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut state = txn.open_table(WITNESSED)?;
+            let current = state.get(origin)?.map(|v| {
+                let (size, root) = v.value();
+                (size, Hash(root))
+            });
+            if current != expected {
+                return Ok(Err(current));
+            }
+            state.insert(origin, (new.0, new.1.0))?;
+            txn.open_table(WITNESSED_NOTES)?.insert(origin, note)?;
+        }
+        txn.commit()?;
+        Ok(Ok(()))
+    }
+
+    /// Stores evidence and marks its log as equivocating. Returns false if already stored.
+    pub fn put_evidence(&self, origin: &str, id: &str, json: &str) -> Result<bool, StorageError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut evidence = txn.open_table(EVIDENCE)?;
+            if evidence.get(id)?.is_some() {
+                return Ok(false);
+            }
+            evidence.insert(id, json)?;
+            let mut equivocating = txn.open_table(EQUIVOCATING)?;
+            if equivocating.get(origin)?.is_none() {
+                equivocating.insert(origin, id)?;
+            }
+        }
+        txn.commit()?;
+        Ok(true)
+    }
+
+    /// All stored evidence documents.
+    pub fn evidence(&self) -> Result<Vec<String>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(EVIDENCE)?;
+        table
+            .iter()?
+            .map(|row| Ok(row?.1.value().to_string()))
+            .collect()
+    }
+
+    /// Whether evidence shows `origin` equivocated.
+    pub fn is_equivocating(&self, origin: &str) -> Result<bool, StorageError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(EQUIVOCATING)?.get(origin)?.is_some())
+    }
+
     /// Moves live pages to the front of the file and truncates it, returning freed space to
     /// the file system. Needs exclusive access; takes time proportional to the database.
     pub fn compact(&mut self) -> Result<(), StorageError> {
@@ -403,13 +528,15 @@ impl Store {
                 hashes.insert((batch.log, id.level, id.index), hash.0)?;
             }
             let new_size = batch.start + batch.entries.len() as u64;
-            let mut checkpoints = txn.open_table(CHECKPOINTS)?;
-            if let Some(existing) = checkpoints.get((batch.log, new_size))?
-                && existing.value() != batch.checkpoint
-            {
-                return Err(StorageError::CheckpointConflict(new_size));
+            if let Some(checkpoint) = &batch.checkpoint {
+                let mut checkpoints = txn.open_table(CHECKPOINTS)?;
+                if let Some(existing) = checkpoints.get((batch.log, new_size))?
+                    && existing.value() != checkpoint
+                {
+                    return Err(StorageError::CheckpointConflict(new_size));
+                }
+                checkpoints.insert((batch.log, new_size), checkpoint.as_str())?;
             }
-            checkpoints.insert((batch.log, new_size), batch.checkpoint.as_str())?;
             sizes.insert(batch.log, new_size)?;
         }
         txn.commit()?;
@@ -433,6 +560,11 @@ fn for_each_table(txn: &redb::WriteTransaction) -> Result<(), StorageError> {
     txn.open_multimap_table(AMENDMENTS)?;
     txn.open_multimap_table(VERSIONS)?;
     txn.open_table(CURRENT)?;
+    txn.open_table(COSIGNATURES)?;
+    txn.open_table(WITNESSED)?;
+    txn.open_table(WITNESSED_NOTES)?;
+    txn.open_table(EVIDENCE)?;
+    txn.open_table(EQUIVOCATING)?;
     Ok(())
 }
 
@@ -514,7 +646,7 @@ mod tests {
             start,
             entries,
             hashes,
-            checkpoint: format!("checkpoint {}\n", start + n),
+            checkpoint: Some(format!("checkpoint {}\n", start + n)),
         }
     }
 

@@ -57,6 +57,10 @@ pub struct MemberKeys {
     pub log_key_file: PathBuf,
     /// Where the witness key is written.
     pub witness_key_file: PathBuf,
+    /// Where the libp2p identity key is written.
+    pub p2p_key_file: PathBuf,
+    /// The member's libp2p peer id.
+    pub peer_id: String,
 }
 
 /// A test network: members, their keys on disk, and the signed genesis file.
@@ -97,7 +101,8 @@ impl TestNetwork {
                 &names::operator_key_name(NETWORK, &id, "clerk"),
                 KeyType::Ed25519,
             )?;
-            let peer_id = format!("12D3KooWTest{n:04}");
+            let (p2p_key, peer) = daylight_node::p2p::generate_identity()?;
+            let peer_id = peer.to_string();
             let mut member = Member::new(
                 &id,
                 role,
@@ -112,8 +117,10 @@ impl TestNetwork {
             draft.add_member(member);
             let log_key_file = dir.path().join(format!("{id}.log.key"));
             let witness_key_file = dir.path().join(format!("{id}.witness.key"));
+            let p2p_key_file = dir.path().join(format!("{id}.p2p.key"));
             std::fs::write(&log_key_file, log.to_private_key_string())?;
             std::fs::write(&witness_key_file, witness.to_private_key_string())?;
+            std::fs::write(&p2p_key_file, p2p_key)?;
             keys.insert(
                 id,
                 MemberKeys {
@@ -122,6 +129,8 @@ impl TestNetwork {
                     operator,
                     log_key_file,
                     witness_key_file,
+                    p2p_key_file,
+                    peer_id,
                 },
             );
         }
@@ -156,12 +165,32 @@ impl TestNetwork {
             .arg(&keys.log_key_file)
             .arg("--witness-key")
             .arg(&keys.witness_key_file)
+            .arg("--p2p-key")
+            .arg(&keys.p2p_key_file)
             .output()?;
         if !out.status.success() {
             bail!("init failed: {}", String::from_utf8_lossy(&out.stderr));
         }
         Ok(data.join("node.toml"))
     }
+}
+
+/// Sets the addresses a node dials at start (multiaddrs ending in `/p2p/<peer id>`).
+pub fn set_bootstrap(config: &Path, addresses: &[String]) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(config)?;
+    let list = addresses
+        .iter()
+        .map(|a| format!("{a:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text = text
+        .lines()
+        .filter(|l| !l.starts_with("bootstrap"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    // Top-level keys must come before any table; node.toml has none.
+    std::fs::write(config, format!("bootstrap = [{list}]\n{text}\n"))?;
+    Ok(())
 }
 
 /// The `daylight-node` binary of this build (built by `cargo test --workspace`).
@@ -187,6 +216,8 @@ pub struct NodeProcess {
     child: Child,
     /// Where its HTTP API listens.
     pub http: SocketAddr,
+    /// Its libp2p address, with `/p2p/<peer id>`.
+    pub p2p: String,
 }
 
 impl NodeProcess {
@@ -200,19 +231,29 @@ impl NodeProcess {
             .stderr(Stdio::piped())
             .spawn()?;
         let stdout = child.stdout.take().context("no stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        let Some(addr) = line.trim().strip_prefix("listening on http://") else {
-            let _ = child.kill();
-            let output = child.wait_with_output()?;
-            bail!(
-                "node did not start: {}{}",
-                line,
-                String::from_utf8_lossy(&output.stderr)
-            );
-        };
-        let http = addr.parse()?;
-        Ok(NodeProcess { child, http })
+        let mut reader = BufReader::new(stdout);
+        let mut p2p = String::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line)?;
+            if let Some(address) = line.trim().strip_prefix("p2p listening on ") {
+                p2p = address.to_string();
+                continue;
+            }
+            let Some(addr) = line.trim().strip_prefix("listening on http://") else {
+                let _ = child.kill();
+                let output = child.wait_with_output()?;
+                bail!(
+                    "node did not start: {}{}",
+                    line,
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            };
+            let http = addr.parse()?;
+            // Keep draining stdout so the node never blocks on a full pipe.
+            std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+            return Ok(NodeProcess { child, http, p2p });
+        }
     }
 
     /// The base URL of its HTTP API.

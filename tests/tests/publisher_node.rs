@@ -212,7 +212,8 @@ fn config_and_key_mistakes_are_refused_with_clear_messages() -> anyhow::Result<(
             .replace(
                 "keys/witness.key",
                 &county2.witness_key_file.display().to_string(),
-            ),
+            )
+            .replace("keys/p2p.key", &county2.p2p_key_file.display().to_string()),
     )?;
     let err = NodeProcess::start(&other).err().unwrap().to_string();
     assert!(err.contains("belongs to member \"county-1\""), "{err}");

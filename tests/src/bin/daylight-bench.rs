@@ -95,8 +95,11 @@ fn main() -> anyhow::Result<()> {
         &network.genesis_file,
         "county-1",
         &network.dir.path().join("county-1-data"),
-        Some(&network.keys["county-1"].log_key_file),
-        Some(&network.keys["county-1"].witness_key_file),
+        daylight_node::config::InitKeys {
+            log: Some(&network.keys["county-1"].log_key_file),
+            witness: Some(&network.keys["county-1"].witness_key_file),
+            p2p: Some(&network.keys["county-1"].p2p_key_file),
+        },
         Some("127.0.0.1:0".parse()?),
     )?;
     let runtime = tokio::runtime::Runtime::new()?;

@@ -1,0 +1,80 @@
+//! The request-response protocol `/daylight/sync/1` (CBOR-encoded).
+//!
+//! Every member serves every log it holds, so any peer can be asked for any log. Answers are
+//! bounded: at most [`MAX_ENTRIES_PER_REQUEST`] entries per request.
+
+use serde::{Deserialize, Serialize};
+
+/// The protocol name.
+pub const SYNC_PROTOCOL: &str = "/daylight/sync/1";
+
+/// Most entries one `Entries` request returns.
+pub const MAX_ENTRIES_PER_REQUEST: u64 = 1024;
+
+/// A request to a peer.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum SyncRequest {
+    /// The latest checkpoint the peer holds for a log, with the cosignatures it collected.
+    Checkpoint {
+        /// The log's origin.
+        origin: String,
+    },
+    /// Entries `start..start+count` of a log, with a consistency proof from the tree that ends
+    /// with them to the tree of size `prove_to`, so the asker can verify the chunk against a
+    /// signed checkpoint of size `prove_to` before storing it.
+    Entries {
+        /// The log's origin.
+        origin: String,
+        /// First entry index.
+        start: u64,
+        /// Number of entries (capped by the server).
+        count: u64,
+        /// Size of the signed checkpoint the asker verifies against.
+        prove_to: u64,
+    },
+    /// The peer's root at size `old` of a log and a consistency proof from it to size `new`.
+    Consistency {
+        /// The log's origin.
+        origin: String,
+        /// The older size.
+        old: u64,
+        /// The newer size.
+        new: u64,
+    },
+    /// tlog-witness add-checkpoint: cosign `checkpoint` given a consistency proof from `old`.
+    AddCheckpoint {
+        /// The size of the latest checkpoint the asker believes the witness cosigned.
+        old: u64,
+        /// Consistency proof from `old` to the checkpoint's size.
+        proof: Vec<[u8; 32]>,
+        /// The signed checkpoint note.
+        checkpoint: String,
+    },
+}
+
+/// A peer's answer.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum SyncResponse {
+    /// The latest checkpoint note (with cosignatures), if the peer holds the log.
+    Checkpoint(Option<String>),
+    /// Entries and the consistency proof asked for.
+    Entries {
+        /// The entries, in order.
+        entries: Vec<serde_bytes::ByteBuf>,
+        /// Consistency proof from `start + entries.len()` to `prove_to`.
+        proof: Vec<[u8; 32]>,
+    },
+    /// The peer's root at the old size and the proof to the new size.
+    Consistency {
+        /// Root of the peer's copy at the old size.
+        old_root: [u8; 32],
+        /// The proof.
+        proof: Vec<[u8; 32]>,
+    },
+    /// The witness's cosignature line(s).
+    Cosigned(Vec<String>),
+    /// The witness has cosigned a different size than `old`: this one.
+    Conflict(u64),
+    /// The request was refused; the text says why.
+    Refused(String),
+}

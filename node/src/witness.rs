@@ -1,0 +1,250 @@
+//! The witness: cosigns other members' checkpoints, only ever forward.
+//!
+//! C2SP tlog-witness rules, kept per log in storage (`witnessed`): a witness cosigns a
+//! checkpoint only if it is consistent with the largest checkpoint of that log it cosigned
+//! before — never a smaller size, never a different root for a size already cosigned — and the
+//! check and the update of that state are one atomic compare-and-swap, so concurrent requests
+//! can never roll it back. A checkpoint can reach the witness two ways:
+//!
+//! * [`Witness::add_checkpoint`]: a tlog-witness request carrying a consistency proof from the
+//!   size the witness last cosigned (over HTTP or `/daylight/sync/1`);
+//! * [`Witness::cosign_mirrored`]: this node mirrored the log itself and verified the tree, so
+//!   it checks consistency against its own copy.
+//!
+//! A log caught signing two incompatible checkpoints yields [`Evidence`]; once evidence is
+//! stored against a log, the witness refuses to cosign it again.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use daylight_verifier::checkpoint::{Checkpoint, SignedCheckpoint};
+use daylight_verifier::cosignature;
+use daylight_verifier::evidence::Evidence;
+use daylight_verifier::merkle::{HashReader, prove_consistency, tree_hash, verify_consistency};
+use daylight_verifier::note::{Note, NoteSignature};
+use daylight_verifier::{Hash, SigningKey, VerifierKey};
+
+use crate::storage::{StorageError, Store};
+
+/// The answer to an add-checkpoint request, mapped to the tlog-witness HTTP statuses.
+#[derive(Debug)]
+pub enum AddOutcome {
+    /// 200: the cosignature lines.
+    Cosigned(Vec<NoteSignature>),
+    /// 400: malformed request or old size above the checkpoint's.
+    BadRequest(String),
+    /// 403: not signed by the log's key.
+    NotSignedByLog(String),
+    /// 403: the log has equivocated; this witness no longer cosigns it.
+    Equivocating,
+    /// 404: unknown origin.
+    UnknownOrigin(String),
+    /// 409: the witness's latest cosigned size, and evidence if the log equivocated.
+    Conflict {
+        /// The size this witness last cosigned (0 if never).
+        latest: u64,
+        /// Evidence, when the request's checkpoint conflicts with the cosigned one.
+        evidence: Option<Box<Evidence>>,
+    },
+    /// 422: the consistency proof does not verify.
+    BadProof(String),
+}
+
+/// Why a mirrored checkpoint was not cosigned.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Older than what this witness already cosigned; nothing to do.
+    Stale,
+    /// The log equivocated before; this witness no longer cosigns it.
+    Equivocating,
+    /// The checkpoint contradicts one this witness cosigned: here is the proof.
+    Evidence(Box<Evidence>),
+    /// Storage failed.
+    Storage(String),
+}
+
+impl From<StorageError> for Refusal {
+    fn from(e: StorageError) -> Refusal {
+        Refusal::Storage(e.to_string())
+    }
+}
+
+/// This node's witness.
+pub struct Witness {
+    store: Arc<Store>,
+    key: SigningKey,
+    log_keys: HashMap<String, VerifierKey>,
+    // Serialises check-and-store within this process; the storage swap is the real guard.
+    busy: Mutex<()>,
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Witness {
+    /// A witness with key `key` for the logs of `log_keys` (origin → log key).
+    pub fn new(store: Arc<Store>, key: SigningKey, log_keys: HashMap<String, VerifierKey>) -> Self {
+        Witness {
+            store,
+            key,
+            log_keys,
+            busy: Mutex::new(()),
+        }
+    }
+
+    /// The witness's public key.
+    pub fn verifier(&self) -> VerifierKey {
+        self.key.verifier()
+    }
+
+    /// tlog-witness add-checkpoint: `old` is the size the caller believes this witness last
+    /// cosigned, `proof` a consistency proof from it to the checkpoint in `note`.
+    pub fn add_checkpoint(&self, old: u64, proof: &[Hash], note: &[u8]) -> AddOutcome {
+        let Ok(parsed) = Note::parse(note) else {
+            return AddOutcome::BadRequest("the checkpoint is not a signed note".into());
+        };
+        let checkpoint = match Checkpoint::parse(&parsed.text) {
+            Ok(c) => c,
+            Err(e) => return AddOutcome::BadRequest(e.to_string()),
+        };
+        let Some(log_key) = self.log_keys.get(&checkpoint.origin) else {
+            return AddOutcome::UnknownOrigin(checkpoint.origin);
+        };
+        let signed = match SignedCheckpoint::open(note, log_key) {
+            Ok(s) => s,
+            Err(e) => return AddOutcome::NotSignedByLog(e.to_string()),
+        };
+        if old > checkpoint.size {
+            return AddOutcome::BadRequest(format!(
+                "old size {old} is larger than the checkpoint size {}",
+                checkpoint.size
+            ));
+        }
+        let _guard = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+        match self.store.is_equivocating(&checkpoint.origin) {
+            Ok(true) => return AddOutcome::Equivocating,
+            Ok(false) => {}
+            Err(e) => return AddOutcome::BadRequest(e.to_string()),
+        }
+        let state = match self.store.witnessed(&checkpoint.origin) {
+            Ok(s) => s,
+            Err(e) => return AddOutcome::BadRequest(e.to_string()),
+        };
+        let latest = state.as_ref().map_or(0, |s| s.0);
+        if old != latest {
+            return AddOutcome::Conflict {
+                latest,
+                evidence: None,
+            };
+        }
+        if let Some((size, root, witnessed_note)) = &state {
+            if *size == checkpoint.size && *root != checkpoint.root {
+                return AddOutcome::Conflict {
+                    latest,
+                    evidence: conflicting(witnessed_note, &signed, log_key).map(Box::new),
+                };
+            }
+            if *size < checkpoint.size
+                && let Err(e) =
+                    verify_consistency(*size, checkpoint.size, root, &checkpoint.root, proof)
+            {
+                return AddOutcome::BadProof(e.to_string());
+            }
+        } else if !proof.is_empty() {
+            return AddOutcome::BadProof("the proof must be empty when the old size is 0".into());
+        }
+        match self.swap_and_cosign(&signed, state.map(|s| (s.0, s.1))) {
+            Ok(line) => AddOutcome::Cosigned(vec![line]),
+            Err(Some(current)) => AddOutcome::Conflict {
+                latest: current.0,
+                evidence: None,
+            },
+            Err(None) => AddOutcome::Conflict {
+                latest: 0,
+                evidence: None,
+            },
+        }
+    }
+
+    /// Cosigns a checkpoint of a log this node mirrors, whose tree `tree` it has verified
+    /// against the checkpoint. Consistency with what it cosigned before is checked on that
+    /// tree.
+    pub fn cosign_mirrored(
+        &self,
+        signed: &SignedCheckpoint,
+        tree: &impl HashReader,
+    ) -> Result<NoteSignature, Refusal> {
+        let checkpoint = &signed.checkpoint;
+        let _guard = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+        if self.store.is_equivocating(&checkpoint.origin)? {
+            return Err(Refusal::Equivocating);
+        }
+        let state = self.store.witnessed(&checkpoint.origin)?;
+        if let Some((size, root, witnessed_note)) = &state {
+            let log_key = &self.log_keys[&checkpoint.origin];
+            if checkpoint.size < *size {
+                return Err(Refusal::Stale);
+            }
+            if checkpoint.size == *size && checkpoint.root != *root {
+                return match conflicting(witnessed_note, signed, log_key) {
+                    Some(e) => Err(Refusal::Evidence(Box::new(e))),
+                    None => Err(Refusal::Stale),
+                };
+            }
+            if checkpoint.size > *size && *size > 0 {
+                let ours = tree_hash(*size, tree).map_err(|e| Refusal::Storage(e.to_string()))?;
+                if ours != *root {
+                    let older = SignedCheckpoint::open(witnessed_note.as_bytes(), log_key)
+                        .map_err(|e| Refusal::Storage(e.to_string()))?;
+                    let proof = prove_consistency(*size, checkpoint.size, tree)
+                        .map_err(|e| Refusal::Storage(e.to_string()))?;
+                    return match Evidence::inconsistent_history(&older, signed, ours, proof) {
+                        Ok(e) => Err(Refusal::Evidence(Box::new(e))),
+                        Err(e) => Err(Refusal::Storage(e.to_string())),
+                    };
+                }
+            }
+        }
+        self.swap_and_cosign(signed, state.map(|s| (s.0, s.1)))
+            .map_err(|_| Refusal::Stale)
+    }
+
+    fn swap_and_cosign(
+        &self,
+        signed: &SignedCheckpoint,
+        expected: Option<(u64, Hash)>,
+    ) -> Result<NoteSignature, Option<(u64, Hash)>> {
+        let checkpoint = &signed.checkpoint;
+        let note_text = signed.note.to_text();
+        match self.store.swap_witnessed(
+            &checkpoint.origin,
+            expected,
+            (checkpoint.size, checkpoint.root),
+            &note_text,
+        ) {
+            Ok(Ok(())) => {}
+            Ok(Err(current)) => return Err(current),
+            Err(e) => {
+                tracing::error!("witness state: {e}");
+                return Err(expected);
+            }
+        }
+        cosignature::cosign(&self.key, &signed.note.text, now()).map_err(|e| {
+            tracing::error!("cosign: {e}");
+            expected
+        })
+    }
+}
+
+/// Conflicting-roots evidence from the note this witness cosigned and a new signed one.
+fn conflicting(
+    witnessed_note: &str,
+    new: &SignedCheckpoint,
+    key: &VerifierKey,
+) -> Option<Evidence> {
+    let old = SignedCheckpoint::open(witnessed_note.as_bytes(), key).ok()?;
+    Evidence::conflicting_roots(&old, new).ok()
+}
