@@ -4,8 +4,8 @@
 //! queued (up to `max_batch` entries: group commit, so batches grow exactly when load does,
 //! with no added wait), appends it to the in-memory [`Frontier`], signs the new checkpoint,
 //! and makes entries, hashes, indexes and checkpoint durable in one redb transaction (one
-//! fsync). Only after that commit returns does it answer the submitters and publish the new
-//! checkpoint. So:
+//! fsync). Only after that commit returns does it publish the new checkpoint and then answer
+//! the submitters. So:
 //!
 //! * nothing is acknowledged before it is durable;
 //! * a checkpoint is released only over durable entries; it is signed inside the batch but
@@ -91,6 +91,9 @@ struct Submission {
 
 /// The state of the node's own log that the sequencer thread owns.
 pub struct LogWriter {
+    /// Where each new durable head is published, before any submitter is answered, so that
+    /// whoever holds an acknowledgement can already read a checkpoint that includes it.
+    publish: Option<watch::Sender<SignedHead>>,
     store: Arc<Store>,
     log: u32,
     origin: String,
@@ -108,6 +111,7 @@ impl LogWriter {
         let frontier = Frontier::load(size, &store.hash_reader(log))?;
         let latest = store.latest_checkpoint(log)?;
         let mut writer = LogWriter {
+            publish: None,
             store,
             log,
             origin: origin.to_string(),
@@ -237,6 +241,9 @@ impl LogWriter {
         }
         self.frontier = frontier;
         self.checkpoint = Arc::from(note);
+        if let Some(publish) = &self.publish {
+            publish.send_replace(self.head());
+        }
         for (submission, acks) in accepted.into_iter().zip(placed) {
             let acks = acks
                 .into_iter()
@@ -367,6 +374,7 @@ impl Sequencer {
     pub fn start(mut writer: LogWriter, max_batch: usize) -> Sequencer {
         let (submissions, mut queue) = mpsc::channel::<Submission>(65_536);
         let (publish, checkpoints) = watch::channel(writer.head());
+        writer.publish = Some(publish);
         let thread = std::thread::Builder::new()
             .name("daylight-sequencer".into())
             .spawn(move || {
@@ -390,7 +398,6 @@ impl Sequencer {
                         }
                         return;
                     }
-                    publish.send_replace(writer.head());
                 }
             })
             .expect("the operating system can start a thread");

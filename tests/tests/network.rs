@@ -1,0 +1,155 @@
+//! A network of real node processes on loopback: a city, two counties and an auditor. A record
+//! published at a county appears, verified, on every node; its checkpoint gathers the genesis
+//! quorum of witness cosignatures on every node; a node that was down catches up after a
+//! restart; and a county that signs two different trees of one size is caught, with evidence
+//! that every node holds and anyone can check with the county's public key.
+//!
+//! Nodes run in separate processes and are observed over HTTP, so the test waits by polling
+//! their endpoints (bounded by a deadline) for the state it expects.
+
+use std::time::{Duration, Instant};
+
+use daylight_genesis::Genesis;
+use daylight_tests::{NodeProcess, TestNetwork, get, post_json, set_bootstrap};
+use daylight_verifier::checkpoint::Checkpoint;
+use daylight_verifier::evidence::Evidence;
+use daylight_verifier::policy::LogPolicy;
+use daylight_verifier::record::Record;
+use daylight_verifier::{Hash, SigningKey};
+use serde_json::json;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn receipts(operator: &SigningKey, from: u32, to: u32) -> Vec<serde_json::Value> {
+    (from..to)
+        .map(|n| {
+            let amount = json!({"minor": format!("{}", 10_000 + n), "currency": "CNY"});
+            let record = Record::from_value(json!({
+                "v": 1, "rid": format!("county-1-net-{n:04}"), "kind": "receipt",
+                "event_date": "2024-03-05", "program": "rural-2024",
+                "payer": {"member": "city-1"}, "amount": amount,
+                "funded_by": [{"ref": {"log": "city-1", "rid": "city-1-a-1", "leaf": Hash::digest(b"a").to_hex()}, "amount": amount}]
+            }))
+            .expect("valid record");
+            serde_json::to_value(record.sign(operator)).expect("serializes")
+        })
+        .collect()
+}
+
+/// Polls `check` until it returns Some, or fails after the deadline with `what`.
+fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The county-1 checkpoint a node serves, if it is trusted under the genesis policy and has
+/// at least `size` entries.
+fn trusted_checkpoint(node: &NodeProcess, policy: &LogPolicy, size: u64) -> Option<Checkpoint> {
+    let reply = get(&node.url("/log/county-1/checkpoint")).ok()?;
+    if reply.status != 200 {
+        return None;
+    }
+    let trusted = policy.verify(&reply.body).ok()?;
+    (trusted.checkpoint.size >= size).then_some(trusted.checkpoint)
+}
+
+#[test]
+fn records_replicate_gather_cosignatures_and_equivocation_is_caught() -> anyhow::Result<()> {
+    let network = TestNetwork::city_with_counties(2)?;
+    let genesis = Genesis::open(&std::fs::read(&network.genesis_file)?)?;
+    let policy = genesis.policy_for("county-1")?;
+    assert_eq!(policy.quorum(), 2);
+    let members = ["city-1", "county-1", "county-2", "auditor-1"];
+    let configs: Vec<_> = members
+        .iter()
+        .map(|m| network.init_node(m))
+        .collect::<anyhow::Result<_>>()?;
+
+    // The city starts first; the others bootstrap from it and find each other by identify.
+    let city = NodeProcess::start(&configs[0])?;
+    for config in &configs[1..] {
+        set_bootstrap(config, std::slice::from_ref(&city.p2p))?;
+    }
+    let mut nodes = vec![city];
+    for config in &configs[1..] {
+        nodes.push(NodeProcess::start(config)?);
+    }
+    let county = &network.keys["county-1"];
+
+    // Publish at county-1; every node serves the log with a quorum-cosigned checkpoint.
+    let reply = post_json(
+        &nodes[1].url("/v1/records"),
+        &serde_json::to_vec(&receipts(&county.operator, 0, 5))?,
+    )?;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let published = Hash::digest(&get(&nodes[1].url("/log/county-1/tile/entries/000.p/5"))?.body);
+    for (member, node) in members.iter().zip(&nodes) {
+        let checkpoint = wait_for(
+            &format!("{member} to hold a quorum-cosigned county-1 log"),
+            || trusted_checkpoint(node, &policy, 5),
+        );
+        assert_eq!(checkpoint.size, 5, "{member}");
+        let mirrored = get(&node.url("/log/county-1/tile/entries/000.p/5"))?;
+        assert_eq!(mirrored.status, 200, "{member}: {}", mirrored.text());
+        assert_eq!(
+            Hash::digest(&mirrored.body),
+            published,
+            "{member} serves the same entries"
+        );
+    }
+
+    // A node that was down catches up after a restart.
+    nodes.remove(2).kill()?;
+    let reply = post_json(
+        &nodes[1].url("/v1/records"),
+        &serde_json::to_vec(&receipts(&county.operator, 5, 12))?,
+    )?;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let restarted = NodeProcess::start(&configs[2])?;
+    let caught_up = wait_for("county-2 to catch up after a restart", || {
+        trusted_checkpoint(&restarted, &policy, 12)
+    });
+    assert_eq!(caught_up.size, 12);
+    nodes.insert(2, restarted);
+
+    // County-1's key signs a second, different tree of size 12 and shows it to the auditor
+    // as a witness request. The auditor has cosigned the real one: it refuses, builds the
+    // evidence and gossips it; every node then holds it.
+    let real = trusted_checkpoint(&nodes[3], &policy, 12).expect("auditor holds the log");
+    let forged = Checkpoint::new(&real.origin, real.size, Hash::digest(b"another history"));
+    let forged_note = forged.sign(&county.log)?.to_text();
+    let body = format!("old {}\n\n{forged_note}", real.size);
+    let answer = post_json(
+        &nodes[3].url("/log/county-1/add-checkpoint"),
+        body.as_bytes(),
+    )?;
+    assert_eq!(answer.status, 409, "{}", answer.text());
+    for (member, node) in members.iter().zip(&nodes) {
+        let evidence = wait_for(&format!("{member} to hold the evidence"), || {
+            let list = get(&node.url("/v1/evidence")).ok()?.json();
+            list.as_array()?.first().cloned()
+        });
+        let evidence = Evidence::from_json(evidence.to_string().as_bytes())?;
+        let summary = evidence.verify(&county.log.verifier())?;
+        assert!(
+            summary
+                .to_string()
+                .contains("two different trees of size 12"),
+            "{summary}"
+        );
+        let status = get(&node.url("/v1/network"))?.json();
+        let county_log = status["logs"]
+            .as_array()
+            .and_then(|logs| logs.iter().find(|l| l["member"] == "county-1"))
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(county_log["equivocating"], true, "{member}: {status}");
+    }
+    Ok(())
+}
