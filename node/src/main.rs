@@ -42,6 +42,13 @@ enum Command {
         #[arg(long)]
         http: Option<SocketAddr>,
     },
+    /// Generates the node's libp2p identity key (mode 0600) and prints its peer id, which goes
+    /// into the member's genesis entry.
+    P2pKey {
+        /// Where to write the key; refuses to overwrite an existing file.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Runs the node until interrupted (Ctrl-C or SIGTERM).
     Run {
         /// The configuration file written by `init`.
@@ -88,6 +95,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "initialised {member}; run it with: daylight-node run --config {}",
                 path.display()
             );
+            Ok(())
+        }
+        Command::P2pKey { out } => {
+            let (text, peer) = daylight_node::p2p::generate_identity()?;
+            daylight_node::config::write_private(&out, &text)?;
+            println!("{peer}");
             Ok(())
         }
         Command::Run { config } => {
