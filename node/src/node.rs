@@ -84,6 +84,7 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         members,
         checkpoint_topic: genesis.checkpoint_topic(),
         evidence_topic: genesis.evidence_topic(),
+        max_message_bytes: crate::p2p::MAX_GOSSIP_BYTES,
     })
     .await?;
     let log_keys = genesis

@@ -115,6 +115,9 @@ pub struct NetworkConfig {
     pub checkpoint_topic: String,
     /// The evidence gossip topic name.
     pub evidence_topic: String,
+    /// Largest gossip message sent or accepted ([`MAX_GOSSIP_BYTES`] for nodes; tests that
+    /// play a misbehaving peer raise it).
+    pub max_message_bytes: usize,
 }
 
 #[derive(NetworkBehaviour)]
@@ -206,7 +209,7 @@ fn build_swarm(config: &NetworkConfig) -> Result<Swarm<Behaviour>, NetworkError>
         .message_id_fn(|m: &gossipsub::Message| {
             MessageId::from(hex::encode(Sha256::digest(&m.data)))
         })
-        .max_transmit_size(MAX_GOSSIP_BYTES)
+        .max_transmit_size(config.max_message_bytes)
         .heartbeat_interval(Duration::from_millis(500))
         .build()
         .map_err(|e| setup(&e))?;
