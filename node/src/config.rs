@@ -15,16 +15,20 @@ pub const CONFIG_FILE: &str = "node.toml";
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeConfig {
-    /// The member this node runs, as named in the genesis.
-    pub member: String,
+    /// The member this node runs, as named in the genesis; absent for an observer, which
+    /// mirrors, verifies and serves every log but publishes and witnesses nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
     /// The genesis file.
     pub genesis: PathBuf,
     /// Where the database lives.
     pub data_dir: PathBuf,
-    /// The log's private key file.
-    pub log_key: PathBuf,
-    /// The witness's private key file.
-    pub witness_key: PathBuf,
+    /// The log's private key file (members only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_key: Option<PathBuf>,
+    /// The witness's private key file (members only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness_key: Option<PathBuf>,
     /// The libp2p identity key file (its peer id must be the member's in the genesis).
     pub p2p_key: PathBuf,
     /// HTTP listen address; loopback unless set otherwise. Port 0 picks a free port.
@@ -54,16 +58,24 @@ fn default_max_batch() -> usize {
     4096
 }
 
+/// A member node's identity: its id and its keys, checked against the genesis.
+pub struct MemberKeys {
+    /// The member id.
+    pub id: String,
+    /// The log key.
+    pub log_key: SigningKey,
+    /// The witness key.
+    pub witness_key: SigningKey,
+}
+
 /// Everything `run` needs, loaded and cross-checked.
 pub struct Loaded {
     /// The configuration with absolute paths.
     pub config: NodeConfig,
     /// The verified genesis.
     pub genesis: Genesis,
-    /// The log key.
-    pub log_key: SigningKey,
-    /// The witness key.
-    pub witness_key: SigningKey,
+    /// The member's id and keys; `None` for an observer.
+    pub member: Option<MemberKeys>,
     /// The libp2p identity.
     pub p2p_key: libp2p::identity::Keypair,
 }
@@ -80,28 +92,44 @@ impl NodeConfig {
             )
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for p in [
-            &mut config.genesis,
-            &mut config.data_dir,
-            &mut config.log_key,
-            &mut config.witness_key,
-            &mut config.p2p_key,
-        ] {
+        let absolute = |p: &mut PathBuf| {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
-        }
+        };
+        absolute(&mut config.genesis);
+        absolute(&mut config.data_dir);
+        absolute(&mut config.p2p_key);
+        config.log_key.as_mut().map(absolute);
+        config.witness_key.as_mut().map(absolute);
         let genesis = read_genesis(&config.genesis)?;
-        let log_key = read_key(&config.log_key)?;
-        let witness_key = read_key(&config.witness_key)?;
-        check_keys(&genesis, &config.member, &log_key, &witness_key)?;
         let p2p_key = read_p2p_key(&config.p2p_key)?;
-        check_peer_id(&genesis, &config.member, &p2p_key)?;
+        let member = match (&config.member, &config.log_key, &config.witness_key) {
+            (Some(id), Some(log), Some(witness)) => {
+                let log_key = read_key(log)?;
+                let witness_key = read_key(witness)?;
+                check_keys(&genesis, id, &log_key, &witness_key)?;
+                check_peer_id(&genesis, id, &p2p_key)?;
+                Some(MemberKeys {
+                    id: id.clone(),
+                    log_key,
+                    witness_key,
+                })
+            }
+            (Some(id), _, _) => bail!(
+                "member {id} needs log_key and witness_key in {}",
+                path.display()
+            ),
+            (None, None, None) => None,
+            (None, _, _) => bail!(
+                "{} names keys but no member; an observer has no log or witness key",
+                path.display()
+            ),
+        };
         Ok(Loaded {
             config,
             genesis,
-            log_key,
-            witness_key,
+            member,
             p2p_key,
         })
     }
@@ -195,14 +223,15 @@ pub struct InitKeys<'a> {
     pub p2p: Option<&'a Path>,
 }
 
-/// `daylight-node init`: creates the data directory, keys (mode 0600) and configuration.
+/// `daylight-node init`: creates the data directory, keys (mode 0600) and configuration, for a
+/// member (`Some(id)`) or an observer (`None`).
 ///
 /// Keys come from `log_key`/`witness_key` files when given (the usual case: the genesis was
 /// made with them), otherwise fresh ones are generated. Either way they must match the
 /// member's entry in the genesis.
 pub fn init(
     genesis_path: &Path,
-    member: &str,
+    member: Option<&str>,
     data_dir: &Path,
     keys: InitKeys<'_>,
     http_listen: Option<SocketAddr>,
@@ -216,40 +245,53 @@ pub fn init(
             config_path.display()
         );
     }
-    let log = match keys.log {
-        Some(p) => read_key(p)?,
-        None => SigningKey::generate(&names::log_key_name(&network, member), KeyType::Ed25519)?,
-    };
-    let witness = match keys.witness {
-        Some(p) => read_key(p)?,
-        None => SigningKey::generate(
-            &names::witness_key_name(&network, member),
-            KeyType::Cosignature,
-        )?,
-    };
-    check_keys(&genesis, member, &log, &witness)?;
     let p2p_text = match keys.p2p {
         Some(p) => std::fs::read_to_string(p)
             .with_context(|| format!("cannot read the p2p key file {}", p.display()))?,
         None => crate::p2p::generate_identity()?.0,
     };
-    check_peer_id(&genesis, member, &crate::p2p::parse_identity(&p2p_text)?)?;
+    let member_keys = match member {
+        Some(member) => {
+            let log = match keys.log {
+                Some(p) => read_key(p)?,
+                None => {
+                    SigningKey::generate(&names::log_key_name(&network, member), KeyType::Ed25519)?
+                }
+            };
+            let witness = match keys.witness {
+                Some(p) => read_key(p)?,
+                None => SigningKey::generate(
+                    &names::witness_key_name(&network, member),
+                    KeyType::Cosignature,
+                )?,
+            };
+            check_keys(&genesis, member, &log, &witness)?;
+            check_peer_id(&genesis, member, &crate::p2p::parse_identity(&p2p_text)?)?;
+            Some((log, witness))
+        }
+        None => {
+            crate::p2p::parse_identity(&p2p_text)?;
+            None
+        }
+    };
     std::fs::create_dir_all(data_dir.join("keys"))
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    write_private(&data_dir.join("keys/log.key"), &log.to_private_key_string())?;
-    write_private(
-        &data_dir.join("keys/witness.key"),
-        &witness.to_private_key_string(),
-    )?;
+    if let Some((log, witness)) = &member_keys {
+        write_private(&data_dir.join("keys/log.key"), &log.to_private_key_string())?;
+        write_private(
+            &data_dir.join("keys/witness.key"),
+            &witness.to_private_key_string(),
+        )?;
+    }
     write_private(&data_dir.join("keys/p2p.key"), p2p_text.trim())?;
     std::fs::copy(genesis_path, data_dir.join("genesis.note"))
         .with_context(|| format!("cannot copy {}", genesis_path.display()))?;
     let config = NodeConfig {
-        member: member.to_string(),
+        member: member.map(str::to_string),
         genesis: "genesis.note".into(),
         data_dir: ".".into(),
-        log_key: "keys/log.key".into(),
-        witness_key: "keys/witness.key".into(),
+        log_key: member.map(|_| "keys/log.key".into()),
+        witness_key: member.map(|_| "keys/witness.key".into()),
         p2p_key: "keys/p2p.key".into(),
         http_listen: http_listen.unwrap_or_else(default_http),
         p2p_listen: default_p2p(),

@@ -121,24 +121,32 @@ pub struct ServedLog {
     pub origin: String,
 }
 
+/// What a member node has and an observer lacks: its own log.
+pub struct Publisher {
+    /// The member id (its log is `/log/<member>`).
+    pub member: String,
+    /// Its log's origin.
+    pub origin: String,
+    /// Its log writer.
+    pub sequencer: Sequencer,
+    /// Record checks for submissions.
+    pub submitter: Submitter,
+}
+
 /// What every handler shares.
 pub struct AppState {
     /// The database.
     pub store: Arc<Store>,
-    /// The node's own log writer.
-    pub sequencer: Sequencer,
-    /// The member id of this node (its own log is `/log/<member>`).
-    pub member: String,
+    /// The node's own log; `None` on an observer.
+    pub publisher: Option<Publisher>,
     /// Logs served, by member id.
     pub logs: HashMap<String, ServedLog>,
-    /// Record checks for submissions.
-    pub submitter: Submitter,
     /// Counters.
     pub metrics: Metrics,
     /// The libp2p network.
     pub network: crate::p2p::Network,
-    /// This node's witness.
-    pub witness: Arc<crate::witness::Witness>,
+    /// This node's witness; `None` on an observer.
+    pub witness: Option<Arc<crate::witness::Witness>>,
     /// Replication (mirrors, evidence).
     pub replication: Arc<crate::replication::Replication>,
     /// The network definition.
@@ -185,6 +193,18 @@ async fn count_request(
 }
 
 impl AppState {
+    /// The node's own log, or the refusal an observer gives.
+    fn observer_refusal(&self) -> Result<&Publisher, ApiError> {
+        self.publisher.as_ref().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "observer",
+                "this node is an observer: it mirrors and serves the logs but publishes none; \
+                 use the member's own node",
+            )
+        })
+    }
+
     fn log(&self, member: &str) -> Result<&ServedLog, ApiError> {
         self.logs.get(member).ok_or_else(|| {
             ApiError::not_found(format!("this node does not hold the log of {member:?}"))
@@ -194,8 +214,9 @@ impl AppState {
     /// The latest signed checkpoint note and its size, for a served log.
     /// The latest checkpoint of a log with every cosignature collected for it.
     fn head(&self, log: &ServedLog) -> Result<(u64, Arc<str>), ApiError> {
-        let (size, note) = if log.origin == self.own_origin() {
-            let head = self.sequencer.head();
+        let own = self.publisher.as_ref().filter(|p| p.origin == log.origin);
+        let (size, note) = if let Some(publisher) = own {
+            let head = publisher.sequencer.head();
             (head.size, head.note.to_string())
         } else {
             self.store
@@ -207,12 +228,6 @@ impl AppState {
         };
         let note = crate::replication::with_cosignatures(&self.store, log.number, &note);
         Ok((size, Arc::from(note)))
-    }
-
-    fn own_origin(&self) -> &str {
-        self.logs
-            .get(&self.member)
-            .map_or("", |log| log.origin.as_str())
     }
 }
 
@@ -388,7 +403,8 @@ async fn receipt(
 }
 
 async fn record(State(state): Shared, Path(rid): Path<String>) -> Result<Response, ApiError> {
-    let log = state.log(&state.member)?;
+    let member = &state.observer_refusal()?.member;
+    let log = state.log(member)?;
     let index = state
         .store
         .rid_index(log.number, &rid)
@@ -418,7 +434,7 @@ async fn record(State(state): Shared, Path(rid): Path<String>) -> Result<Respons
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     Ok(axum::Json(json!({
-        "log": state.member,
+        "log": member,
         "rid": rid,
         "index": index,
         "leaf": leaf_hash(&entry).to_hex(),
@@ -429,7 +445,11 @@ async fn record(State(state): Shared, Path(rid): Path<String>) -> Result<Respons
 }
 
 async fn submit(State(state): Shared, body: Bytes) -> Result<Response, ApiError> {
-    let outcome = state.submitter.submit(&state.sequencer, &body).await;
+    let publisher = state.observer_refusal()?;
+    let outcome = publisher
+        .submitter
+        .submit(&publisher.sequencer, &body)
+        .await;
     match outcome {
         Ok(accepted) => {
             state
@@ -541,7 +561,13 @@ async fn add_checkpoint(
     if proof.len() > 63 {
         return Err(ApiError::bad_request("more than 63 proof lines"));
     }
-    let witness = state.witness.clone();
+    let witness = state.witness.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_a_witness",
+            "this node is an observer, not a witness",
+        )
+    })?;
     let note = checkpoint.as_bytes().to_vec();
     let outcome = tokio::task::spawn_blocking(move || witness.add_checkpoint(old, &proof, &note))
         .await
@@ -623,7 +649,7 @@ async fn network(State(state): Shared) -> Result<Response, ApiError> {
     Ok(axum::Json(json!({
         "genesis": state.genesis.id(),
         "network": state.genesis.network(),
-        "member": state.member,
+        "member": state.publisher.as_ref().map(|p| p.member.as_str()),
         "peer_id": state.network.local_peer.to_string(),
         "peers": peers,
         "logs": logs,

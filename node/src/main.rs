@@ -24,8 +24,16 @@ enum Command {
         #[arg(long)]
         genesis: PathBuf,
         /// The member this node runs (its id in the genesis).
+        #[arg(
+            long,
+            required_unless_present = "observer",
+            conflicts_with = "observer"
+        )]
+        member: Option<String>,
+        /// Set up a read-only observer: it mirrors, verifies and serves every log, with no
+        /// log or witness of its own.
         #[arg(long)]
-        member: String,
+        observer: bool,
         /// The data directory to create.
         #[arg(long)]
         data: PathBuf,
@@ -79,6 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init {
             genesis,
             member,
+            observer: _,
             data,
             log_key,
             witness_key,
@@ -90,9 +99,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 witness: witness_key.as_deref(),
                 p2p: p2p_key.as_deref(),
             };
-            let path = init(&genesis, &member, &data, keys, http)?;
+            let path = init(&genesis, member.as_deref(), &data, keys, http)?;
+            let who = member.as_deref().unwrap_or("an observer");
             println!(
-                "initialised {member}; run it with: daylight-node run --config {}",
+                "initialised {who}; run it with: daylight-node run --config {}",
                 path.display()
             );
             Ok(())

@@ -149,6 +149,24 @@ impl TestNetwork {
         })
     }
 
+    /// Runs `daylight-node init --observer` into a new data directory with an ephemeral port;
+    /// returns the configuration file.
+    pub fn init_observer(&self, name: &str) -> anyhow::Result<PathBuf> {
+        let data = self.dir.path().join(format!("{name}-data"));
+        let out = Command::new(node_binary()?)
+            .arg("init")
+            .arg("--genesis")
+            .arg(&self.genesis_file)
+            .args(["--observer", "--http", "127.0.0.1:0"])
+            .arg("--data")
+            .arg(&data)
+            .output()?;
+        if !out.status.success() {
+            bail!("init failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(data.join("node.toml"))
+    }
+
     /// Runs `daylight-node init` for `member` into a new data directory with an ephemeral
     /// port; returns the configuration file.
     pub fn init_node(&self, member: &str) -> anyhow::Result<PathBuf> {

@@ -1,5 +1,6 @@
-//! A network of real node processes on loopback: a city, two counties and an auditor. A record
-//! published at a county appears, verified, on every node; its checkpoint gathers the genesis
+//! A network of real node processes on loopback: a city, two counties, an auditor and a
+//! read-only observer (five processes). A record published at a county appears, verified, on
+//! every node; its checkpoint gathers the genesis
 //! quorum of witness cosignatures on every node; a node that was down catches up after a
 //! restart; and a county that signs two different trees of one size is caught, with evidence
 //! that every node holds and anyone can check with the county's public key.
@@ -65,11 +66,12 @@ fn records_replicate_gather_cosignatures_and_equivocation_is_caught() -> anyhow:
     let genesis = Genesis::open(&std::fs::read(&network.genesis_file)?)?;
     let policy = genesis.policy_for("county-1")?;
     assert_eq!(policy.quorum(), 2);
-    let members = ["city-1", "county-1", "county-2", "auditor-1"];
-    let configs: Vec<_> = members
+    let members = ["city-1", "county-1", "county-2", "auditor-1", "observer"];
+    let mut configs: Vec<_> = members[..4]
         .iter()
         .map(|m| network.init_node(m))
         .collect::<anyhow::Result<_>>()?;
+    configs.push(network.init_observer("observer")?);
 
     // The city starts first; the others bootstrap from it and find each other by identify.
     let city = NodeProcess::start(&configs[0])?;
@@ -117,6 +119,14 @@ fn records_replicate_gather_cosignatures_and_equivocation_is_caught() -> anyhow:
     });
     assert_eq!(caught_up.size, 12);
     nodes.insert(2, restarted);
+
+    // The observer serves the log read-only: it publishes nothing and witnesses nothing.
+    let refused = post_json(
+        &nodes[4].url("/v1/records"),
+        &serde_json::to_vec(&receipts(&county.operator, 12, 13))?,
+    )?;
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    assert_eq!(refused.json()["error"], "observer");
 
     // County-1's key signs a second, different tree of size 12 and shows it to the auditor
     // as a witness request. The auditor has cosigned the real one: it refuses, builds the

@@ -93,7 +93,7 @@ fn main() -> anyhow::Result<()> {
     let operator = network.keys["county-1"].operator.clone();
     let config_path = init(
         &network.genesis_file,
-        "county-1",
+        Some("county-1"),
         &network.dir.path().join("county-1-data"),
         daylight_node::config::InitKeys {
             log: Some(&network.keys["county-1"].log_key_file),
@@ -249,7 +249,8 @@ fn main() -> anyhow::Result<()> {
                     )
                 })
                 .collect();
-            node.sequencer().submit(entries).await?;
+            let sequencer = node.sequencer().context("a member node has a sequencer")?;
+            sequencer.submit(entries).await?;
             i += n;
         }
         anyhow::Ok((i - size_now, began.elapsed()))
