@@ -507,6 +507,11 @@ async fn metrics(State(state): Shared) -> Result<Response, ApiError> {
         m.records_logged.load(Ordering::Relaxed),
     );
     counter(
+        "daylight_mirror_entries_fetched_total",
+        "Entries fetched from peers, verified and stored since start.",
+        state.replication.entries_fetched(),
+    );
+    counter(
         "daylight_records_refused_total",
         "Submissions refused.",
         m.records_refused.load(Ordering::Relaxed),
@@ -635,6 +640,7 @@ async fn network(State(state): Shared) -> Result<Response, ApiError> {
             "member": member,
             "origin": log.origin,
             "size": head.as_ref().map(|h| h.0),
+            "entries_held": state.store.size(log.number).unwrap_or(0),
             "checkpoint": head.as_ref().map(|h| h.1.to_string()),
             "equivocating": state.store.is_equivocating(&log.origin).unwrap_or(false),
         }));

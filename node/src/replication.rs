@@ -60,7 +60,13 @@ pub struct Replication {
     witness: Option<Arc<Witness>>,
     /// Origins being synced, with the largest target seen while syncing.
     syncing: Mutex<HashMap<String, Option<SignedCheckpoint>>>,
+    /// Entries fetched from peers and stored since start (for `/metrics`).
+    fetched: std::sync::atomic::AtomicU64,
 }
+
+/// How often a witness re-cosigns an unchanged checkpoint, so clients can tell a live log
+/// from a stalled one (DESIGN §6a).
+pub const COSIGNATURE_REFRESH: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The checkpoint note of a log with every stored cosignature for it appended.
 pub fn with_cosignatures(store: &Store, log: u32, note: &str) -> String {
@@ -114,7 +120,13 @@ impl Replication {
             own_origin,
             witness,
             syncing: Mutex::new(HashMap::new()),
+            fetched: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// Entries fetched from peers and stored since this node started.
+    pub fn entries_fetched(&self) -> u64 {
+        self.fetched.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The logs held, by origin.
@@ -129,6 +141,8 @@ impl Replication {
         mut events: mpsc::Receiver<NetworkEvent>,
         mut own_heads: Option<watch::Receiver<SignedHead>>,
     ) {
+        let mut refresh = tokio::time::interval(COSIGNATURE_REFRESH);
+        refresh.tick().await;
         loop {
             let own_changed = async {
                 match own_heads.as_mut() {
@@ -137,6 +151,7 @@ impl Replication {
                 }
             };
             tokio::select! {
+                _ = refresh.tick() => self.refresh_cosignatures().await,
                 event = events.recv() => match event {
                     Some(event) => self.clone().handle(event).await,
                     None => break,
@@ -190,6 +205,20 @@ impl Replication {
             }
             NetworkEvent::Connected(peer) => {
                 tokio::spawn(async move { self.catch_up_from(peer).await });
+            }
+        }
+    }
+
+    /// Re-cosigns the latest mirrored checkpoint of every log this node witnesses.
+    async fn refresh_cosignatures(&self) {
+        for (origin, log) in &self.logs {
+            if self.own_origin.as_deref() == Some(origin.as_str()) {
+                continue;
+            }
+            if let Ok(Some((_, note))) = self.store.latest_checkpoint(log.number)
+                && let Ok(signed) = SignedCheckpoint::open(note.as_bytes(), log.policy.log_key())
+            {
+                self.cosign_and_publish(&signed).await;
             }
         }
     }
@@ -360,6 +389,8 @@ impl Replication {
                 checkpoint: (new_size == goal).then(|| target.note.to_text()),
             };
             self.store.commit_batch(&batch, origin)?;
+            self.fetched
+                .fetch_add(new_size - size, std::sync::atomic::Ordering::Relaxed);
             frontier = chunk_frontier;
             size = new_size;
         }
