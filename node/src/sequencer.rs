@@ -361,10 +361,17 @@ struct Pending {
     versions: HashMap<String, Vec<Hash>>,
 }
 
+/// What the sequencer thread receives.
+enum Message {
+    Submit(Submission),
+    /// Finish what was queued before, then stop.
+    Stop,
+}
+
 /// A cloneable handle to the sequencer thread.
 #[derive(Clone)]
 pub struct Sequencer {
-    submissions: mpsc::Sender<Submission>,
+    submissions: mpsc::Sender<Message>,
     checkpoints: watch::Receiver<SignedHead>,
     thread: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
@@ -372,31 +379,42 @@ pub struct Sequencer {
 impl Sequencer {
     /// Starts the sequencer thread for `writer`, batching up to `max_batch` entries.
     pub fn start(mut writer: LogWriter, max_batch: usize) -> Sequencer {
-        let (submissions, mut queue) = mpsc::channel::<Submission>(65_536);
+        let (submissions, mut queue) = mpsc::channel::<Message>(65_536);
         let (publish, checkpoints) = watch::channel(writer.head());
         writer.publish = Some(publish);
         let thread = std::thread::Builder::new()
             .name("daylight-sequencer".into())
             .spawn(move || {
-                while let Some(first) = queue.blocking_recv() {
+                while let Some(Message::Submit(first)) = queue.blocking_recv() {
                     let mut count = first.entries.len();
                     let mut group = vec![first];
+                    let mut stop = false;
                     while count < max_batch {
                         match queue.try_recv() {
-                            Ok(next) => {
+                            Ok(Message::Submit(next)) => {
                                 count += next.entries.len();
                                 group.push(next);
+                            }
+                            Ok(Message::Stop) => {
+                                stop = true;
+                                break;
                             }
                             Err(_) => break,
                         }
                     }
                     if let Err(e) = writer.commit(group) {
                         tracing::error!("sequencer stopped: {e}");
-                        queue.close();
-                        while let Ok(rest) = queue.try_recv() {
-                            let _ = rest.reply.send(Err(SequencerError::Stopped));
-                        }
-                        return;
+                        break;
+                    }
+                    if stop {
+                        break;
+                    }
+                }
+                // Anything still queued is refused, never left waiting.
+                queue.close();
+                while let Ok(message) = queue.try_recv() {
+                    if let Message::Submit(rest) = message {
+                        let _ = rest.reply.send(Err(SequencerError::Stopped));
                     }
                 }
             })
@@ -408,11 +426,12 @@ impl Sequencer {
         }
     }
 
-    /// Stops accepting submissions, lets the thread finish the batch in hand, and waits for
-    /// it. Call after every other handle is dropped (the thread runs until the last is).
+    /// Lets the thread commit what was submitted before this call, stops it, and waits for it.
+    /// Later submissions, through any clone of the handle, fail with `Stopped`. Blocking: call
+    /// from a thread that may block.
     pub fn shutdown(self) {
         let thread = self.thread.lock().ok().and_then(|mut t| t.take());
-        drop(self.submissions);
+        let _ = self.submissions.blocking_send(Message::Stop);
         if let Some(thread) = thread {
             let _ = thread.join();
         }
@@ -422,7 +441,7 @@ impl Sequencer {
     pub async fn submit(&self, entries: Vec<NewEntry>) -> Result<Vec<Ack>, SequencerError> {
         let (reply, answer) = oneshot::channel();
         self.submissions
-            .send(Submission { entries, reply })
+            .send(Message::Submit(Submission { entries, reply }))
             .await
             .map_err(|_| SequencerError::Stopped)?;
         answer.await.map_err(|_| SequencerError::Stopped)?
@@ -500,7 +519,16 @@ mod tests {
         assert!(matches!(dup, Err(SequencerError::DuplicateRid(_))));
 
         // Every acknowledged entry survives a close and reopen, at its acknowledged index.
-        sequencer.shutdown();
+        let still_held = sequencer.clone();
+        tokio::task::spawn_blocking(move || sequencer.shutdown())
+            .await
+            .unwrap();
+        // Shutdown does not wait for other handles to go; they just stop working.
+        assert!(matches!(
+            still_held.submit(vec![entry(999)]).await,
+            Err(SequencerError::Stopped)
+        ));
+        drop(still_held);
         drop(store);
         let store = Arc::new(Store::open(&path).unwrap());
         let log = store.find_log(ORIGIN).unwrap().unwrap();

@@ -414,7 +414,7 @@ impl SwarmTask {
                     Some(Command::Shutdown) | None => break,
                     Some(command) => self.command(command),
                 },
-                event = self.swarm.select_next_some() => self.swarm_event(event).await,
+                event = self.swarm.select_next_some() => self.swarm_event(event),
                 _ = redial.tick() => self.redial(),
             }
         }
@@ -472,11 +472,11 @@ impl SwarmTask {
         }
     }
 
-    async fn swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+    fn swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
                 self.backoff.remove(&peer_id);
-                let _ = self.events.send(NetworkEvent::Connected(peer_id)).await;
+                self.deliver(NetworkEvent::Connected(peer_id));
             }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
@@ -519,28 +519,23 @@ impl SwarmTask {
                         );
                     return;
                 };
-                let _ = self.events.send(event).await;
+                self.deliver(event);
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.sync_event(event).await,
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.sync_event(event),
             _ => {}
         }
     }
 
-    async fn sync_event(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
+    fn sync_event(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
                 request_response::Message::Request {
                     request, channel, ..
-                } => {
-                    let _ = self
-                        .events
-                        .send(NetworkEvent::Request {
-                            peer,
-                            request,
-                            channel,
-                        })
-                        .await;
-                }
+                } => self.deliver(NetworkEvent::Request {
+                    peer,
+                    request,
+                    channel,
+                }),
                 request_response::Message::Response {
                     request_id,
                     response,
@@ -564,6 +559,31 @@ impl SwarmTask {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Hands an event to the node without ever waiting: the swarm must keep running even when
+    /// the node is saturated (and the node may itself be waiting to send this task a command).
+    /// When the queue is full, gossip is ignored (neither relayed nor held against the peer)
+    /// and requests are answered "busy".
+    fn deliver(&mut self, event: NetworkEvent) {
+        let Err(mpsc::error::TrySendError::Full(event)) = self.events.try_send(event) else {
+            return;
+        };
+        tracing::warn!("node saturated; shedding a network event");
+        match event {
+            NetworkEvent::Checkpoint { source, id, .. }
+            | NetworkEvent::Evidence { source, id, .. } => {
+                self.swarm
+                    .behaviour_mut()
+                    .gossip
+                    .report_message_validation_result(&id, &source, MessageAcceptance::Ignore);
+            }
+            NetworkEvent::Request { channel, .. } => {
+                let busy = SyncResponse::Refused("the node is busy; try again".into());
+                let _ = self.swarm.behaviour_mut().sync.send_response(channel, busy);
+            }
+            NetworkEvent::Connected(_) => {}
         }
     }
 
