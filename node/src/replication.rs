@@ -62,7 +62,17 @@ pub struct Replication {
     syncing: Mutex<HashMap<String, Option<SignedCheckpoint>>>,
     /// Entries fetched from peers and stored since start (for `/metrics`).
     fetched: std::sync::atomic::AtomicU64,
+    /// The largest checkpoint seen of each mirrored log, until the mirror reaches it; a
+    /// catch-up that gave up is started again from here.
+    wanted: Mutex<HashMap<String, SignedCheckpoint>>,
 }
+
+/// How often catch-ups that gave up are retried.
+pub const SYNC_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long a catch-up keeps trying peers that cannot serve it yet before giving up (a later
+/// checkpoint or the periodic refresh starts it again).
+pub const SYNC_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How often a witness re-cosigns an unchanged checkpoint, so clients can tell a live log
 /// from a stalled one (DESIGN §6a).
@@ -121,6 +131,7 @@ impl Replication {
             witness,
             syncing: Mutex::new(HashMap::new()),
             fetched: std::sync::atomic::AtomicU64::new(0),
+            wanted: Mutex::new(HashMap::new()),
         })
     }
 
@@ -143,6 +154,8 @@ impl Replication {
     ) {
         let mut refresh = tokio::time::interval(COSIGNATURE_REFRESH);
         refresh.tick().await;
+        let mut retry = tokio::time::interval(SYNC_RETRY);
+        retry.tick().await;
         loop {
             let own_changed = async {
                 match own_heads.as_mut() {
@@ -152,6 +165,7 @@ impl Replication {
             };
             tokio::select! {
                 _ = refresh.tick() => self.refresh_cosignatures().await,
+                _ = retry.tick() => self.clone().retry_wanted(),
                 event = events.recv() => match event {
                     Some(event) => self.clone().handle(event).await,
                     None => break,
@@ -206,6 +220,25 @@ impl Replication {
             NetworkEvent::Connected(peer) => {
                 tokio::spawn(async move { self.catch_up_from(peer).await });
             }
+        }
+    }
+
+    /// Restarts the catch-up of every log whose largest seen checkpoint is not yet reached.
+    fn retry_wanted(self: Arc<Self>) {
+        let wanted: Vec<SignedCheckpoint> = {
+            let mut wanted = self.wanted.lock().unwrap_or_else(|e| e.into_inner());
+            wanted.retain(|origin, target| {
+                let held = self
+                    .logs
+                    .get(origin)
+                    .and_then(|log| self.store.size(log.number).ok())
+                    .unwrap_or(0);
+                held < target.checkpoint.size
+            });
+            wanted.values().cloned().collect()
+        };
+        for target in wanted {
+            self.clone().start_sync(target, None);
         }
     }
 
@@ -347,14 +380,35 @@ impl Replication {
             return Ok(());
         }
         let mut frontier = Frontier::load(size, &self.store.hash_reader(log.number))?;
+        // Ask the log's own node and the peer that told us first; then every connected peer.
+        // A peer may not have caught up yet itself, so rounds without progress back off and
+        // retry until a deadline, instead of giving up at the first refusal.
         let mut peers: Vec<PeerId> = log.peer.into_iter().chain(hint).collect();
-        peers.dedup();
-        let mut peer_index = 0;
-        let mut failures = 0;
+        let mut attempt = 0usize;
+        let mut pause = std::time::Duration::from_millis(50);
+        let deadline = tokio::time::Instant::now() + SYNC_PATIENCE;
         while size < goal {
-            let Some(&peer) = peers.get(peer_index % peers.len().max(1)) else {
+            if attempt % peers.len().max(1) == 0 {
+                for p in self.network.peers().await.unwrap_or_default() {
+                    if let Ok(peer) = p.peer_id.parse::<PeerId>()
+                        && !peers.contains(&peer)
+                    {
+                        peers.push(peer);
+                    }
+                }
+                if attempt > 0 {
+                    anyhow::ensure!(
+                        tokio::time::Instant::now() < deadline,
+                        "no peer served verifiable entries of {origin} in {SYNC_PATIENCE:?}"
+                    );
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_secs(2));
+                }
+            }
+            let Some(&peer) = peers.get(attempt % peers.len().max(1)) else {
                 anyhow::bail!("no peer to sync {origin} from");
             };
+            attempt += 1;
             let request = SyncRequest::Entries {
                 origin: origin.clone(),
                 start: size,
@@ -371,15 +425,12 @@ impl Replication {
             let (entries, chunk_frontier, hashes) = match verified {
                 Ok(chunk) => chunk,
                 Err(reason) => {
-                    tracing::info!("sync {origin} from {peer}: {reason}");
-                    failures += 1;
-                    peer_index += 1;
-                    if failures > 3 * peers.len().max(1) {
-                        anyhow::bail!("no peer served verifiable entries");
-                    }
+                    tracing::debug!("sync {origin} from {peer}: {reason}");
                     continue;
                 }
             };
+            attempt = 0;
+            pause = std::time::Duration::from_millis(50);
             let new_size = chunk_frontier.size();
             let batch = Batch {
                 log: log.number,

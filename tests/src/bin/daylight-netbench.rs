@@ -105,8 +105,14 @@ fn ms(d: Duration) -> String {
 }
 
 fn main() -> anyhow::Result<()> {
-    let quick = std::env::args().any(|a| a == "--quick");
-    let size = if quick { 10 } else { 50 };
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let size = args
+        .iter()
+        .position(|a| a == "--nodes")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(if quick { 10 } else { 50 });
     let mut report = Vec::new();
 
     // A city, counties and an auditor: `size` members, every member witnesses every log.
@@ -151,7 +157,7 @@ fn main() -> anyhow::Result<()> {
         let target = u64::from(round) + 1;
         let mut arrived: Vec<Option<Duration>> = vec![None; net.nodes.len()];
         let mut quorum = None;
-        wait("propagation to every node and the quorum", || {
+        let outcome = wait("propagation to every node and the quorum", || {
             for (i, node) in net.nodes.iter().enumerate() {
                 if arrived[i].is_none()
                     && checkpoint_of(node, "county-1").is_some_and(|(c, _)| c.size >= target)
@@ -166,7 +172,24 @@ fn main() -> anyhow::Result<()> {
                 quorum = Some(published.elapsed());
             }
             (arrived.iter().all(Option::is_some) && quorum.is_some()).then_some(())
-        })?;
+        });
+        if let Err(e) = outcome {
+            let have = arrived.iter().filter(|a| a.is_some()).count();
+            let peers: Vec<usize> = net
+                .nodes
+                .iter()
+                .map(|n| {
+                    get(&format!("http://{}/v1/network", n.http_addr))
+                        .map(|r| r.json()["peers"].as_array().map_or(0, Vec::len))
+                        .unwrap_or(0)
+                })
+                .collect();
+            anyhow::bail!(
+                "{e}: {have} of {} nodes have the checkpoint, quorum {}; peers per node {peers:?}",
+                net.nodes.len(),
+                quorum.is_some()
+            );
+        }
         let mut times: Vec<Duration> = arrived.into_iter().flatten().collect();
         times.sort();
         report.push((
