@@ -388,7 +388,7 @@ impl Replication {
         let mut pause = std::time::Duration::from_millis(50);
         let deadline = tokio::time::Instant::now() + SYNC_PATIENCE;
         while size < goal {
-            if attempt % peers.len().max(1) == 0 {
+            if attempt.is_multiple_of(peers.len().max(1)) {
                 for p in self.network.peers().await.unwrap_or_default() {
                     if let Ok(peer) = p.peer_id.parse::<PeerId>()
                         && !peers.contains(&peer)
