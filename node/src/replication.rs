@@ -65,6 +65,8 @@ pub struct Replication {
     /// The largest checkpoint seen of each mirrored log, until the mirror reaches it; a
     /// catch-up that gave up is started again from here.
     wanted: Mutex<HashMap<String, SignedCheckpoint>>,
+    /// Periodic head pulls made (chooses the next peer to ask).
+    pulls: std::sync::atomic::AtomicU64,
 }
 
 /// How often catch-ups that gave up are retried.
@@ -132,6 +134,7 @@ impl Replication {
             syncing: Mutex::new(HashMap::new()),
             fetched: std::sync::atomic::AtomicU64::new(0),
             wanted: Mutex::new(HashMap::new()),
+            pulls: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -165,7 +168,11 @@ impl Replication {
             };
             tokio::select! {
                 _ = refresh.tick() => self.refresh_cosignatures().await,
-                _ = retry.tick() => self.clone().retry_wanted(),
+                _ = retry.tick() => {
+                    self.clone().retry_wanted();
+                    let this = self.clone();
+                    tokio::spawn(async move { this.pull_heads().await });
+                }
                 event = events.recv() => match event {
                     Some(event) => self.clone().handle(event).await,
                     None => break,
@@ -239,6 +246,28 @@ impl Replication {
         };
         for target in wanted {
             self.clone().start_sync(target, None);
+        }
+    }
+
+    /// Asks one connected peer (a different one each time) for the heads of every log and
+    /// treats them as if gossiped: gossip reaches peers outside a topic's mesh only lazily,
+    /// so this bounds how long any node can miss a checkpoint.
+    async fn pull_heads(self: Arc<Self>) {
+        let peers = self.network.peers().await.unwrap_or_default();
+        if peers.is_empty() {
+            return;
+        }
+        let turn = self
+            .pulls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed) as usize;
+        let Ok(peer) = peers[turn % peers.len()].peer_id.parse::<PeerId>() else {
+            return;
+        };
+        if let Ok(SyncResponse::Heads(notes)) = self.network.request(peer, SyncRequest::Heads).await
+        {
+            for note in notes.iter().take(self.logs.len()) {
+                let _ = self.checkpoint_seen(note.as_bytes(), Some(peer)).await;
+            }
         }
     }
 
@@ -600,6 +629,16 @@ fn serve(
                 .flatten()
                 .map(|(_, note)| with_cosignatures(store, log, &note));
             (SyncResponse::Checkpoint(note), None)
+        }
+        SyncRequest::Heads => {
+            let notes = logs
+                .values()
+                .filter_map(|log| {
+                    let (_, note) = store.latest_checkpoint(log.number).ok().flatten()?;
+                    Some(with_cosignatures(store, log.number, &note))
+                })
+                .collect();
+            (SyncResponse::Heads(notes), None)
         }
         SyncRequest::Entries {
             origin,

@@ -19,6 +19,9 @@ pub enum SyncRequest {
         /// The log's origin.
         origin: String,
     },
+    /// The latest checkpoint of every log the peer holds (a periodic pull, so a node that
+    /// missed a gossip message still learns of new checkpoints).
+    Heads,
     /// Entries `start..start+count` of a log, with a consistency proof from the tree that ends
     /// with them to the tree of size `prove_to`, so the asker can verify the chunk against a
     /// signed checkpoint of size `prove_to` before storing it.
@@ -57,6 +60,8 @@ pub enum SyncRequest {
 pub enum SyncResponse {
     /// The latest checkpoint note (with cosignatures), if the peer holds the log.
     Checkpoint(Option<String>),
+    /// The latest checkpoint note of every log the peer holds.
+    Heads(Vec<String>),
     /// Entries and the consistency proof asked for.
     Entries {
         /// The entries, in order.
