@@ -25,7 +25,7 @@ use daylight_verifier::record::Record;
 use serde_json::json;
 
 const POLL: Duration = Duration::from_millis(5);
-const DEADLINE: Duration = Duration::from_secs(120);
+const DEADLINE: Duration = Duration::from_secs(60);
 
 struct Net {
     network: TestNetwork,
@@ -36,7 +36,12 @@ struct Net {
 /// Starts every member of `network` in-process; node `i` bootstraps from up to five of the
 /// nodes started before it.
 fn start_all(network: TestNetwork) -> anyhow::Result<Net> {
-    let runtime = tokio::runtime::Runtime::new()?;
+    // Many nodes share this runtime; their storage calls block worker threads briefly, so
+    // give them more workers than cores (each real node has its own process and runtime).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(16)
+        .enable_all()
+        .build()?;
     let mut nodes: Vec<RunningNode> = Vec::new();
     let members: Vec<String> = network.keys.keys().cloned().collect();
     let mut seed = 0x2545_f491_4f6c_dd1du64;
@@ -184,8 +189,27 @@ fn main() -> anyhow::Result<()> {
                         .unwrap_or(0)
                 })
                 .collect();
+            let names: Vec<&String> = net.network.keys.keys().collect();
+            let missing: Vec<String> = arrived
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.is_none())
+                .map(|(i, _)| {
+                    let status = get(&format!("http://{}/v1/network", net.nodes[i].http_addr))
+                        .map(|r| r.json())
+                        .unwrap_or_default();
+                    let county = status["logs"]
+                        .as_array()
+                        .and_then(|l| l.iter().find(|l| l["member"] == "county-1").cloned())
+                        .unwrap_or_default();
+                    format!(
+                        "{} (peers {}, county-1 size {}, held {})",
+                        names[i], peers[i], county["size"], county["entries_held"]
+                    )
+                })
+                .collect();
             anyhow::bail!(
-                "{e}: {have} of {} nodes have the checkpoint, quorum {}; peers per node {peers:?}",
+                "{e}: {have} of {} nodes have the checkpoint, quorum {}; missing: {missing:?}",
                 net.nodes.len(),
                 quorum.is_some()
             );
