@@ -323,28 +323,21 @@ async fn tile(
         .into_response())
 }
 
+/// Which proof a proof endpoint serves.
+#[derive(Clone, Copy)]
+enum ProofKind {
+    /// `?index=I&size=N`: leaf I in the tree of size N.
+    Inclusion,
+    /// `?old=M&new=N`: the tree of size M is a prefix of the tree of size N.
+    Consistency,
+}
+
 async fn inclusion(
     State(state): Shared,
     Path(member): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let log = state.log(&member)?;
-    let params = query(&raw);
-    let (index, size) = (number(&params, "index")?, number(&params, "size")?);
-    let (current, _) = state.head(log)?;
-    if size > current || index >= size {
-        return Err(ApiError::bad_request(format!(
-            "need index < size <= {current} (the latest checkpoint), got index {index}, size {size}"
-        )));
-    }
-    let proof = prove_inclusion(index, size, &state.store.hash_reader(log.number))
-        .map_err(ApiError::internal)?;
-    Ok(axum::Json(json!({
-        "index": index,
-        "size": size,
-        "proof": proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
-    }))
-    .into_response())
+    proof(&state, &member, &raw, ProofKind::Inclusion)
 }
 
 async fn consistency(
@@ -352,20 +345,46 @@ async fn consistency(
     Path(member): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let log = state.log(&member)?;
-    let params = query(&raw);
-    let (old, new) = (number(&params, "old")?, number(&params, "new")?);
+    proof(&state, &member, &raw, ProofKind::Consistency)
+}
+
+/// Serves a proof over sizes no larger than the log's latest checkpoint, as JSON with the two
+/// query numbers and the proof hashes in base64.
+fn proof(
+    state: &AppState,
+    member: &str,
+    raw: &Option<String>,
+    kind: ProofKind,
+) -> Result<Response, ApiError> {
+    let log = state.log(member)?;
+    let params = query(raw);
+    let (first, second) = match kind {
+        ProofKind::Inclusion => ("index", "size"),
+        ProofKind::Consistency => ("old", "new"),
+    };
+    let (a, b) = (number(&params, first)?, number(&params, second)?);
     let (current, _) = state.head(log)?;
-    if old == 0 || old > new || new > current {
-        return Err(ApiError::bad_request(format!(
-            "need 0 < old <= new <= {current} (the latest checkpoint), got old {old}, new {new}"
-        )));
+    let reader = state.store.hash_reader(log.number);
+    let proof = match kind {
+        ProofKind::Inclusion if a < b && b <= current => prove_inclusion(a, b, &reader),
+        ProofKind::Consistency if 0 < a && a <= b && b <= current => {
+            prove_consistency(a, b, &reader)
+        }
+        ProofKind::Inclusion => {
+            return Err(ApiError::bad_request(format!(
+                "need index < size <= {current} (the latest checkpoint), got index {a}, size {b}"
+            )));
+        }
+        ProofKind::Consistency => {
+            return Err(ApiError::bad_request(format!(
+                "need 0 < old <= new <= {current} (the latest checkpoint), got old {a}, new {b}"
+            )));
+        }
     }
-    let proof = prove_consistency(old, new, &state.store.hash_reader(log.number))
-        .map_err(ApiError::internal)?;
+    .map_err(ApiError::internal)?;
     Ok(axum::Json(json!({
-        "old": old,
-        "new": new,
+        first: a,
+        second: b,
         "proof": proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
     }))
     .into_response())

@@ -193,6 +193,27 @@ impl TestNetwork {
     }
 }
 
+/// A county-1 receipt of `minor` fen of city-1 money (funded by a city allocation pinned by
+/// a made-up leaf; references to other logs are checked for form only), signed by `operator`.
+pub fn signed_receipt(operator: &SigningKey, rid: &str, minor: u64) -> serde_json::Value {
+    let amount = serde_json::json!({"minor": minor.to_string(), "currency": "CNY"});
+    let record = daylight_verifier::record::Record::from_value(serde_json::json!({
+        "v": 1, "rid": rid, "kind": "receipt", "event_date": "2024-03-05",
+        "program": "rural-revitalisation-2024",
+        "payer": {"member": "city-1"}, "amount": amount,
+        "funded_by": [{
+            "ref": {
+                "log": "city-1",
+                "rid": "city-1-2024-alloc-0007",
+                "leaf": daylight_verifier::Hash::digest(b"city allocation").to_hex(),
+            },
+            "amount": amount,
+        }],
+    }))
+    .expect("a valid receipt");
+    serde_json::to_value(record.sign(operator)).expect("records serialize")
+}
+
 /// Sets the addresses a node dials at start (multiaddrs ending in `/p2p/<peer id>`).
 pub fn set_bootstrap(config: &Path, addresses: &[String]) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(config)?;

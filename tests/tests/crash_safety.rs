@@ -7,31 +7,14 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use daylight_tests::{NodeProcess, TestNetwork, get, post_json};
+use daylight_tests::{NodeProcess, TestNetwork, get, post_json, signed_receipt};
 use daylight_verifier::checkpoint::SignedCheckpoint;
-use daylight_verifier::record::Record;
 use daylight_verifier::{Hash, SigningKey};
-use serde_json::json;
 
 const CRASHES: usize = 25;
 
 fn receipt(operator: &SigningKey, n: u64) -> serde_json::Value {
-    let amount = json!({"minor": format!("{}", 500 + n), "currency": "CNY"});
-    let record = Record::from_value(json!({
-        "v": 1,
-        "rid": format!("county-1-crash-{n:06}"),
-        "kind": "receipt",
-        "event_date": "2024-03-05",
-        "program": "rural-revitalisation-2024",
-        "payer": {"member": "city-1"},
-        "amount": amount,
-        "funded_by": [{
-            "ref": {"log": "city-1", "rid": "city-1-2024-alloc-0001", "leaf": Hash::digest(b"a").to_hex()},
-            "amount": amount
-        }]
-    }))
-    .expect("valid receipt");
-    serde_json::to_value(record.sign(operator)).expect("serializes")
+    signed_receipt(operator, &format!("county-1-crash-{n:06}"), 500 + n)
 }
 
 /// What the test learned from acknowledgements and checkpoints.

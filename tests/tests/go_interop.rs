@@ -7,10 +7,7 @@
 
 use std::process::Command;
 
-use daylight_tests::{NodeProcess, TestNetwork, post_json};
-use daylight_verifier::Hash;
-use daylight_verifier::record::Record;
-use serde_json::json;
+use daylight_tests::{NodeProcess, TestNetwork, post_json, signed_receipt};
 
 const GOPATH: &str = "/usr/share/gocode";
 
@@ -41,15 +38,11 @@ fn go_reference_verifies_the_node_log() -> anyhow::Result<()> {
         let batch: Vec<serde_json::Value> = chunk
             .iter()
             .map(|n| {
-                let amount = json!({"minor": format!("{}", 100 + n), "currency": "CNY"});
-                let record = Record::from_value(json!({
-                    "v": 1, "rid": format!("county-1-go-{n:04}"), "kind": "receipt",
-                    "event_date": "2024-03-05", "program": "rural-revitalisation-2024",
-                    "payer": {"member": "city-1"}, "amount": amount,
-                    "funded_by": [{"ref": {"log": "city-1", "rid": "city-1-a-1", "leaf": Hash::digest(b"a").to_hex()}, "amount": amount}]
-                }))
-                .expect("valid record");
-                serde_json::to_value(record.sign(&county.operator)).expect("serializes")
+                signed_receipt(
+                    &county.operator,
+                    &format!("county-1-go-{n:04}"),
+                    100 + u64::from(*n),
+                )
             })
             .collect();
         let reply = post_json(&node.url("/v1/records"), &serde_json::to_vec(&batch)?)?;

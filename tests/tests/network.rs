@@ -11,28 +11,22 @@
 use std::time::{Duration, Instant};
 
 use daylight_genesis::Genesis;
-use daylight_tests::{NodeProcess, TestNetwork, get, post_json, set_bootstrap};
+use daylight_tests::{NodeProcess, TestNetwork, get, post_json, set_bootstrap, signed_receipt};
 use daylight_verifier::checkpoint::Checkpoint;
 use daylight_verifier::evidence::Evidence;
 use daylight_verifier::policy::LogPolicy;
-use daylight_verifier::record::Record;
 use daylight_verifier::{Hash, SigningKey};
-use serde_json::json;
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
 fn receipts(operator: &SigningKey, from: u32, to: u32) -> Vec<serde_json::Value> {
     (from..to)
         .map(|n| {
-            let amount = json!({"minor": format!("{}", 10_000 + n), "currency": "CNY"});
-            let record = Record::from_value(json!({
-                "v": 1, "rid": format!("county-1-net-{n:04}"), "kind": "receipt",
-                "event_date": "2024-03-05", "program": "rural-2024",
-                "payer": {"member": "city-1"}, "amount": amount,
-                "funded_by": [{"ref": {"log": "city-1", "rid": "city-1-a-1", "leaf": Hash::digest(b"a").to_hex()}, "amount": amount}]
-            }))
-            .expect("valid record");
-            serde_json::to_value(record.sign(operator)).expect("serializes")
+            signed_receipt(
+                operator,
+                &format!("county-1-net-{n:04}"),
+                10_000 + u64::from(n),
+            )
         })
         .collect()
 }

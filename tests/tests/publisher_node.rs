@@ -2,33 +2,22 @@
 //! read them back through the tlog-tiles API, proofs and receipts, restart, and refuse bad
 //! input and a data directory of another member.
 
-use daylight_tests::{NodeProcess, TestNetwork, get, post_json};
+use daylight_tests::{NodeProcess, TestNetwork, get, post_json, signed_receipt};
 use daylight_verifier::bundle::ProofBundle;
 use daylight_verifier::checkpoint::SignedCheckpoint;
 use daylight_verifier::merkle::{leaf_hash, verify_consistency, verify_inclusion};
 use daylight_verifier::policy::LogPolicy;
-use daylight_verifier::record::Record;
 use daylight_verifier::tile::read_bundle;
 use daylight_verifier::{Hash, SigningKey};
 use serde_json::json;
 
 /// A county receipt of city money, signed by the county's operator.
 fn receipt(operator: &SigningKey, n: u32) -> serde_json::Value {
-    let record = Record::from_value(json!({
-        "v": 1,
-        "rid": format!("county-1-2024-rcpt-{n:04}"),
-        "kind": "receipt",
-        "event_date": "2024-03-05",
-        "program": "rural-revitalisation-2024",
-        "payer": {"member": "city-1"},
-        "amount": {"minor": format!("{}", 1_000_000 + n), "currency": "CNY"},
-        "funded_by": [{
-            "ref": {"log": "city-1", "rid": "city-1-2024-alloc-0007", "leaf": Hash::digest(b"alloc").to_hex()},
-            "amount": {"minor": format!("{}", 1_000_000 + n), "currency": "CNY"}
-        }]
-    }))
-    .expect("a valid receipt");
-    serde_json::to_value(record.sign(operator)).expect("serializes")
+    signed_receipt(
+        operator,
+        &format!("county-1-2024-rcpt-{n:04}"),
+        1_000_000 + u64::from(n),
+    )
 }
 
 #[test]

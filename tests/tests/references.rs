@@ -2,7 +2,7 @@
 //! version of the receipt that funds it, and a correction or void must pin the current,
 //! unvoided version of its target — checked in log order, also within one batch.
 
-use daylight_tests::{NodeProcess, Reply, TestNetwork, post_json};
+use daylight_tests::{NodeProcess, Reply, TestNetwork, post_json, signed_receipt};
 use daylight_verifier::record::Record;
 use daylight_verifier::{Hash, SigningKey};
 use serde_json::{Value, json};
@@ -19,14 +19,7 @@ fn money(minor: u64) -> Value {
 }
 
 fn receipt(operator: &SigningKey, rid: &str) -> Value {
-    signed(
-        operator,
-        json!({
-            "v": 1, "rid": rid, "kind": "receipt", "event_date": "2024-03-05", "program": PROGRAM,
-            "payer": {"member": "city-1"}, "amount": money(1_000_000),
-            "funded_by": [{"ref": {"log": "city-1", "rid": "city-1-alloc-1", "leaf": Hash::digest(b"a").to_hex()}, "amount": money(1_000_000)}]
-        }),
-    )
+    signed_receipt(operator, rid, 1_000_000)
 }
 
 fn payment_body(source_rid: &str, source_leaf: &str, purpose: &str) -> Value {
