@@ -14,7 +14,7 @@
 //!   that log's witnesses) and gossips the cosigned note.
 //! * Serving `/daylight/sync/1` requests from the logs this node holds.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use daylight_genesis::Genesis;
@@ -54,8 +54,8 @@ pub struct HeldLog {
 pub struct Replication {
     store: Arc<Store>,
     network: Network,
-    /// Logs by origin.
-    logs: HashMap<String, HeldLog>,
+    /// Logs by origin (shared with request-serving tasks without copying).
+    logs: Arc<HashMap<String, HeldLog>>,
     own_origin: Option<String>,
     witness: Option<Arc<Witness>>,
     /// Origins being synced, with the largest target seen while syncing.
@@ -128,7 +128,7 @@ impl Replication {
         Ok(Replication {
             store,
             network,
-            logs,
+            logs: Arc::new(logs),
             own_origin,
             witness,
             syncing: Mutex::new(HashMap::new()),
@@ -214,13 +214,13 @@ impl Replication {
                 let _ = self.network.report(id, source, acceptance).await;
             }
             NetworkEvent::Request {
-                peer,
+                peer: _,
                 request,
                 channel,
             } => {
                 let this = self.clone();
                 tokio::spawn(async move {
-                    let response = this.answer(request, peer).await;
+                    let response = this.answer(request).await;
                     let _ = this.network.respond(channel, response).await;
                 });
             }
@@ -273,7 +273,7 @@ impl Replication {
 
     /// Re-cosigns the latest mirrored checkpoint of every log this node witnesses.
     async fn refresh_cosignatures(&self) {
-        for (origin, log) in &self.logs {
+        for (origin, log) in self.logs.iter() {
             if self.own_origin.as_deref() == Some(origin.as_str()) {
                 continue;
             }
@@ -542,7 +542,7 @@ impl Replication {
     }
 
     /// Answers a `/daylight/sync/1` request.
-    async fn answer(&self, request: SyncRequest, _peer: PeerId) -> SyncResponse {
+    async fn answer(&self, request: SyncRequest) -> SyncResponse {
         let store = self.store.clone();
         let logs = self.logs.clone();
         let witness = self.witness.clone();
@@ -724,12 +724,4 @@ fn serve(
             }
         }
     }
-}
-
-/// The set of origins with evidence against them, for reports.
-pub fn equivocating(store: &Store, logs: &HashMap<String, HeldLog>) -> HashSet<String> {
-    logs.keys()
-        .filter(|o| store.is_equivocating(o).unwrap_or(false))
-        .cloned()
-        .collect()
 }

@@ -76,11 +76,6 @@ impl NodeId {
     pub const fn new(level: u8, index: u64) -> NodeId {
         NodeId { level, index }
     }
-
-    /// Number of leaves before this subtree's first leaf.
-    pub fn first_leaf(self) -> u64 {
-        self.index << self.level
-    }
 }
 
 /// Why a tree operation could not be carried out.
