@@ -13,6 +13,8 @@ use anyhow::{Context as _, bail};
 use daylight_genesis::{GenesisBuilder, Member, Role, names};
 use daylight_verifier::{KeyType, SigningKey};
 
+pub mod demo;
+
 /// The network name of test networks.
 pub const NETWORK: &str = "test.daylight";
 

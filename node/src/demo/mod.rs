@@ -110,8 +110,10 @@ impl Demo {
     /// log is quorum-cosigned, the auditor has published its findings, and the household's
     /// receipt is written.
     pub async fn start(dir: &Path) -> anyhow::Result<Demo> {
+        let began = Instant::now();
         let setup = Arc::new(DemoSetup::create(dir)?);
         let nodes = setup.start().await?;
+        eprintln!("four nodes started in {:.1?}", began.elapsed());
         let urls: BTreeMap<String, String> = nodes
             .iter()
             .map(|(id, node)| (id.clone(), format!("http://{}", node.http_addr)))
@@ -120,6 +122,11 @@ impl Demo {
             let (setup, urls) = (setup.clone(), urls.clone());
             tokio::task::spawn_blocking(move || scenario::publish(&setup, &urls)).await??
         };
+        eprintln!(
+            "published {} records in {:.1?}",
+            published.records.len(),
+            began.elapsed()
+        );
         let demo = Demo {
             setup,
             nodes,
@@ -140,6 +147,7 @@ impl Demo {
             Ok(())
         })
         .await??;
+        eprintln!("every log quorum-cosigned after {:.1?}", began.elapsed());
         std::fs::write(
             dir.join(OPENING_FILE),
             serde_json::to_string_pretty(&demo.published.opening)?,
