@@ -26,7 +26,12 @@ fn operator(log: &str) -> SigningKey {
     for (s, b) in seed.iter_mut().zip(log.bytes()) {
         *s ^= b;
     }
-    SigningKey::from_seed(&format!("{NET}/{log}/operator/clerk"), KeyType::Ed25519, seed).unwrap()
+    SigningKey::from_seed(
+        &format!("{NET}/{log}/operator/clerk"),
+        KeyType::Ed25519,
+        seed,
+    )
+    .unwrap()
 }
 
 fn attestor(log: &str) -> SigningKey {
@@ -45,7 +50,10 @@ fn attestor(log: &str) -> SigningKey {
 fn keys(log: &str) -> AcceptedKeys {
     AcceptedKeys::new()
         .with_operator(operator(log).verifier())
-        .with_attestor(attestor(log).verifier(), Code::parse("village_committee").unwrap())
+        .with_attestor(
+            attestor(log).verifier(),
+            Code::parse("village_committee").unwrap(),
+        )
 }
 
 fn cny(minor: u64) -> Value {
@@ -167,7 +175,7 @@ fn county(c: usize, allocs: &[Reference], n: u64) -> LogBuilder {
     while (b.entries.len() as u64) < n {
         let day = 61 + (i * 300) / n;
         let fund = &receipts[(i as usize) % receipts.len()];
-        if i % 20 == 0 {
+        if i.is_multiple_of(20) {
             b.push(
                 &format!("p{i}"),
                 day,
@@ -240,6 +248,20 @@ fn bench(c: &mut Criterion) {
         started.elapsed()
     );
     let t = Instant::now();
+    let mut ledger = Ledger::new();
+    for (log, entries) in &logs {
+        ledger.set_keys(log, keys(log.as_str()));
+        ledger.extend(log, 0, entries).unwrap();
+    }
+    let fed = t.elapsed();
+    let report = ledger.audit(&AuditParams::default(), Date::parse("2024-12-31").unwrap());
+    eprintln!(
+        "split: extend {fed:.2?}, audit {:.2?}; {} findings",
+        t.elapsed() - fed,
+        report.findings.len()
+    );
+    drop((ledger, report));
+    let t = Instant::now();
     let findings = audit_all(&logs);
     eprintln!(
         "one extend + audit run: {:.2?} ({:.0} records/s), {findings} findings",
@@ -250,18 +272,22 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("audit");
     group.sample_size(10);
     group.throughput(Throughput::Elements(records as u64));
-    group.bench_function(format!("extend + audit, {records} records, all rules"), |b| {
-        b.iter(|| audit_all(black_box(&logs)))
-    });
+    group.bench_function(
+        format!("extend + audit, {records} records, all rules"),
+        |b| b.iter(|| audit_all(black_box(&logs))),
+    );
     group.throughput(Throughput::Bytes(bytes as u64));
-    group.bench_function(format!("raw SHA-256 leaf hashes of the same {bytes} bytes, one core"), |b| {
-        b.iter(|| {
-            logs.iter()
-                .flat_map(|(_, e)| e)
-                .map(|e| daylight_verifier::merkle::leaf_hash(black_box(e)).0[0])
-                .fold(0u8, |a, x| a ^ x)
-        })
-    });
+    group.bench_function(
+        format!("raw SHA-256 leaf hashes of the same {bytes} bytes, one core"),
+        |b| {
+            b.iter(|| {
+                logs.iter()
+                    .flat_map(|(_, e)| e)
+                    .map(|e| daylight_verifier::merkle::leaf_hash(black_box(e)).0[0])
+                    .fold(0u8, |a, x| a ^ x)
+            })
+        },
+    );
     group.finish();
 }
 

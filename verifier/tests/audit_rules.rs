@@ -861,3 +861,37 @@ fn backdated() {
         vec![(Rule::Backdated, Yellow, rid(COUNTY, "h2"))]
     );
 }
+
+#[test]
+fn signatures_are_verified_only_when_asked() {
+    let (mut net, _, _) = base();
+    // Changed after signing: still canonical, but the signatures no longer cover it.
+    let entry = String::from_utf8(net.logs[&member(CITY)][0].clone()).unwrap();
+    let forged = entry.replace("Relief funds", "Relief fundz");
+    assert_ne!(entry, forged);
+    net.logs.get_mut(&member(CITY)).unwrap()[0] = forged.into_bytes();
+    // Default: not verified (the publishing node did), so the entry itself passes; only the
+    // county's pin of the original version no longer resolves (so the transfer is unseen)...
+    assert_eq!(
+        summary(&net.audit("2024-03-01")),
+        vec![
+            (Rule::UnresolvedReference, Red, rid(COUNTY, "r1")),
+            (Rule::TransferNotReceived, Yellow, rid(CITY, "a1")),
+        ]
+    );
+    // ...but with verification on it is an invalid entry.
+    let mut ledger = Ledger::new();
+    ledger.verify_signatures(true);
+    for (log, entries) in &net.logs {
+        ledger.set_keys(log, accepted(log.as_str()));
+        ledger.extend(log, 0, entries).unwrap();
+    }
+    let report = ledger.audit(&AuditParams::default(), date("2024-03-01"));
+    assert_eq!(
+        summary(&report)
+            .into_iter()
+            .map(|(r, s, _)| (r, s))
+            .collect::<Vec<_>>(),
+        vec![(Rule::LogIntegrity, Red), (Rule::UnresolvedReference, Red)]
+    );
+}

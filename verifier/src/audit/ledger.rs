@@ -19,9 +19,10 @@ use std::collections::BTreeMap;
 
 use crate::evidence::Evidence;
 use crate::hash::Hash;
+use crate::key::KeyType;
 use crate::record::{
-    AcceptedKeys, Code, Date, Kind, LogState, MemberId, Rid, SignedRecord, check_privacy,
-    prepare_signatures, validate,
+    AcceptedKeys, Code, Date, Kind, LogState, MemberId, RecordError, Rid, SignedRecord,
+    check_privacy, prepare_signatures, validate_entry,
 };
 
 use super::error::AuditError;
@@ -102,19 +103,15 @@ fn check_entry(log: &MemberId, bytes: &[u8], keys: Option<&AcceptedKeys>, verify
     let leaf = crate::merkle::leaf_hash(bytes);
     let result = (|| {
         let record = SignedRecord::from_entry(bytes)?;
-        validate(&record, log)?;
+        validate_entry(&record, log)?;
         check_privacy(&record)?;
         let attestations = match keys {
             None => None,
-            Some(keys) => {
-                let pending = prepare_signatures(&record, keys)?;
-                let roles = if verify {
-                    pending.verify()?
-                } else {
-                    pending.roles
-                };
+            Some(keys) if verify => {
+                let roles = prepare_signatures(&record, keys)?.verify()?;
                 Some(roles.attestations.into_iter().map(|a| a.role).collect())
             }
+            Some(keys) => Some(signer_roles(&record, keys)?),
         };
         Ok::<_, crate::record::RecordError>((record, attestations))
     })();
@@ -129,6 +126,53 @@ fn check_entry(log: &MemberId, bytes: &[u8], keys: Option<&AcceptedKeys>, verify
             problem: e.to_string(),
         },
     }
+}
+
+/// The attestor roles of a record's signers, with the checks of [`prepare_signatures`] (every
+/// signer an accepted Ed25519 key, none twice, an operator among them) but without computing
+/// the signing bytes, which only Ed25519 verification needs.
+fn signer_roles(
+    record: &SignedRecord,
+    keys: &AcceptedKeys,
+) -> Result<Vec<Code>, crate::record::RecordError> {
+    let mut roles = Vec::new();
+    let mut operator = false;
+    for (i, sig) in record.signatures.iter().enumerate() {
+        let signer = &sig.signer;
+        let path = format!("signatures[{i}].signer");
+        if signer.key_type() != KeyType::Ed25519 {
+            return Err(RecordError::new(
+                path,
+                "must be an Ed25519 note key (type 0x01)",
+            ));
+        }
+        if record.signatures[..i].iter().any(|s| &s.signer == signer) {
+            return Err(RecordError::new(
+                path,
+                format!("{} signs twice: each key signs once", signer.name()),
+            ));
+        }
+        if keys.is_operator(signer) {
+            operator = true;
+        } else if let Some(role) = keys.attestor_role(signer) {
+            roles.push(role.clone());
+        } else {
+            return Err(RecordError::new(
+                path,
+                format!(
+                    "{} is not an accepted operator or attestor key of this log",
+                    signer.name()
+                ),
+            ));
+        }
+    }
+    if !operator {
+        return Err(RecordError::new(
+            "signatures",
+            "no signature by an accepted operator key of this log",
+        ));
+    }
+    Ok(roles)
 }
 
 impl Ledger {

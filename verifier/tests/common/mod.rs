@@ -145,6 +145,7 @@ impl Net {
             .push(bytes.to_vec());
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub fn allocation(
         &mut self,
         log: &str,
