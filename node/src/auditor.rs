@@ -12,12 +12,13 @@
 //! * Whether a finding is answered comes from the logs alone: a `rectification` record that
 //!   pins the finding record (the engine links them).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use daylight_genesis::Genesis;
-use daylight_verifier::audit::{AuditReport, Ledger, finding_rid};
+use daylight_verifier::Hash;
+use daylight_verifier::audit::{AuditFinding, AuditReport, Ledger, finding_rid};
 use daylight_verifier::record::{AcceptedKeys, Code, Date, MemberId};
 use daylight_verifier::{Evidence, SigningKey};
 use tokio::sync::{RwLock, watch};
@@ -54,16 +55,19 @@ pub struct Auditor {
     evidence_seen: std::sync::Mutex<HashSet<String>>,
     report: RwLock<Option<Arc<AuditReport>>>,
     publisher: Option<FindingPublisher>,
+    settle: Duration,
 }
 
 impl Auditor {
     /// An auditor over the logs `logs` (member id → storage number) of `store`, publishing
-    /// with `publisher` when given (otherwise it only reports).
+    /// with `publisher` when given (otherwise it only reports) each finding that has held for
+    /// `settle`.
     pub fn new(
         store: Arc<Store>,
         genesis: Arc<Genesis>,
         logs: BTreeMap<MemberId, u32>,
         publisher: Option<FindingPublisher>,
+        settle: Duration,
     ) -> anyhow::Result<Auditor> {
         let mut ledger = Ledger::new();
         for member in logs.keys() {
@@ -77,6 +81,7 @@ impl Auditor {
             evidence_seen: std::sync::Mutex::new(HashSet::new()),
             report: RwLock::new(None),
             publisher,
+            settle,
         })
     }
 
@@ -86,10 +91,13 @@ impl Auditor {
     }
 
     /// Audits until `stop` changes: catches the ledger up with storage, audits as of today,
-    /// publishes new findings, and keeps the report. Runs again only when a log grew, new
-    /// evidence arrived, a finding was just published, or the date changed.
+    /// keeps the report, and publishes the findings that have held for the settle period.
+    /// The engine runs again only when a log grew, new evidence arrived, a finding was just
+    /// published, or the date changed.
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let mut last: Option<(u64, Date)> = None;
+        let mut current: Option<Arc<AuditReport>> = None;
+        let mut first_seen: HashMap<Hash, std::time::Instant> = HashMap::new();
         let mut ticker = tokio::time::interval(CHECK_EVERY);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -111,25 +119,49 @@ impl Auditor {
                 }
             };
             let today = crate::clock::today();
-            if last == Some((grown, today)) {
-                continue;
-            }
-            let auditor = self.clone();
-            let Ok(report) = tokio::task::spawn_blocking(move || auditor.audit(today)).await else {
-                continue;
+            let report = match &current {
+                Some(report) if last == Some((grown, today)) => report.clone(),
+                _ => {
+                    let auditor = self.clone();
+                    let Ok(report) =
+                        tokio::task::spawn_blocking(move || auditor.audit(today)).await
+                    else {
+                        continue;
+                    };
+                    let report = Arc::new(report);
+                    *self.report.write().await = Some(report.clone());
+                    last = Some((grown, today));
+                    current = Some(report.clone());
+                    report
+                }
             };
-            let report = Arc::new(report);
-            *self.report.write().await = Some(report.clone());
-            let published = self.publish_new(&report).await;
-            // After publishing, audit again next tick so the report shows them as published.
-            last = (published == 0).then_some((grown, today));
+            // A finding must hold for the settle period before it is published, so that a
+            // log caught mid-sync (a receipt whose allocation is not mirrored yet) does not
+            // leave a permanent, wrong finding.
+            let now = std::time::Instant::now();
+            first_seen.retain(|key, _| report.findings.iter().any(|f| f.key == *key));
+            let due: Vec<&AuditFinding> = report
+                .findings
+                .iter()
+                .filter(|f| f.published.is_none() && f.publishable())
+                .filter(|f| {
+                    now.duration_since(*first_seen.entry(f.key).or_insert(now)) >= self.settle
+                })
+                .collect();
+            if self.publish(&due).await > 0 {
+                // Audit again next tick, so the report shows them as published.
+                last = None;
+            }
         }
     }
 
     /// Feeds the ledger what storage holds beyond it, and new evidence. Returns a number that
     /// changes whenever anything was added (the total of entries and evidence).
     fn catch_up(&self) -> anyhow::Result<u64> {
-        let mut ledger = self.ledger.lock().map_err(|_| anyhow::anyhow!("ledger poisoned"))?;
+        let mut ledger = self
+            .ledger
+            .lock()
+            .map_err(|_| anyhow::anyhow!("ledger poisoned"))?;
         let mut total = 0;
         for (member, &number) in &self.logs {
             let size = self.store.size(number)?;
@@ -157,7 +189,7 @@ impl Auditor {
             let Ok(evidence) = Evidence::from_json(json.as_bytes()) else {
                 continue;
             };
-            if let Some(member) = self.genesis.member_by_origin(&evidence.origin)
+            if let Some(member) = self.genesis.definition().member_by_origin(&evidence.origin)
                 && let Ok(id) = member.id.parse::<MemberId>()
             {
                 ledger.add_evidence(&id, &evidence);
@@ -172,17 +204,13 @@ impl Auditor {
         ledger.audit(self.genesis.audit(), today)
     }
 
-    /// Publishes every publishable finding of `report` not yet in a log. Returns how many
-    /// were published.
-    async fn publish_new(&self, report: &AuditReport) -> usize {
+    /// Publishes `findings` in the auditor's log. Returns how many were published.
+    async fn publish(&self, findings: &[&AuditFinding]) -> usize {
         let Some(publisher) = &self.publisher else {
             return 0;
         };
         let mut published = 0;
-        for finding in report.findings.iter().filter(|f| f.published.is_none()) {
-            if !finding.publishable() {
-                continue;
-            }
+        for finding in findings {
             let rid = finding_rid(&publisher.member, &finding.key);
             let record = finding.to_record(rid.clone(), crate::clock::now());
             let signed = record.sign(&publisher.operator);

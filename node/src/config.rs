@@ -49,6 +49,14 @@ pub struct NodeConfig {
     /// Most entries one sequencer batch commits.
     #[serde(default = "default_max_batch")]
     pub max_batch: usize,
+    /// On an auditor: seconds a finding must hold before it is published, so that logs
+    /// caught mid-sync leave no wrong findings behind.
+    #[serde(default = "default_audit_settle_seconds")]
+    pub audit_settle_seconds: u64,
+}
+
+fn default_audit_settle_seconds() -> u64 {
+    30
 }
 
 fn default_http() -> SocketAddr {
@@ -181,14 +189,20 @@ fn read_operator_key(genesis: &Genesis, member: &str, path: &Path) -> anyhow::Re
     Ok(key)
 }
 
-/// Names an operator key file in a configuration file (written by `init`), relative to it
-/// when possible.
+/// Names an operator key file in a configuration file (written by `init`).
 pub fn set_operator_key(config_path: &Path, key: &Path) -> anyhow::Result<()> {
+    edit_config(config_path, |config| {
+        config.operator_key = Some(key.to_path_buf())
+    })
+}
+
+/// Rewrites a configuration file with `change` applied.
+pub fn edit_config(config_path: &Path, change: impl FnOnce(&mut NodeConfig)) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(config_path)
         .with_context(|| format!("cannot read {}", config_path.display()))?;
     let mut config: NodeConfig = toml::from_str(&text)
         .with_context(|| format!("{} is not a valid configuration", config_path.display()))?;
-    config.operator_key = Some(key.to_path_buf());
+    change(&mut config);
     std::fs::write(config_path, toml::to_string(&config)?)
         .with_context(|| format!("cannot write {}", config_path.display()))
 }
@@ -343,6 +357,7 @@ pub fn init(
         p2p_listen: default_p2p(),
         bootstrap: Vec::new(),
         max_batch: default_max_batch(),
+        audit_settle_seconds: default_audit_settle_seconds(),
     };
     std::fs::write(&config_path, toml::to_string(&config)?)
         .with_context(|| format!("cannot write {}", config_path.display()))?;

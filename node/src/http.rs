@@ -152,6 +152,8 @@ pub struct AppState {
     pub replication: Arc<crate::replication::Replication>,
     /// The network definition.
     pub genesis: Arc<daylight_genesis::Genesis>,
+    /// The audit of every held log, on an auditor member's node.
+    pub auditor: Option<Arc<crate::auditor::Auditor>>,
 }
 
 type Shared = State<Arc<AppState>>;
@@ -172,6 +174,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/log/{member}/add-checkpoint", post(add_checkpoint))
         .route("/v1/evidence", get(evidence))
         .route("/v1/network", get(network))
+        .route("/v1/audit", get(audit_json))
+        .route("/audit.html", get(audit_html))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
@@ -518,6 +522,46 @@ fn record_at(
         "corrections": amendments,
     }))
     .into_response())
+}
+
+/// The latest audit report, or why there is none.
+async fn audit_report(
+    state: &AppState,
+) -> Result<Arc<daylight_verifier::audit::AuditReport>, ApiError> {
+    let auditor = state.auditor.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_an_auditor",
+            "this node is not an auditor; ask an auditor member's node, or run `daylight audit`",
+        )
+    })?;
+    auditor.report().await.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "audit_pending",
+            "the first audit has not finished yet; try again in a moment",
+        )
+    })
+}
+
+/// `GET /v1/audit`: the auditor's report as JSON.
+async fn audit_json(State(state): Shared) -> Result<Response, ApiError> {
+    let report = audit_report(&state).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        report.to_json(),
+    )
+        .into_response())
+}
+
+/// `GET /audit.html`: the auditor's report as one self-contained page.
+async fn audit_html(State(state): Shared) -> Result<Response, ApiError> {
+    let report = audit_report(&state).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        report.render_html(),
+    )
+        .into_response())
 }
 
 async fn submit(State(state): Shared, body: Bytes) -> Result<Response, ApiError> {

@@ -2,6 +2,7 @@
 //!
 //! The node an agency or auditor runs.
 //!
+//! * [`auditor`] — the auditor role: audits every held log, publishes findings once.
 //! * [`clock`] — today's date and the current instant, in record types.
 //! * [`config`] — the configuration file and `init`.
 //! * [`demo`] — `daylight-node demo`: a city, two counties and an auditor on one machine.
@@ -11,6 +12,7 @@
 //! * [`sequencer`] — the single writer: batches, signs, commits, then acknowledges.
 //! * [`storage`] — the redb database: entries, stored hashes, checkpoints, indexes.
 //! * [`submit`] — checks submitted records before they reach the sequencer.
+pub mod auditor;
 pub mod clock;
 pub mod config;
 pub mod demo;

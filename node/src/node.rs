@@ -12,6 +12,10 @@ use anyhow::{Context as _, bail};
 use daylight_genesis::Genesis;
 use tokio::sync::oneshot;
 
+use daylight_genesis::Role;
+use daylight_verifier::record::MemberId;
+
+use crate::auditor::{Auditor, FindingPublisher};
 use crate::config::{Loaded, MemberKeys};
 use crate::http::{AppState, Metrics, Publisher, ServedLog, router};
 use crate::p2p::{MAX_GOSSIP_BYTES, Network, NetworkConfig};
@@ -39,6 +43,10 @@ pub struct RunningNode {
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
     sequencer: Option<Sequencer>,
     store: Arc<Store>,
+    auditor: Option<(
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    )>,
 }
 
 /// Opens storage (checking it belongs to this member and matches its last checkpoint), starts
@@ -59,13 +67,15 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
     let me = member.as_ref().map_or(OBSERVER, |m| m.id.as_str());
     claim_data_dir(&store, me, genesis.id())?;
 
+    let mut operator = None;
     let (publisher, witness_key) = match member {
         Some(MemberKeys {
             id,
             log_key,
             witness_key,
-            operator_key: _,
+            operator_key,
         }) => {
+            operator = operator_key;
             let origin = genesis.origin(&id)?;
             let writer = LogWriter::open(store.clone(), &origin, log_key)?;
             let publisher = Publisher {
@@ -129,6 +139,23 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
             (log.member.clone(), served)
         })
         .collect();
+    let genesis = Arc::new(genesis);
+    let (stop_auditor, auditor_stopped) = tokio::sync::watch::channel(false);
+    let auditor = match &publisher {
+        Some(p) if genesis.member(&p.member).map(|m| m.role) == Some(Role::Auditor) => {
+            let settle = std::time::Duration::from_secs(config.audit_settle_seconds);
+            let auditor = Arc::new(start_auditor(
+                &store,
+                &genesis,
+                &replication,
+                p,
+                operator,
+                settle,
+            )?);
+            Some((auditor.clone(), tokio::spawn(auditor.run(auditor_stopped))))
+        }
+        _ => None,
+    };
     let own_heads = publisher.as_ref().map(|p| p.sequencer.watch_checkpoints());
     let replication_task = tokio::spawn(replication.clone().run(events, own_heads));
     let sequencer = publisher.as_ref().map(|p| p.sequencer.clone());
@@ -141,7 +168,8 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         network: network.clone(),
         witness,
         replication,
-        genesis: Arc::new(genesis),
+        genesis,
+        auditor: auditor.as_ref().map(|(a, _)| a.clone()),
     });
     let listener = tokio::net::TcpListener::bind(config.http_listen)
         .await
@@ -166,7 +194,56 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         server,
         sequencer,
         store,
+        auditor: auditor.map(|(_, task)| (stop_auditor, task)),
     })
+}
+
+/// The auditor role of an auditor member's node: it audits every held log and, with an
+/// operator key configured, publishes its findings in its own log.
+fn start_auditor(
+    store: &Arc<Store>,
+    genesis: &Arc<Genesis>,
+    replication: &Replication,
+    publisher: &Publisher,
+    operator: Option<daylight_verifier::SigningKey>,
+    settle: std::time::Duration,
+) -> anyhow::Result<Auditor> {
+    let logs = replication
+        .logs()
+        .values()
+        .map(|log| {
+            let member = log
+                .member
+                .parse::<MemberId>()
+                .map_err(|e| anyhow::anyhow!("member id {:?}: {e}", log.member))?;
+            Ok((member, log.number))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let finding_publisher = match operator {
+        Some(operator) => Some(FindingPublisher {
+            member: publisher
+                .member
+                .parse()
+                .map_err(|e| anyhow::anyhow!("member id {:?}: {e}", publisher.member))?,
+            submitter: publisher.submitter.clone(),
+            sequencer: publisher.sequencer.clone(),
+            operator,
+        }),
+        None => {
+            tracing::warn!(
+                "no operator_key in the configuration: this auditor reports findings but \
+                 publishes none"
+            );
+            None
+        }
+    };
+    Auditor::new(
+        store.clone(),
+        genesis.clone(),
+        logs,
+        finding_publisher,
+        settle,
+    )
 }
 
 /// The members' peer ids and addresses listed in the genesis (invalid ones are skipped).
@@ -232,6 +309,10 @@ impl RunningNode {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
         let served = self.server.await.context("HTTP task panicked")?;
+        if let Some((stop, task)) = self.auditor {
+            let _ = stop.send(true);
+            let _ = task.await;
+        }
         self.network.shutdown().await;
         let _ = self.replication.await;
         if let Some(sequencer) = self.sequencer {

@@ -23,7 +23,7 @@ use daylight_verifier::merkle::leaf_hash;
 use daylight_verifier::record::SignedRecord;
 
 use crate::node::RunningNode;
-use network::{COUNTY_A, DemoSetup};
+use network::{AUDITOR, COUNTY_A, DemoSetup};
 use scenario::Published;
 
 /// How long the demo waits for cosignatures and findings before giving up.
@@ -138,6 +138,9 @@ impl Demo {
         let household = demo.published.records[&demo.published.household_payment].clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             wait_for_quorum(&setup, &urls, &sizes)?;
+            let findings = wait_for_findings(&urls, &sizes)?;
+            let auditor_log = BTreeMap::from([(AUDITOR.to_string(), findings)]);
+            wait_for_quorum(&setup, &urls, &auditor_log)?;
             let receipt = fetch(&format!(
                 "{}/log/{COUNTY_A}/receipt/{}",
                 urls[COUNTY_A], household.index
@@ -218,6 +221,43 @@ fn wait_for_quorum(
         }
     }
     Ok(())
+}
+
+/// Waits until the auditor's report covers every log at its published size and every
+/// finding in it is published in the auditor's log. Returns how many findings it published.
+fn wait_for_findings(
+    urls: &BTreeMap<String, String>,
+    sizes: &BTreeMap<String, u64>,
+) -> anyhow::Result<u64> {
+    let deadline = Instant::now() + PATIENCE;
+    let url = format!("{}/v1/audit", urls[AUDITOR]);
+    loop {
+        let report: Option<serde_json::Value> = fetch(&url)
+            .ok()
+            .and_then(|body| serde_json::from_slice(&body).ok());
+        if let Some(report) = report {
+            let logs = report["logs"].as_array().cloned().unwrap_or_default();
+            let covered = sizes
+                .iter()
+                .filter(|(m, _)| m.as_str() != AUDITOR)
+                .all(|(m, size)| {
+                    logs.iter()
+                        .any(|l| l["member"] == m.as_str() && l["size"].as_u64() >= Some(*size))
+                });
+            let findings = report["findings"].as_array().cloned().unwrap_or_default();
+            let published = findings
+                .iter()
+                .filter(|f| !f["published"].is_null())
+                .count();
+            if covered && !findings.is_empty() && published == findings.len() {
+                return Ok(published as u64);
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("the auditor did not publish its findings within {PATIENCE:?}");
+        }
+        std::thread::sleep(POLL);
+    }
 }
 
 /// Verifies the household's receipt as a citizen would, offline: the genesis file, the

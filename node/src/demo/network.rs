@@ -24,6 +24,9 @@ pub const COUNTY_B: &str = "county-320682";
 /// The auditor, which publishes findings.
 pub const AUDITOR: &str = "auditor-320600";
 
+/// How long the demo auditor lets a finding hold before publishing it.
+pub const DEMO_AUDIT_SETTLE_SECONDS: u64 = 5;
+
 /// The roles whose attestations the counties' records carry.
 pub const ATTESTOR_ROLES: [&str; 2] = ["village_committee", "township"];
 
@@ -184,7 +187,12 @@ impl DemoSetup {
             let http = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
             let config = init(&genesis_file, Some(id), &dir.join(id), keys, http)?;
             if id == AUDITOR {
-                crate::config::set_operator_key(&config, &file("operator"))?;
+                // The story is published and mirrored within a few seconds: a finding
+                // that held for five is not an artefact of publication or mirroring order.
+                crate::config::edit_config(&config, |c| {
+                    c.operator_key = Some(file("operator"));
+                    c.audit_settle_seconds = DEMO_AUDIT_SETTLE_SECONDS;
+                })?;
             }
             members.insert(
                 id.to_string(),

@@ -5,8 +5,10 @@
 //! county receives its allocation and makes two seeded mistakes for the auditor to find — the
 //! same payment twice, and a household enrolled after a five-day notice.
 //!
-//! Dates are counted back from today, so the story is always recent (no funds sit idle, no
-//! transfer is overdue) and the seeded mistakes are the only problems.
+//! Dates are counted back from today, and every fund is younger than the audit's shortest
+//! time limit (30 days for a transfer to be received), so the story is always recent, no
+//! rule fires while it is still being published, and the seeded mistakes are the only
+//! problems.
 
 use std::collections::BTreeMap;
 
@@ -163,7 +165,7 @@ pub fn publish(setup: &DemoSetup, urls: &BTreeMap<String, String>) -> anyhow::Re
     // The city allocates to both counties.
     let to_a = clerk.publish(CITY, &[], json!({
         "v": 1, "rid": format!("{CITY}-2026-alloc-0001"), "kind": "allocation",
-        "event_date": date(40), "program": PROGRAM,
+        "event_date": date(28), "program": PROGRAM,
         "payer": {"member": CITY}, "payee": {"member": COUNTY_A}, "amount": yuan(5_000_000),
         "purpose": "2026 rural revitalisation grant to Qidong: industry support and village infrastructure",
         "documents": [document("Nantong Finance Bureau allocation notice 2026 No. 11")],
@@ -173,7 +175,7 @@ pub fn publish(setup: &DemoSetup, urls: &BTreeMap<String, String>) -> anyhow::Re
         &[],
         json!({
             "v": 1, "rid": format!("{CITY}-2026-alloc-0002"), "kind": "allocation",
-            "event_date": date(40), "program": PROGRAM,
+            "event_date": date(28), "program": PROGRAM,
             "payer": {"member": CITY}, "payee": {"member": COUNTY_B}, "amount": yuan(3_000_000),
             "purpose": "2026 rural revitalisation grant to Rugao: industry support",
             "documents": [document("Nantong Finance Bureau allocation notice 2026 No. 12")],
@@ -186,7 +188,7 @@ pub fn publish(setup: &DemoSetup, urls: &BTreeMap<String, String>) -> anyhow::Re
         &[],
         json!({
             "v": 1, "rid": format!("{COUNTY_A}-2026-rcpt-0001"), "kind": "receipt",
-            "event_date": date(36), "program": PROGRAM,
+            "event_date": date(26), "program": PROGRAM,
             "payer": {"member": CITY}, "amount": yuan(5_000_000),
             "funded_by": [{"ref": clerk.reference(&to_a), "amount": yuan(5_000_000)}],
         }),
@@ -196,9 +198,9 @@ pub fn publish(setup: &DemoSetup, urls: &BTreeMap<String, String>) -> anyhow::Re
         &["village_committee", "township"],
         json!({
             "v": 1, "rid": format!("{COUNTY_A}-2026-hh-0001"), "kind": "household",
-            "event_date": date(29), "program": PROGRAM,
+            "event_date": date(25), "program": PROGRAM,
             "pseudonym": h2, "area": village, "status": "enrolled",
-            "notice": {"start": date(40), "end": date(31)}, "basis": "newly_eligible",
+            "notice": {"start": date(37), "end": date(28)}, "basis": "newly_eligible",
         }),
     )?;
     clerk.publish(
@@ -297,7 +299,7 @@ pub fn publish(setup: &DemoSetup, urls: &BTreeMap<String, String>) -> anyhow::Re
         &[],
         json!({
             "v": 1, "rid": format!("{COUNTY_B}-2026-rcpt-0001"), "kind": "receipt",
-            "event_date": date(35), "program": PROGRAM,
+            "event_date": date(25), "program": PROGRAM,
             "payer": {"member": CITY}, "amount": yuan(3_000_000),
             "funded_by": [{"ref": clerk.reference(&to_b), "amount": yuan(3_000_000)}],
         }),
@@ -313,7 +315,7 @@ pub fn publish(setup: &DemoSetup, urls: &BTreeMap<String, String>) -> anyhow::Re
             "documents": [document("Contract RG-2026-017")],
         })
     };
-    let first = greenhouse(format!("{COUNTY_B}-2026-pay-0001"), 25);
+    let first = greenhouse(format!("{COUNTY_B}-2026-pay-0001"), 22);
     let again = greenhouse(format!("{COUNTY_B}-2026-pay-0002"), 18);
     clerk.publish(COUNTY_B, &["township"], first)?;
     let duplicate = clerk.publish(COUNTY_B, &["township"], again)?;
