@@ -126,11 +126,12 @@ impl Report {
 
 /// Prints a report (JSON on stdout with `json`, else text) and returns its exit code.
 pub fn print_report(report: &Report, json: bool) -> ExitCode {
-    if json {
-        println!("{}", pretty(&report.to_json()));
+    let text = if json {
+        format!("{}\n", pretty(&report.to_json()))
     } else {
-        print!("{}", report.human());
-    }
+        report.human()
+    };
+    out(&text);
     ExitCode::from(report.exit_code())
 }
 
@@ -148,10 +149,18 @@ pub fn error_json(error: &CliError) -> Value {
 /// exit code.
 pub fn print_error(error: &CliError, json: bool) -> ExitCode {
     if json {
-        println!("{}", pretty(&error_json(error)));
+        out(&format!("{}\n", pretty(&error_json(error))));
     }
     eprintln!("daylight: {error}");
     error.to_exit_code()
+}
+
+/// Writes to stdout; a closed pipe (`daylight ... | head`) is not an error worth a panic.
+fn out(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
 }
 
 fn pretty(value: &Value) -> String {
