@@ -29,6 +29,11 @@ pub struct NodeConfig {
     /// The witness's private key file (members only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub witness_key: Option<PathBuf>,
+    /// An operator key file of the member (one the genesis accepts for its log), for records
+    /// the node signs itself: an auditor's findings. Without it an auditor node reports its
+    /// findings but publishes none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_key: Option<PathBuf>,
     /// The libp2p identity key file (its peer id must be the member's in the genesis).
     pub p2p_key: PathBuf,
     /// HTTP listen address; loopback unless set otherwise. Port 0 picks a free port.
@@ -66,6 +71,8 @@ pub struct MemberKeys {
     pub log_key: SigningKey,
     /// The witness key.
     pub witness_key: SigningKey,
+    /// The operator key the node signs its own records with, if configured.
+    pub operator_key: Option<SigningKey>,
 }
 
 /// Everything `run` needs, loaded and cross-checked.
@@ -102,6 +109,7 @@ impl NodeConfig {
         absolute(&mut config.p2p_key);
         config.log_key.as_mut().map(absolute);
         config.witness_key.as_mut().map(absolute);
+        config.operator_key.as_mut().map(absolute);
         let genesis = read_genesis(&config.genesis)?;
         let p2p_key = read_p2p_key(&config.p2p_key)?;
         let member = match (&config.member, &config.log_key, &config.witness_key) {
@@ -110,17 +118,22 @@ impl NodeConfig {
                 let witness_key = read_key(witness)?;
                 check_keys(&genesis, id, &log_key, &witness_key)?;
                 check_peer_id(&genesis, id, &p2p_key)?;
+                let operator_key = match &config.operator_key {
+                    Some(path) => Some(read_operator_key(&genesis, id, path)?),
+                    None => None,
+                };
                 Some(MemberKeys {
                     id: id.clone(),
                     log_key,
                     witness_key,
+                    operator_key,
                 })
             }
             (Some(id), _, _) => bail!(
                 "member {id} needs log_key and witness_key in {}",
                 path.display()
             ),
-            (None, None, None) => None,
+            (None, None, None) if config.operator_key.is_none() => None,
             (None, _, _) => bail!(
                 "{} names keys but no member; an observer has no log or witness key",
                 path.display()
@@ -146,6 +159,38 @@ fn read_key(path: &Path) -> anyhow::Result<SigningKey> {
         .with_context(|| format!("cannot read the key file {}", path.display()))?;
     SigningKey::parse(text.trim())
         .with_context(|| format!("key file {} is not valid", path.display()))
+}
+
+/// Reads an operator key and checks the genesis accepts it for `member`'s log.
+fn read_operator_key(genesis: &Genesis, member: &str, path: &Path) -> anyhow::Result<SigningKey> {
+    let key = read_key(path)?;
+    let accepted = genesis.operator_keys(member)?;
+    if !accepted.contains(&key.verifier()) {
+        bail!(
+            "operator key {} ({}) is not an operator key of {member} in the genesis; use one \
+             of: {}",
+            path.display(),
+            key.verifier(),
+            accepted
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(key)
+}
+
+/// Names an operator key file in a configuration file (written by `init`), relative to it
+/// when possible.
+pub fn set_operator_key(config_path: &Path, key: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(config_path)
+        .with_context(|| format!("cannot read {}", config_path.display()))?;
+    let mut config: NodeConfig = toml::from_str(&text)
+        .with_context(|| format!("{} is not a valid configuration", config_path.display()))?;
+    config.operator_key = Some(key.to_path_buf());
+    std::fs::write(config_path, toml::to_string(&config)?)
+        .with_context(|| format!("cannot write {}", config_path.display()))
 }
 
 fn read_p2p_key(path: &Path) -> anyhow::Result<libp2p::identity::Keypair> {
@@ -292,6 +337,7 @@ pub fn init(
         data_dir: ".".into(),
         log_key: member.map(|_| "keys/log.key".into()),
         witness_key: member.map(|_| "keys/witness.key".into()),
+        operator_key: None,
         p2p_key: "keys/p2p.key".into(),
         http_listen: http_listen.unwrap_or_else(default_http),
         p2p_listen: default_p2p(),

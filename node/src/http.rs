@@ -15,6 +15,7 @@ use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use daylight_verifier::Hash;
 use daylight_verifier::bundle::ProofBundle;
 use daylight_verifier::checkpoint::parse_canonical_u64;
 use daylight_verifier::merkle::{leaf_hash, prove_consistency, prove_inclusion};
@@ -162,6 +163,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/v1/records", post(submit))
         .route("/v1/records/{rid}", get(record))
+        .route("/v1/leaf/{leaf}", get(record_by_leaf))
         .route("/log/{member}/checkpoint", get(checkpoint))
         .route("/log/{member}/tile/{*path}", get(tile))
         .route("/log/{member}/proof/inclusion", get(inclusion))
@@ -422,33 +424,88 @@ async fn receipt(
 }
 
 async fn record(State(state): Shared, Path(rid): Path<String>) -> Result<Response, ApiError> {
-    let member = &state.observer_refusal()?.member;
-    let log = state.log(member)?;
+    // A rid starts with its member id and a dash; member ids may hold dashes themselves, so
+    // the longest held member id that prefixes the rid names the log.
+    let (member, log) = state
+        .logs
+        .iter()
+        .filter(|(member, _)| {
+            rid.strip_prefix(member.as_str())
+                .is_some_and(|rest| rest.starts_with('-'))
+        })
+        .max_by_key(|(member, _)| member.len())
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no held log's member id prefixes the rid {rid:?}; a rid is <member id>-<rest>"
+            ))
+        })?;
     let index = state
         .store
         .rid_index(log.number, &rid)
         .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found(format!("no record {rid:?} in this log")))?;
-    let fetch = |i: u64| -> Result<Vec<u8>, ApiError> {
-        state
-            .store
-            .entries(log.number, i..i + 1)
-            .map_err(ApiError::internal)?
-            .pop()
-            .ok_or_else(|| ApiError::internal("indexed entry missing"))
+        .ok_or_else(|| ApiError::not_found(format!("no record {rid:?} in the log of {member}")))?;
+    record_at(&state, member, log, rid, index)
+}
+
+/// `GET /v1/leaf/<hex>`: the entry with that leaf hash in any held log, shaped like
+/// `GET /v1/records/<rid>`.
+async fn record_by_leaf(
+    State(state): Shared,
+    Path(leaf): Path<String>,
+) -> Result<Response, ApiError> {
+    let hash = Hash::from_hex(&leaf)
+        .map_err(|e| ApiError::bad_request(format!("leaf must be 64 lowercase hex digits: {e}")))?;
+    let (number, index) = state
+        .store
+        .find_leaf(&hash)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found(format!("no entry with leaf {leaf} in any held log")))?;
+    let (member, log) = state
+        .logs
+        .iter()
+        .find(|(_, log)| log.number == number)
+        .ok_or_else(|| ApiError::internal("leaf indexed in a log that is not served"))?;
+    let entry = entry_at(&state, log, index)?;
+    let rid = serde_json::from_slice::<serde_json::Value>(&entry)
+        .ok()
+        .and_then(|v| v.get("rid")?.as_str().map(str::to_string))
+        .unwrap_or_default();
+    record_at(&state, member, log, rid, index)
+}
+
+fn entry_at(state: &AppState, log: &ServedLog, index: u64) -> Result<Vec<u8>, ApiError> {
+    state
+        .store
+        .entries(log.number, index..index + 1)
+        .map_err(ApiError::internal)?
+        .pop()
+        .ok_or_else(|| ApiError::internal("indexed entry missing"))
+}
+
+/// The JSON answer for the record at `index` of `log`: its entry, leaf, and every correction
+/// or void of its rid, in log order.
+fn record_at(
+    state: &AppState,
+    member: &str,
+    log: &ServedLog,
+    rid: String,
+    index: u64,
+) -> Result<Response, ApiError> {
+    let as_json = |bytes: &[u8]| {
+        serde_json::from_slice::<serde_json::Value>(bytes).unwrap_or(serde_json::Value::Null)
     };
-    let entry = fetch(index)?;
+    let entry = entry_at(state, log, index)?;
     let amendments = state
         .store
         .amendments(log.number, &rid)
         .map_err(ApiError::internal)?
         .into_iter()
         .map(|i| {
-            let bytes = fetch(i)?;
+            let bytes = entry_at(state, log, i)?;
             Ok(json!({
                 "index": i,
                 "leaf": leaf_hash(&bytes).to_hex(),
-                "entry": serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or(serde_json::Value::Null),
+                "entry": as_json(&bytes),
             }))
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
@@ -457,7 +514,7 @@ async fn record(State(state): Shared, Path(rid): Path<String>) -> Result<Respons
         "rid": rid,
         "index": index,
         "leaf": leaf_hash(&entry).to_hex(),
-        "entry": serde_json::from_slice::<serde_json::Value>(&entry).unwrap_or(serde_json::Value::Null),
+        "entry": as_json(&entry),
         "corrections": amendments,
     }))
     .into_response())

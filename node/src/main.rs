@@ -57,6 +57,20 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Runs a whole demo network on this machine: a city, two counties and an auditor with
+    /// real libp2p and HTTP on loopback, publishes a realistic story, waits for the
+    /// cosignatures and the auditor's findings, and prints what you can verify. Runs until
+    /// Ctrl-C.
+    Demo {
+        /// Where to keep the network (keys, genesis, databases, receipts); must be empty or
+        /// absent. Default: a temporary directory, removed at the end.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Verify the household receipt offline, print the result and exit (0 when it
+        /// verifies), instead of running until Ctrl-C. For scripts.
+        #[arg(long)]
+        exit_after_verify: bool,
+    },
     /// Runs the node until interrupted (Ctrl-C or SIGTERM).
     Run {
         /// The configuration file written by `init`.
@@ -113,6 +127,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{peer}");
             Ok(())
         }
+        Command::Demo {
+            dir,
+            exit_after_verify,
+        } => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(daylight_node::demo::run(daylight_node::demo::DemoOptions {
+                dir,
+                exit_after_verify,
+            }))
+        }
         Command::Run { config } => {
             let loaded = NodeConfig::load(&config)?;
             let runtime = tokio::runtime::Runtime::new()?;
@@ -123,25 +147,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("p2p listening on {address}");
                 }
                 println!("listening on http://{}", node.http_addr);
-                wait_for_signal().await;
+                daylight_node::shutdown::signal().await;
                 eprintln!("shutting down");
                 node.shutdown().await
             })
         }
     }
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -64,6 +64,7 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
             id,
             log_key,
             witness_key,
+            operator_key: _,
         }) => {
             let origin = genesis.origin(&id)?;
             let writer = LogWriter::open(store.clone(), &origin, log_key)?;

@@ -467,6 +467,7 @@ impl Replication {
                 entries,
                 hashes,
                 checkpoint: (new_size == goal).then(|| target.note.to_text()),
+                mirrored: true,
             };
             self.store.commit_batch(&batch, origin)?;
             self.fetched
@@ -570,6 +571,44 @@ type Chunk = (
     Vec<(daylight_verifier::merkle::NodeId, Hash)>,
 );
 
+/// The fields of a mirrored entry that the node indexes: its rid, and the record it corrects
+/// or voids. Everything else is ignored; the publisher checked the record, and a mirror must
+/// copy whatever the signed log holds, so an entry that is not a record is stored unindexed.
+#[derive(serde::Deserialize)]
+struct IndexedFields {
+    rid: Option<String>,
+    corrects: Option<PinnedVersion>,
+    voids: Option<PinnedVersion>,
+}
+
+#[derive(serde::Deserialize)]
+struct PinnedVersion {
+    rid: String,
+    leaf: String,
+}
+
+/// A mirrored entry with its rid and amendment indexed, so `/v1/records/<rid>` and leaf
+/// lookups work for every held log.
+fn mirrored_entry(bytes: Vec<u8>) -> NewEntry {
+    let fields: Option<IndexedFields> = serde_json::from_slice(&bytes).ok();
+    let mut entry = NewEntry::plain(bytes, None);
+    let Some(fields) = fields else { return entry };
+    let amendment = |pin: PinnedVersion, void: bool| {
+        Some(crate::storage::Amendment {
+            target: pin.rid,
+            pinned: Hash::from_hex(&pin.leaf).ok()?,
+            void,
+        })
+    };
+    entry.amends = match (fields.corrects, fields.voids) {
+        (Some(pin), None) => amendment(pin, false),
+        (None, Some(pin)) => amendment(pin, true),
+        _ => None,
+    };
+    entry.rid = fields.rid;
+    entry
+}
+
 /// Checks a chunk of entries against the target checkpoint: appended to our tree, the tree
 /// that ends with them must be a prefix of the signed one.
 fn verify_chunk(
@@ -591,7 +630,7 @@ fn verify_chunk(
     let entries: Vec<NewEntry> = entries
         .into_iter()
         .map(|bytes| {
-            let entry = NewEntry::plain(bytes.into_vec(), None);
+            let entry = mirrored_entry(bytes.into_vec());
             next.append(leaf_hash(&entry.bytes), &mut hashes);
             entry
         })

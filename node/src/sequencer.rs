@@ -180,6 +180,7 @@ impl LogWriter {
             entries,
             hashes,
             checkpoint: Some(checkpoint),
+            mirrored: false,
         }
     }
 
@@ -575,6 +576,7 @@ mod tests {
             entries: vec![NewEntry::plain(b"real".to_vec(), None)],
             hashes,
             checkpoint: Some(lying.to_text()),
+            mirrored: false,
         };
         store.commit_batch(&batch, ORIGIN).unwrap();
         drop(writer);

@@ -42,6 +42,9 @@ const HASHES: TableDefinition<(u32, u8, u64), [u8; 32]> = TableDefinition::new("
 const CHECKPOINTS: TableDefinition<(u32, u64), &str> = TableDefinition::new("checkpoints");
 const RIDS: TableDefinition<(u32, &str), u64> = TableDefinition::new("rids");
 const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+/// Leaf-hash prefix → (log, index), for finding a record by its leaf hash in any held log.
+/// Sixteen bytes keep the table small; a lookup confirms the full leaf against the entry.
+const LEAVES: TableDefinition<[u8; 16], (u32, u64)> = TableDefinition::new("leaves");
 const AMENDMENTS: MultimapTableDefinition<(u32, &str), u64> =
     MultimapTableDefinition::new("amendments");
 const VERSIONS: MultimapTableDefinition<(u32, &str), [u8; 32]> =
@@ -177,6 +180,10 @@ pub struct Batch {
     /// The checkpoint signed over the tree after the batch. A mirror commits verified chunks
     /// of a long catch-up without one, and the signed checkpoint with the last chunk.
     pub checkpoint: Option<String>,
+    /// Whether the batch copies another member's log. A publisher's batch is refused if it
+    /// reuses a rid; a mirror must copy whatever the signed log holds, so there the first
+    /// entry with a rid keeps the index and later ones are only reachable by index or leaf.
+    pub mirrored: bool,
 }
 
 /// The node's database.
@@ -504,12 +511,20 @@ impl Store {
             }
             let mut entries = txn.open_table(ENTRIES)?;
             let mut rids = txn.open_table(RIDS)?;
+            let mut leaves = txn.open_table(LEAVES)?;
             for (offset, entry) in batch.entries.iter().enumerate() {
                 let index = batch.start + offset as u64;
                 entries.insert((batch.log, index), entry.bytes.as_slice())?;
-                if let Some(rid) = &entry.rid
-                    && let Some(existing) = rids.insert((batch.log, rid.as_str()), index)?
-                {
+                let prefix = leaf_prefix(&entry.leaf);
+                if leaves.get(prefix)?.is_none() {
+                    leaves.insert(prefix, (batch.log, index))?;
+                }
+                let Some(rid) = &entry.rid else { continue };
+                if batch.mirrored {
+                    if rids.get((batch.log, rid.as_str()))?.is_none() {
+                        rids.insert((batch.log, rid.as_str()), index)?;
+                    }
+                } else if let Some(existing) = rids.insert((batch.log, rid.as_str()), index)? {
                     return Err(StorageError::DuplicateRid {
                         rid: rid.clone(),
                         index: existing.value(),
@@ -549,13 +564,36 @@ impl Store {
         Ok(())
     }
 
+    /// The log and index of the entry whose leaf hash is `leaf`, in any held log. The first
+    /// entry with that leaf keeps the slot (an identical entry later in another log is found
+    /// by rid instead).
+    pub fn find_leaf(&self, leaf: &Hash) -> Result<Option<(u32, u64)>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(LEAVES)?;
+        let Some((log, index)) = table.get(leaf_prefix(leaf))?.map(|v| v.value()) else {
+            return Ok(None);
+        };
+        let Some(bytes) = txn.open_table(ENTRIES)?.get((log, index))? else {
+            return Ok(None);
+        };
+        let found = daylight_verifier::merkle::leaf_hash(bytes.value()) == *leaf;
+        Ok(found.then_some((log, index)))
+    }
+
     /// Bytes the database file takes on disk.
     pub fn file_bytes(&self) -> std::io::Result<u64> {
         Ok(std::fs::metadata(&self.path)?.len())
     }
 }
 
+fn leaf_prefix(leaf: &Hash) -> [u8; 16] {
+    let mut prefix = [0u8; 16];
+    prefix.copy_from_slice(&leaf.0[..16]);
+    prefix
+}
+
 fn for_each_table(txn: &redb::WriteTransaction) -> Result<(), StorageError> {
+    txn.open_table(LEAVES)?;
     txn.open_table(LOGS)?;
     txn.open_table(SIZES)?;
     txn.open_table(ENTRIES)?;
@@ -653,6 +691,7 @@ mod tests {
             entries,
             hashes,
             checkpoint: Some(format!("checkpoint {}\n", start + n)),
+            mirrored: false,
         }
     }
 
@@ -706,6 +745,31 @@ mod tests {
                 .unwrap()
         );
         assert_eq!(store.latest_checkpoint(log).unwrap().unwrap().0, 17);
+        assert_eq!(
+            store.find_leaf(&leaf_hash(b"entry-15")).unwrap(),
+            Some((log, 15))
+        );
+        assert_eq!(store.find_leaf(&leaf_hash(b"entry-17")).unwrap(), None);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_mirror_copies_a_reused_rid_and_keeps_the_first_index() {
+        let dir = tempdir();
+        let store = Store::open(&dir.join("db.redb")).unwrap();
+        let log = store.log_number("net/b").unwrap();
+        let mut frontier = Frontier::empty();
+        let mut copied = batch(log, 0, 3, &mut frontier);
+        copied.entries[2].rid = Some("rid-0".into());
+        copied.mirrored = true;
+        store.commit_batch(&copied, "net/b").unwrap();
+        assert_eq!(store.size(log).unwrap(), 3);
+        assert_eq!(store.rid_index(log, "rid-0").unwrap(), Some(0));
+        // The later entry with the same rid is still found by its leaf.
+        assert_eq!(
+            store.find_leaf(&leaf_hash(b"entry-2")).unwrap(),
+            Some((log, 2))
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -13,6 +13,8 @@ use anyhow::{Context as _, bail};
 use daylight_genesis::{GenesisBuilder, Member, Role, names};
 use daylight_verifier::{KeyType, SigningKey};
 
+pub mod demo;
+
 /// The network name of test networks.
 pub const NETWORK: &str = "test.daylight";
 
@@ -74,8 +76,20 @@ pub struct TestNetwork {
 }
 
 impl TestNetwork {
-    /// A network of a city, `counties` counties under it and an auditor, quorum 2.
+    /// A network of a city, `counties` counties under it and an auditor, quorum 2, in which
+    /// every member witnesses every log (the genesis default).
     pub fn city_with_counties(counties: usize) -> anyhow::Result<TestNetwork> {
+        TestNetwork::city_with_counties_witnessed(counties, None)
+    }
+
+    /// Like [`TestNetwork::city_with_counties`], but with `Some(peers)` each log is witnessed
+    /// as DESIGN §6a says a large network should be: by its parent (the city for a county),
+    /// the auditor, and `peers` other counties (the next ones, in a ring) — so cosigning
+    /// work grows with the number of logs, not with its square.
+    pub fn city_with_counties_witnessed(
+        counties: usize,
+        peers: Option<usize>,
+    ) -> anyhow::Result<TestNetwork> {
         let mut members = vec![("city-1".to_string(), Role::City, None)];
         for i in 1..=counties {
             members.push((
@@ -137,6 +151,7 @@ impl TestNetwork {
                 witness.verifier(),
                 &peer_id,
             );
+            member.witnesses = peers.map(|peers| limited_witnesses(&id, counties, peers));
             member.parent = parent;
             member.operators = vec![operator.verifier()];
             draft.add_member(member);
@@ -216,6 +231,27 @@ impl TestNetwork {
         }
         Ok(data.join("node.toml"))
     }
+}
+
+/// The §6a witness set of `id` in a city with `counties` counties and an auditor: its parent
+/// or the city, the auditor, and `peers` counties after it in a ring (never itself).
+fn limited_witnesses(id: &str, counties: usize, peers: usize) -> Vec<String> {
+    let mut witnesses = Vec::new();
+    let mut add = |w: String| {
+        if w != id && !witnesses.contains(&w) {
+            witnesses.push(w);
+        }
+    };
+    add("city-1".to_string());
+    add("auditor-1".to_string());
+    let position = id
+        .strip_prefix("county-")
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(0);
+    for step in 1..=peers.min(counties.saturating_sub(1)) {
+        add(format!("county-{}", (position + step - 1) % counties + 1));
+    }
+    witnesses
 }
 
 /// A county-1 receipt of `minor` fen of city-1 money (funded by a city allocation pinned by

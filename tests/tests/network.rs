@@ -98,6 +98,16 @@ fn records_replicate_gather_cosignatures_and_equivocation_is_caught() -> anyhow:
             published,
             "{member} serves the same entries"
         );
+        // Every node finds the county's records by rid and by leaf hash.
+        let by_rid = get(&node.url("/v1/records/county-1-net-0003"))?;
+        assert_eq!(by_rid.status, 200, "{member}: {}", by_rid.text());
+        let by_rid = by_rid.json();
+        assert_eq!(by_rid["log"], "county-1", "{member}");
+        assert_eq!(by_rid["index"], 3, "{member}");
+        let leaf = by_rid["leaf"].as_str().unwrap_or_default();
+        let by_leaf = get(&node.url(&format!("/v1/leaf/{leaf}")))?;
+        assert_eq!(by_leaf.status, 200, "{member}: {}", by_leaf.text());
+        assert_eq!(by_leaf.json(), by_rid, "{member}");
     }
 
     // A node that was down catches up after a restart.

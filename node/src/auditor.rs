@@ -1,0 +1,229 @@
+//! The auditor role: an auditor node replays every log it mirrors through the audit engine
+//! (`daylight_verifier::audit`) as they grow, publishes each new finding once as a signed
+//! `finding` record in its own log, and serves the latest report.
+//!
+//! Invariants:
+//! * A finding is published at most once, also across restarts. Its rid is derived from the
+//!   finding's key ([`finding_rid`]), and the ledger replays the auditor's own log, so a
+//!   finding already logged shows as published; a rid the log already holds is refused by
+//!   the sequencer, which catches the window between publishing and replaying.
+//! * The ledger only ever appends: entries are read from storage in index order from the
+//!   size the ledger already holds, so nothing is parsed twice.
+//! * Whether a finding is answered comes from the logs alone: a `rectification` record that
+//!   pins the finding record (the engine links them).
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use daylight_genesis::Genesis;
+use daylight_verifier::audit::{AuditReport, Ledger, finding_rid};
+use daylight_verifier::record::{AcceptedKeys, Code, Date, MemberId};
+use daylight_verifier::{Evidence, SigningKey};
+use tokio::sync::{RwLock, watch};
+
+use crate::sequencer::{Sequencer, SequencerError};
+use crate::storage::Store;
+use crate::submit::{SubmitError, Submitter};
+
+/// How often the auditor looks for grown logs and new evidence.
+const CHECK_EVERY: Duration = Duration::from_millis(500);
+/// Most entries read from storage at a time while catching up.
+const READ_CHUNK: u64 = 8192;
+
+/// Where the auditor publishes its findings: its own log's checks and writer, and the
+/// operator key it signs with.
+pub struct FindingPublisher {
+    /// The auditor's member id (the prefix of its finding rids).
+    pub member: MemberId,
+    /// The checks of the auditor's own log.
+    pub submitter: Submitter,
+    /// The auditor's own log writer.
+    pub sequencer: Sequencer,
+    /// The operator key the genesis accepts for the auditor's log.
+    pub operator: SigningKey,
+}
+
+/// The auditor: a ledger of every held log, the latest report, and where findings go.
+pub struct Auditor {
+    store: Arc<Store>,
+    genesis: Arc<Genesis>,
+    /// Held logs: member id → storage number.
+    logs: BTreeMap<MemberId, u32>,
+    ledger: std::sync::Mutex<Ledger>,
+    evidence_seen: std::sync::Mutex<HashSet<String>>,
+    report: RwLock<Option<Arc<AuditReport>>>,
+    publisher: Option<FindingPublisher>,
+}
+
+impl Auditor {
+    /// An auditor over the logs `logs` (member id → storage number) of `store`, publishing
+    /// with `publisher` when given (otherwise it only reports).
+    pub fn new(
+        store: Arc<Store>,
+        genesis: Arc<Genesis>,
+        logs: BTreeMap<MemberId, u32>,
+        publisher: Option<FindingPublisher>,
+    ) -> anyhow::Result<Auditor> {
+        let mut ledger = Ledger::new();
+        for member in logs.keys() {
+            ledger.set_keys(member, accepted_keys(&genesis, member.as_str())?);
+        }
+        Ok(Auditor {
+            store,
+            genesis,
+            logs,
+            ledger: std::sync::Mutex::new(ledger),
+            evidence_seen: std::sync::Mutex::new(HashSet::new()),
+            report: RwLock::new(None),
+            publisher,
+        })
+    }
+
+    /// The latest report, once the first audit ran.
+    pub async fn report(&self) -> Option<Arc<AuditReport>> {
+        self.report.read().await.clone()
+    }
+
+    /// Audits until `stop` changes: catches the ledger up with storage, audits as of today,
+    /// publishes new findings, and keeps the report. Runs again only when a log grew, new
+    /// evidence arrived, a finding was just published, or the date changed.
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut last: Option<(u64, Date)> = None;
+        let mut ticker = tokio::time::interval(CHECK_EVERY);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = stop.changed() => return,
+            }
+            let auditor = self.clone();
+            let step = tokio::task::spawn_blocking(move || auditor.catch_up()).await;
+            let grown = match step {
+                Ok(Ok(grown)) => grown,
+                Ok(Err(e)) => {
+                    tracing::warn!("audit: cannot read the logs: {e:#}");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!("audit: catch-up task failed: {e}");
+                    continue;
+                }
+            };
+            let today = crate::clock::today();
+            if last == Some((grown, today)) {
+                continue;
+            }
+            let auditor = self.clone();
+            let Ok(report) = tokio::task::spawn_blocking(move || auditor.audit(today)).await else {
+                continue;
+            };
+            let report = Arc::new(report);
+            *self.report.write().await = Some(report.clone());
+            let published = self.publish_new(&report).await;
+            // After publishing, audit again next tick so the report shows them as published.
+            last = (published == 0).then_some((grown, today));
+        }
+    }
+
+    /// Feeds the ledger what storage holds beyond it, and new evidence. Returns a number that
+    /// changes whenever anything was added (the total of entries and evidence).
+    fn catch_up(&self) -> anyhow::Result<u64> {
+        let mut ledger = self.ledger.lock().map_err(|_| anyhow::anyhow!("ledger poisoned"))?;
+        let mut total = 0;
+        for (member, &number) in &self.logs {
+            let size = self.store.size(number)?;
+            let mut next = ledger.size(member);
+            while next < size {
+                let end = size.min(next + READ_CHUNK);
+                let entries = self.store.entries(number, next..end)?;
+                if entries.is_empty() {
+                    break;
+                }
+                let count = entries.len() as u64;
+                ledger.extend(member, next, &entries)?;
+                next += count;
+            }
+            total += next;
+        }
+        let mut seen = self
+            .evidence_seen
+            .lock()
+            .map_err(|_| anyhow::anyhow!("evidence set poisoned"))?;
+        for json in self.store.evidence()? {
+            if seen.contains(&json) {
+                continue;
+            }
+            let Ok(evidence) = Evidence::from_json(json.as_bytes()) else {
+                continue;
+            };
+            if let Some(member) = self.genesis.member_by_origin(&evidence.origin)
+                && let Ok(id) = member.id.parse::<MemberId>()
+            {
+                ledger.add_evidence(&id, &evidence);
+            }
+            seen.insert(json);
+        }
+        Ok(total + seen.len() as u64)
+    }
+
+    fn audit(&self, today: Date) -> AuditReport {
+        let ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+        ledger.audit(self.genesis.audit(), today)
+    }
+
+    /// Publishes every publishable finding of `report` not yet in a log. Returns how many
+    /// were published.
+    async fn publish_new(&self, report: &AuditReport) -> usize {
+        let Some(publisher) = &self.publisher else {
+            return 0;
+        };
+        let mut published = 0;
+        for finding in report.findings.iter().filter(|f| f.published.is_none()) {
+            if !finding.publishable() {
+                continue;
+            }
+            let rid = finding_rid(&publisher.member, &finding.key);
+            let record = finding.to_record(rid.clone(), crate::clock::now());
+            let signed = record.sign(&publisher.operator);
+            let Ok(body) = serde_json::to_vec(&signed) else {
+                continue;
+            };
+            match publisher
+                .submitter
+                .submit(&publisher.sequencer, &body)
+                .await
+            {
+                Ok(_) => {
+                    published += 1;
+                    tracing::info!(
+                        "published finding {} ({} {:?})",
+                        rid.as_str(),
+                        finding.rule,
+                        finding.severity
+                    );
+                }
+                Err(SubmitError::Sequencer(SequencerError::DuplicateRid(_))) => {}
+                Err(e) => tracing::warn!("could not publish finding {}: {e}", rid.as_str()),
+            }
+        }
+        published
+    }
+}
+
+/// The operator and attestor keys the genesis accepts for `member`'s records, so the engine
+/// can tell which roles signed a record.
+fn accepted_keys(genesis: &Genesis, member: &str) -> anyhow::Result<AcceptedKeys> {
+    let mut keys = AcceptedKeys::new();
+    for key in genesis.operator_keys(member)? {
+        keys = keys.with_operator(key.clone());
+    }
+    for attestor in genesis.attestor_keys(member)? {
+        let role: Code = attestor
+            .role
+            .parse()
+            .map_err(|e| anyhow::anyhow!("attestor role {:?}: {e}", attestor.role))?;
+        keys = keys.with_attestor(attestor.key.clone(), role);
+    }
+    Ok(keys)
+}

@@ -1,0 +1,86 @@
+//! The node's calendar: today's date and the current instant in UTC, in the record types.
+//!
+//! Records carry dates and instants as text; audit rules judge them against a date. The node
+//! reads the system clock only here, so what "today" means is decided in one place.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use daylight_verifier::record::{Date, Instant};
+
+const SECONDS_PER_DAY: u64 = 86_400;
+
+fn seconds_since_epoch() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The date `days` days after 1970-01-01 (Howard Hinnant's civil_from_days), or `None`
+/// outside the years 1 to 9999 that record dates allow.
+pub fn date_from_days(days: i64) -> Option<Date> {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    Date::new(
+        u16::try_from(year).ok()?,
+        u8::try_from(month).ok()?,
+        u8::try_from(day).ok()?,
+    )
+}
+
+/// Today's date in UTC.
+pub fn today() -> Date {
+    let days = (seconds_since_epoch() / SECONDS_PER_DAY) as i64;
+    date_from_days(days).unwrap_or_else(|| Date::new(1970, 1, 1).expect("a real date"))
+}
+
+/// The date `days` days before today (UTC).
+pub fn days_ago(days: i64) -> Date {
+    date_from_days(today().days_since_epoch() - days).unwrap_or_else(today)
+}
+
+/// The current instant in UTC, to the second: `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn now() -> Instant {
+    let seconds = seconds_since_epoch();
+    let of_day = seconds % SECONDS_PER_DAY;
+    let text = format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        today(),
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60
+    );
+    Instant::parse(&text).expect("the clock formats a valid instant")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_and_dates_round_trip() {
+        for days in [-719_162, -1, 0, 1, 59, 60, 365, 11_016, 20_000, 2_932_896] {
+            let date = date_from_days(days).unwrap();
+            assert_eq!(date.days_since_epoch(), days, "{date}");
+        }
+        assert_eq!(date_from_days(0).unwrap().to_string(), "1970-01-01");
+        assert_eq!(date_from_days(11_016).unwrap().to_string(), "2000-02-29");
+        assert!(date_from_days(2_932_897).is_none(), "year 10000");
+    }
+
+    #[test]
+    fn now_is_a_whole_second_of_today() {
+        let instant = now();
+        assert_eq!(instant.as_str().len(), 20, "{}", instant.as_str());
+        // Midnight may pass between the two readings.
+        let apart = today().days_since_epoch() - instant.date().days_since_epoch();
+        assert!((0..=1).contains(&apart));
+        assert_eq!(days_ago(3).days_until(&today()), 3);
+    }
+}
