@@ -103,7 +103,9 @@ impl TestNetwork {
             Role::Auditor,
             Some("city-1".to_string()),
         ));
-        TestNetwork::with_members(members, 2)
+        TestNetwork::with_members(members, 2, |id| {
+            peers.map(|peers| limited_witnesses(id, counties, peers))
+        })
     }
 
     /// A network of a city and one county witnessing each other, quorum 1: the smallest
@@ -119,14 +121,16 @@ impl TestNetwork {
                 ),
             ],
             1,
+            |_| None,
         )
     }
 
-    /// A network of these members (id, role, parent), every member a founder and a witness
-    /// of every other, with the given quorum.
+    /// A network of these members (id, role, parent), every member a founder, with the given
+    /// quorum; `witnesses(id)` lists the witnesses of a log (`None`: every other member).
     pub fn with_members(
         members: Vec<(String, Role, Option<String>)>,
         quorum: usize,
+        witnesses: impl Fn(&str) -> Option<Vec<String>>,
     ) -> anyhow::Result<TestNetwork> {
         let dir = TempDir::new("network");
         let mut draft = GenesisBuilder::new(NETWORK);
@@ -151,7 +155,7 @@ impl TestNetwork {
                 witness.verifier(),
                 &peer_id,
             );
-            member.witnesses = peers.map(|peers| limited_witnesses(&id, counties, peers));
+            member.witnesses = witnesses(&id);
             member.parent = parent;
             member.operators = vec![operator.verifier()];
             draft.add_member(member);
