@@ -281,7 +281,7 @@ impl Tracer<'_> {
                 r.rid.as_str(),
                 Some(r.log.as_str()),
                 Some(r.leaf.hash()),
-                Some(part.amount.clone()),
+                Some(part.amount),
                 depth + 1,
             )?;
             hop.sources.push(source);

@@ -114,6 +114,8 @@ enum Command {
     },
 }
 
+// Parsed once per run: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum GenesisCommand {
     /// Writes an empty draft genesis for a new network.
