@@ -95,6 +95,8 @@ impl Report {
         }
         if let Some(failure) = &self.failure {
             out.push_str(&format!("NOT VERIFIED: {failure}\n"));
+        } else if !self.checks.is_empty() {
+            out.push_str("VERIFIED: every check above passed.\n");
         }
         out
     }
@@ -176,6 +178,7 @@ mod tests {
         let mut report = Report::new(json!({"rid": "x"}));
         report.pass("checkpoint", "signed by the log");
         assert_eq!(report.exit_code(), 0);
+        assert!(report.human().ends_with("VERIFIED: every check above passed.\n"));
         report.fail("inclusion", "proof leads elsewhere");
         report.fail("later", "also bad");
         assert_eq!(report.exit_code(), 1);
