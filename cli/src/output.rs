@@ -178,7 +178,11 @@ mod tests {
         let mut report = Report::new(json!({"rid": "x"}));
         report.pass("checkpoint", "signed by the log");
         assert_eq!(report.exit_code(), 0);
-        assert!(report.human().ends_with("VERIFIED: every check above passed.\n"));
+        assert!(
+            report
+                .human()
+                .ends_with("VERIFIED: every check above passed.\n")
+        );
         report.fail("inclusion", "proof leads elsewhere");
         report.fail("later", "also bad");
         assert_eq!(report.exit_code(), 1);
