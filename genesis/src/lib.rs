@@ -33,7 +33,7 @@ mod raw;
 mod signed;
 mod validate;
 
-pub use audit::{AuditParams, MAX_DAYS};
+pub use audit::{AuditParams, AuditParamsExt, MAX_DAYS};
 pub use builder::GenesisBuilder;
 pub use definition::Definition;
 pub use emit::FORMAT_VERSION;

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use daylight_verifier::key::{KeyType, VerifierKey};
 use daylight_verifier::note::MAX_SIGNATURES;
 
+use crate::audit::AuditParamsExt;
 use crate::builder::GenesisBuilder;
 use crate::error::GenesisError;
 use crate::member::{Member, Role};

@@ -18,10 +18,14 @@
 //! * [`evidence`] — portable proof that a log signed two incompatible histories.
 //! * [`record`] — the record model: kinds, JCS entry bytes, validation, signatures and
 //!   attestations, household privacy, and the current state after corrections.
+//! * [`audit`] — the deterministic audit rules of DESIGN §8 over many logs: a [`Ledger`] fed
+//!   as logs grow, findings with stable keys, traffic lights, fund flows, and JSON, text and
+//!   HTML reports.
 //!
 //! Every parser here reads data from networks and files: each returns a typed error for
 //! malformed input and none panics.
 
+pub mod audit;
 pub mod bundle;
 pub mod checkpoint;
 pub mod cosignature;
@@ -34,6 +38,7 @@ pub mod policy;
 pub mod record;
 pub mod tile;
 
+pub use audit::{AuditFinding, AuditParams, AuditReport, Ledger};
 pub use bundle::ProofBundle;
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use evidence::Evidence;

@@ -42,7 +42,7 @@ pub use signing::{
 };
 pub use state::{LogState, RidState, StateIssue, StateProblem, Status};
 pub use types::{AreaCode, Code, Date, HexHash, Ident, Instant, MemberId, Rid, Text, Uscc};
-pub use validate::{MAX_ENTRY_SIZE, validate, validate_all};
+pub use validate::{MAX_ENTRY_SIZE, validate, validate_all, validate_entry};
 
 /// A record that passed every check a node applies before logging it.
 #[derive(Debug, Clone)]

@@ -1,0 +1,295 @@
+//! Audit throughput on a synthetic network of 1,000,000 records: a city allocating to 8
+//! counties; each county receives, reserves funds for organisations, enrols households and
+//! pays them and organisations. Measures `Ledger::extend` + `Ledger::audit` with every rule
+//! (records/s), and raw SHA-256 over the same entry bytes as a physical reference.
+//!
+//! Run with `cargo bench -p daylight-verifier --bench audit`. Set `AUDIT_BENCH_RECORDS` to
+//! use fewer records.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use daylight_verifier::audit::{AuditParams, Ledger};
+use daylight_verifier::hash::Hash;
+use daylight_verifier::record::{
+    AcceptedKeys, Code, Date, HexHash, MemberId, Record, Reference, to_entry_bytes,
+};
+use daylight_verifier::{KeyType, SigningKey};
+use serde_json::{Value, json};
+
+const NET: &str = "bench.daylight";
+const COUNTIES: usize = 8;
+
+fn operator(log: &str) -> SigningKey {
+    let mut seed = [7u8; 32];
+    for (s, b) in seed.iter_mut().zip(log.bytes()) {
+        *s ^= b;
+    }
+    SigningKey::from_seed(
+        &format!("{NET}/{log}/operator/clerk"),
+        KeyType::Ed25519,
+        seed,
+    )
+    .unwrap()
+}
+
+fn attestor(log: &str) -> SigningKey {
+    let mut seed = [9u8; 32];
+    for (s, b) in seed.iter_mut().zip(log.bytes()) {
+        *s ^= b;
+    }
+    SigningKey::from_seed(
+        &format!("{NET}/{log}/village_committee/a"),
+        KeyType::Ed25519,
+        seed,
+    )
+    .unwrap()
+}
+
+fn keys(log: &str) -> AcceptedKeys {
+    AcceptedKeys::new()
+        .with_operator(operator(log).verifier())
+        .with_attestor(
+            attestor(log).verifier(),
+            Code::parse("village_committee").unwrap(),
+        )
+}
+
+fn cny(minor: u64) -> Value {
+    json!({"minor": minor.to_string(), "currency": "CNY"})
+}
+
+fn hex32(a: u64, b: u64) -> String {
+    Hash::digest(format!("{a}/{b}").as_bytes()).to_hex()
+}
+
+fn date(day: u64) -> String {
+    let d = Date::parse("2024-01-01").unwrap();
+    let days = d.days_since_epoch() + day as i64;
+    // Civil from days (Howard Hinnant).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let dd = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{dd:02}")
+}
+
+/// One log's entries, signed.
+struct LogBuilder {
+    log: String,
+    op: SigningKey,
+    att: SigningKey,
+    entries: Vec<Vec<u8>>,
+}
+
+impl LogBuilder {
+    fn new(log: &str) -> LogBuilder {
+        LogBuilder {
+            log: log.to_string(),
+            op: operator(log),
+            att: attestor(log),
+            entries: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, local: &str, day: u64, mut fields: Value, attest: bool) -> Reference {
+        let rid = format!("{}-{local}", self.log);
+        let m = fields.as_object_mut().unwrap();
+        m.insert("v".into(), json!(1));
+        m.insert("rid".into(), json!(rid));
+        m.insert("event_date".into(), json!(date(day)));
+        m.insert("program".into(), json!("relief24"));
+        let mut signed = Record::from_value(fields).unwrap().sign(&self.op);
+        if attest {
+            signed.attest(&self.att);
+        }
+        let entry = to_entry_bytes(&signed);
+        let leaf = daylight_verifier::merkle::leaf_hash(&entry);
+        self.entries.push(entry);
+        Reference {
+            log: MemberId::parse(&self.log).unwrap(),
+            rid: signed.record.rid,
+            leaf: HexHash(leaf),
+        }
+    }
+}
+
+const ALLOCS_PER_COUNTY: u64 = 50;
+const FUND: u64 = 100_000_000_000;
+
+/// The city's log: allocations to each county.
+fn city() -> (LogBuilder, Vec<Vec<Reference>>) {
+    let mut b = LogBuilder::new("city-1");
+    let mut out = vec![Vec::new(); COUNTIES];
+    for i in 0..ALLOCS_PER_COUNTY {
+        for (c, refs) in out.iter_mut().enumerate() {
+            let r = b.push(
+                &format!("a{i}-{c}"),
+                i,
+                json!({"kind": "allocation", "payer": {"member": "city-1"},
+                       "payee": {"member": format!("county-{c}")}, "amount": cny(FUND),
+                       "purpose": "Relief transfer"}),
+                true,
+            );
+            refs.push(r);
+        }
+    }
+    (b, out)
+}
+
+/// One county's log of about `n` records.
+fn county(c: usize, allocs: &[Reference], n: u64) -> LogBuilder {
+    let log = format!("county-{c}");
+    let mut b = LogBuilder::new(&log);
+    let receipts: Vec<Reference> = allocs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            b.push(
+                &format!("r{i}"),
+                i as u64 + 2,
+                json!({"kind": "receipt", "payer": {"member": "city-1"}, "amount": cny(FUND),
+                       "funded_by": [{"ref": a, "amount": cny(FUND)}]}),
+                true,
+            )
+        })
+        .collect();
+    let households = (n / 6).max(1);
+    for h in 0..households {
+        b.push(
+            &format!("h{h}"),
+            60,
+            json!({"kind": "household", "pseudonym": hex32(c as u64, h), "area": "320206101201",
+                   "status": "enrolled", "notice": {"start": date(40), "end": date(50)},
+                   "basis": "newly_eligible"}),
+            true,
+        );
+    }
+    let mut i = 0u64;
+    while (b.entries.len() as u64) < n {
+        let day = 61 + (i * 300) / n;
+        let fund = &receipts[(i as usize) % receipts.len()];
+        if i.is_multiple_of(20) {
+            b.push(
+                &format!("p{i}"),
+                day,
+                json!({"kind": "payment", "payee": {"org": {"name": format!("Coop {}", i % 97)}},
+                       "amount": cny(100_000 + i), "funded_by": [{"ref": fund, "amount": cny(100_000 + i)}],
+                       "purpose": "Seeds and tools"}),
+                true,
+            );
+        } else {
+            let h = i % households;
+            let amount = 20_000 + (i % 1000);
+            b.push(
+                &format!("p{i}"),
+                day,
+                json!({"kind": "payment",
+                       "payee": {"household": {"pseudonym": hex32(c as u64, h), "area": "320206101201",
+                                               "commitment": hex32(i, 7)}},
+                       "amount": cny(amount), "funded_by": [{"ref": fund, "amount": cny(amount)}],
+                       "purpose": "Monthly allowance"}),
+                false,
+            );
+        }
+        i += 1;
+    }
+    b
+}
+
+fn network(total: u64) -> Vec<(MemberId, Vec<Vec<u8>>)> {
+    let (city, allocs) = city();
+    let per_county = (total - city.entries.len() as u64) / COUNTIES as u64;
+    let mut logs: Vec<(MemberId, Vec<Vec<u8>>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = allocs
+            .iter()
+            .enumerate()
+            .map(|(c, a)| s.spawn(move || county(c, a, per_county)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .map(|b| (MemberId::parse(&b.log).unwrap(), b.entries))
+            .collect()
+    });
+    logs.push((MemberId::parse("city-1").unwrap(), city.entries));
+    logs
+}
+
+fn audit_all(logs: &[(MemberId, Vec<Vec<u8>>)]) -> usize {
+    let mut ledger = Ledger::new();
+    for (log, entries) in logs {
+        ledger.set_keys(log, keys(log.as_str()));
+        ledger.extend(log, 0, entries).unwrap();
+    }
+    let report = ledger.audit(&AuditParams::default(), Date::parse("2024-12-31").unwrap());
+    report.findings.len()
+}
+
+fn bench(c: &mut Criterion) {
+    let total: u64 = std::env::var("AUDIT_BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let started = Instant::now();
+    let logs = network(total);
+    let records: usize = logs.iter().map(|(_, e)| e.len()).sum();
+    let bytes: usize = logs.iter().flat_map(|(_, e)| e).map(Vec::len).sum();
+    eprintln!(
+        "generated {records} signed records in {} logs, {bytes} bytes ({} B mean), in {:.1?}",
+        logs.len(),
+        bytes / records.max(1),
+        started.elapsed()
+    );
+    let t = Instant::now();
+    let mut ledger = Ledger::new();
+    for (log, entries) in &logs {
+        ledger.set_keys(log, keys(log.as_str()));
+        ledger.extend(log, 0, entries).unwrap();
+    }
+    let fed = t.elapsed();
+    let report = ledger.audit(&AuditParams::default(), Date::parse("2024-12-31").unwrap());
+    eprintln!(
+        "split: extend {fed:.2?}, audit {:.2?}; {} findings",
+        t.elapsed() - fed,
+        report.findings.len()
+    );
+    drop((ledger, report));
+    let t = Instant::now();
+    let findings = audit_all(&logs);
+    eprintln!(
+        "one extend + audit run: {:.2?} ({:.0} records/s), {findings} findings",
+        t.elapsed(),
+        records as f64 / t.elapsed().as_secs_f64()
+    );
+
+    let mut group = c.benchmark_group("audit");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(records as u64));
+    group.bench_function(
+        format!("extend + audit, {records} records, all rules"),
+        |b| b.iter(|| audit_all(black_box(&logs))),
+    );
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.bench_function(
+        format!("raw SHA-256 leaf hashes of the same {bytes} bytes, one core"),
+        |b| {
+            b.iter(|| {
+                logs.iter()
+                    .flat_map(|(_, e)| e)
+                    .map(|e| daylight_verifier::merkle::leaf_hash(black_box(e)).0[0])
+                    .fold(0u8, |a, x| a ^ x)
+            })
+        },
+    );
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,319 @@
+//! The [`Ledger`]: the entries of many logs, parsed once, appended as mirrored logs grow.
+//!
+//! Each appended entry is parsed and checked as the publishing node checked it (canonical JCS
+//! form, field rules, privacy guard, accepted signers if the log's keys are set), then applied
+//! to its log's [`LogState`]. An entry that fails is kept as an invalid entry with its leaf
+//! hash and the reason: the audit reports it (`log_integrity`), it is not an error.
+//!
+//! Signatures are *not* Ed25519-verified by default: the audit's throughput goal is 200,000
+//! records/s while strict Ed25519 verification runs at about 20,000/s per core, and every
+//! entry was verified by the publishing node and is covered by checkpoints the mirror
+//! checked. [`Ledger::verify_signatures`] turns verification on for a slower, self-contained
+//! replay.
+//!
+//! Invariants: a log's entries are held in index order from 0 with no gaps (`append` and
+//! `extend` refuse anything else); `Log::entries[i]` is the entry at index `i`; the log's
+//! state has seen exactly the valid entries among them, in order.
+
+use std::collections::BTreeMap;
+
+use crate::evidence::Evidence;
+use crate::hash::Hash;
+use crate::key::KeyType;
+use crate::record::{
+    AcceptedKeys, Code, Date, Kind, LogState, MemberId, RecordError, Rid, SignedRecord,
+    check_privacy, prepare_signatures, validate_entry,
+};
+
+use super::error::AuditError;
+
+/// One entry of a log, as the audit keeps it.
+#[derive(Debug, Clone)]
+pub(crate) enum Entry {
+    /// A valid record (already applied to the log state).
+    Valid {
+        /// Its leaf hash.
+        leaf: Hash,
+        /// Its rid.
+        rid: Rid,
+        /// Its kind.
+        kind: Kind,
+        /// Its own event date (a correction's, not its replacement's).
+        event_date: Date,
+        /// Attestor roles that signed it; `None` when the log's keys were unknown when it
+        /// was appended, so sign-offs cannot be judged.
+        attestations: Option<Vec<Code>>,
+    },
+    /// An entry that is not a valid record of this log.
+    Invalid {
+        /// Its leaf hash.
+        leaf: Hash,
+        /// Why it is not valid.
+        problem: String,
+    },
+}
+
+impl Entry {
+    /// The entry's leaf hash.
+    pub(crate) fn leaf(&self) -> Hash {
+        match self {
+            Entry::Valid { leaf, .. } | Entry::Invalid { leaf, .. } => *leaf,
+        }
+    }
+}
+
+/// Everything the ledger holds about one log.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Log {
+    /// Operator and attestor keys, from the genesis.
+    pub(crate) keys: Option<AcceptedKeys>,
+    /// Every entry, by index.
+    pub(crate) entries: Vec<Entry>,
+    /// The current state of its rids.
+    pub(crate) state: LogState,
+    /// Evidence of equivocation, by evidence id.
+    pub(crate) evidence: BTreeMap<Hash, Evidence>,
+}
+
+/// The records of many logs, accumulated append-only, ready to [`audit`](Ledger::audit).
+///
+/// Feed it as logs are mirrored: [`Ledger::append`] one entry or [`Ledger::extend`] a batch
+/// (parsed in parallel). Each entry is parsed once; the audit itself rebuilds its indexes
+/// from the parsed state on each call, in linear time.
+#[derive(Debug, Clone, Default)]
+pub struct Ledger {
+    pub(crate) logs: BTreeMap<MemberId, Log>,
+    verify: bool,
+}
+
+/// What checking one entry gave, before it is applied in order.
+enum Checked {
+    Valid {
+        record: Box<SignedRecord>,
+        leaf: Hash,
+        attestations: Option<Vec<Code>>,
+    },
+    Invalid {
+        leaf: Hash,
+        problem: String,
+    },
+}
+
+fn check_entry(log: &MemberId, bytes: &[u8], keys: Option<&AcceptedKeys>, verify: bool) -> Checked {
+    let leaf = crate::merkle::leaf_hash(bytes);
+    let result = (|| {
+        let record = SignedRecord::from_entry(bytes)?;
+        validate_entry(&record, log)?;
+        check_privacy(&record)?;
+        let attestations = match keys {
+            None => None,
+            Some(keys) if verify => {
+                let roles = prepare_signatures(&record, keys)?.verify()?;
+                Some(roles.attestations.into_iter().map(|a| a.role).collect())
+            }
+            Some(keys) => Some(signer_roles(&record, keys)?),
+        };
+        Ok::<_, crate::record::RecordError>((record, attestations))
+    })();
+    match result {
+        Ok((record, attestations)) => Checked::Valid {
+            record: Box::new(record),
+            leaf,
+            attestations,
+        },
+        Err(e) => Checked::Invalid {
+            leaf,
+            problem: e.to_string(),
+        },
+    }
+}
+
+/// The attestor roles of a record's signers, with the checks of [`prepare_signatures`] (every
+/// signer an accepted Ed25519 key, none twice, an operator among them) but without computing
+/// the signing bytes, which only Ed25519 verification needs.
+fn signer_roles(
+    record: &SignedRecord,
+    keys: &AcceptedKeys,
+) -> Result<Vec<Code>, crate::record::RecordError> {
+    let mut roles = Vec::new();
+    let mut operator = false;
+    for (i, sig) in record.signatures.iter().enumerate() {
+        let signer = &sig.signer;
+        let path = format!("signatures[{i}].signer");
+        if signer.key_type() != KeyType::Ed25519 {
+            return Err(RecordError::new(
+                path,
+                "must be an Ed25519 note key (type 0x01)",
+            ));
+        }
+        if record.signatures[..i].iter().any(|s| &s.signer == signer) {
+            return Err(RecordError::new(
+                path,
+                format!("{} signs twice: each key signs once", signer.name()),
+            ));
+        }
+        if keys.is_operator(signer) {
+            operator = true;
+        } else if let Some(role) = keys.attestor_role(signer) {
+            roles.push(role.clone());
+        } else {
+            return Err(RecordError::new(
+                path,
+                format!(
+                    "{} is not an accepted operator or attestor key of this log",
+                    signer.name()
+                ),
+            ));
+        }
+    }
+    if !operator {
+        return Err(RecordError::new(
+            "signatures",
+            "no signature by an accepted operator key of this log",
+        ));
+    }
+    Ok(roles)
+}
+
+impl Ledger {
+    /// An empty ledger.
+    pub fn new() -> Ledger {
+        Ledger::default()
+    }
+
+    /// Turns strict Ed25519 verification of every record signature on or off for entries
+    /// appended from now on (off by default; see the module doc). A signature that fails
+    /// makes its entry invalid (a `log_integrity` finding). Needs the log's keys.
+    pub fn verify_signatures(&mut self, on: bool) -> &mut Ledger {
+        self.verify = on;
+        self
+    }
+
+    /// Sets the operator and attestor keys of `log` (from the genesis). Entries appended
+    /// afterwards must be signed by an operator of these keys, and their attestor roles are
+    /// what the sign-off rules read. Set the keys before appending: entries appended without
+    /// keys are not re-judged, and the sign-off rules skip them.
+    pub fn set_keys(&mut self, log: &MemberId, keys: AcceptedKeys) {
+        self.logs.entry(log.clone()).or_default().keys = Some(keys);
+    }
+
+    /// How many entries of `log` the ledger holds (0 for an unknown log).
+    pub fn size(&self, log: &MemberId) -> u64 {
+        self.logs.get(log).map_or(0, |l| l.entries.len() as u64)
+    }
+
+    /// The logs the ledger holds, in order.
+    pub fn logs(&self) -> impl Iterator<Item = &MemberId> {
+        self.logs.keys()
+    }
+
+    /// Appends the entry at `index` of `log`. The index must be the log's current size; an
+    /// entry that is not a valid record is kept and reported by the audit, not refused.
+    pub fn append(&mut self, log: &MemberId, index: u64, entry: &[u8]) -> Result<(), AuditError> {
+        self.expect_next(log, index)?;
+        let target = self.logs.entry(log.clone()).or_default();
+        let checked = check_entry(log, entry, target.keys.as_ref(), self.verify);
+        target.apply(checked);
+        Ok(())
+    }
+
+    /// Appends `entries` of `log` starting at `first_index` (which must be the log's current
+    /// size). Entries are parsed and checked in parallel on all cores, then applied in order;
+    /// the result is the same as appending them one by one.
+    pub fn extend<E: AsRef<[u8]> + Sync>(
+        &mut self,
+        log: &MemberId,
+        first_index: u64,
+        entries: &[E],
+    ) -> Result<(), AuditError> {
+        self.expect_next(log, first_index)?;
+        let verify = self.verify;
+        let target = self.logs.entry(log.clone()).or_default();
+        let keys = target.keys.as_ref();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = entries.len().div_ceil(threads).max(1);
+        let checked: Vec<Vec<Checked>> = if threads <= 1 || entries.len() < 64 {
+            vec![
+                entries
+                    .iter()
+                    .map(|e| check_entry(log, e.as_ref(), keys, verify))
+                    .collect(),
+            ]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = entries
+                    .chunks(chunk)
+                    .map(|part| {
+                        scope.spawn(move || {
+                            part.iter()
+                                .map(|e| check_entry(log, e.as_ref(), keys, verify))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| match h.join() {
+                        Ok(v) => v,
+                        // check_entry does not panic; if a thread did, re-raise it.
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    })
+                    .collect()
+            })
+        };
+        target.entries.reserve(entries.len());
+        for checked in checked.into_iter().flatten() {
+            target.apply(checked);
+        }
+        Ok(())
+    }
+
+    /// Records evidence that `log` equivocated. The caller has verified it against the log's
+    /// key ([`Evidence::verify`]); the audit reports it as a red `log_integrity` finding.
+    /// Adding the same evidence twice keeps one copy.
+    pub fn add_evidence(&mut self, log: &MemberId, evidence: &Evidence) {
+        self.logs
+            .entry(log.clone())
+            .or_default()
+            .evidence
+            .insert(evidence.id(), evidence.clone());
+    }
+
+    fn expect_next(&self, log: &MemberId, index: u64) -> Result<(), AuditError> {
+        let expected = self.size(log);
+        if index == expected {
+            Ok(())
+        } else {
+            Err(AuditError::OutOfOrder {
+                log: log.clone(),
+                expected,
+                got: index,
+            })
+        }
+    }
+}
+
+impl Log {
+    fn apply(&mut self, checked: Checked) {
+        let index = self.entries.len() as u64;
+        let entry = match checked {
+            Checked::Valid {
+                record,
+                leaf,
+                attestations,
+            } => {
+                self.state.apply(index, &record, leaf);
+                let r = record.record;
+                Entry::Valid {
+                    leaf,
+                    kind: r.body.kind(),
+                    rid: r.rid,
+                    event_date: r.event_date,
+                    attestations,
+                }
+            }
+            Checked::Invalid { leaf, problem } => Entry::Invalid { leaf, problem },
+        };
+        self.entries.push(entry);
+    }
+}

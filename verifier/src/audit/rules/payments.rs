@@ -1,0 +1,302 @@
+//! Rules on payments: `duplicate_payment`, `entitlement_cap`, `split_payment`, and the
+//! approval sign-off of large payments (`missing_signoff`).
+
+use std::collections::{HashMap, HashSet};
+
+use crate::record::{Body, HexHash, MemberId, Party, Payment, Severity, Text, Uscc};
+
+use super::super::finding::Rule;
+use super::super::view::View;
+use super::{Draft, money};
+
+/// Who is paid, as the rules compare payees: a household by pseudonym only (its commitment
+/// differs on every payment), an organisation by credit code when it has one, else by name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Payee<'a> {
+    Member(&'a MemberId),
+    OrgCode(&'a Uscc),
+    OrgName(&'a Text),
+    Household(&'a HexHash),
+}
+
+impl<'a> Payee<'a> {
+    fn of(party: &'a Party) -> Payee<'a> {
+        match party {
+            Party::Member(m) => Payee::Member(m),
+            Party::Org(o) => match &o.uscc {
+                Some(code) => Payee::OrgCode(code),
+                None => Payee::OrgName(&o.name),
+            },
+            Party::Household(h) => Payee::Household(&h.pseudonym),
+        }
+    }
+}
+
+/// The payments in force, with their index in `recs`.
+fn payments<'v>(view: &'v View<'_>) -> impl Iterator<Item = (usize, &'v Payment)> {
+    view.recs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match r.body() {
+            Body::Payment(p) => Some((i, p)),
+            _ => None,
+        })
+}
+
+/// Groups items by key, keeping first-seen order (deterministic, unlike map order).
+fn groups<K: std::hash::Hash + Eq, T>(items: impl Iterator<Item = (K, T)>) -> Vec<Vec<T>> {
+    let mut index: HashMap<K, usize> = HashMap::new();
+    let mut out: Vec<Vec<T>> = Vec::new();
+    for (key, item) in items {
+        let slot = *index.entry(key).or_insert_with(|| {
+            out.push(Vec::new());
+            out.len() - 1
+        });
+        out[slot].push(item);
+    }
+    out
+}
+
+/// Splits date-sorted payments into runs whose consecutive dates are less than `window`
+/// days apart; returns runs of two or more.
+fn runs(view: &View<'_>, mut items: Vec<usize>, window: i64) -> Vec<Vec<usize>> {
+    items.sort_by_key(|&i| (view.recs[i].date(), i));
+    let mut out = Vec::new();
+    let mut run: Vec<usize> = Vec::new();
+    for i in items {
+        if let Some(&last) = run.last()
+            && view.recs[last].date().days_until(&view.recs[i].date()) >= window
+        {
+            if run.len() > 1 {
+                out.push(std::mem::take(&mut run));
+            } else {
+                run.clear();
+            }
+        }
+        run.push(i);
+    }
+    if run.len() > 1 {
+        out.push(run);
+    }
+    out
+}
+
+/// Red: two or more payments in force citing the same fund (log and rid) for the same payee
+/// and amount. Yellow: payments by one log to the same payee, in the same programme, of the
+/// same amount, with consecutive event dates less than `duplicate_window_days` apart, unless
+/// all of them are already in one red group.
+pub(crate) fn duplicate_payment(view: &View<'_>, out: &mut Vec<Draft>) {
+    let by_source = groups(payments(view).flat_map(|(i, p)| {
+        p.funded_by.iter().map(move |part| {
+            (
+                (
+                    part.reference.log.as_str(),
+                    part.reference.rid.as_str(),
+                    Payee::of(&p.payee),
+                    p.amount,
+                ),
+                i,
+            )
+        })
+    }));
+    let mut red_group: HashMap<usize, usize> = HashMap::new();
+    let mut seen: HashSet<Vec<usize>> = HashSet::new();
+    for group in by_source {
+        if group.len() < 2 || !seen.insert(group.clone()) {
+            continue;
+        }
+        for &i in &group {
+            red_group.entry(i).or_insert(group[0]);
+        }
+        let rec = &view.recs[group[0]];
+        let Body::Payment(p) = rec.body() else {
+            continue;
+        };
+        out.push(
+            view.draft(
+                Rule::DuplicatePayment,
+                Severity::Red,
+                &group,
+                format!(
+                    "{} payments of {} to the same payee cite the same fund as {}.",
+                    group.len(),
+                    p.amount,
+                    rec.state.rid
+                ),
+            )
+            .amounts([p.amount])
+            .dates(group.iter().map(|&i| view.recs[i].date())),
+        );
+    }
+    let window = i64::from(view.params.duplicate_window_days);
+    let similar = groups(payments(view).map(|(i, p)| {
+        (
+            (
+                view.recs[i].log,
+                Payee::of(&p.payee),
+                view.recs[i].program(),
+                p.amount,
+            ),
+            i,
+        )
+    }));
+    for group in similar {
+        if group.len() < 2 {
+            continue;
+        }
+        for run in runs(view, group, window) {
+            let first_red = red_group.get(&run[0]);
+            if first_red.is_some() && run.iter().all(|i| red_group.get(i) == first_red) {
+                continue;
+            }
+            let rec = &view.recs[run[0]];
+            let Body::Payment(p) = rec.body() else {
+                continue;
+            };
+            out.push(
+                view.draft(
+                    Rule::DuplicatePayment,
+                    Severity::Yellow,
+                    &run,
+                    format!(
+                        "{} payments of {} to the same payee in programme {} within {window} days of each other, starting with {}.",
+                        run.len(),
+                        p.amount,
+                        rec.program(),
+                        rec.state.rid
+                    ),
+                )
+                .amounts([p.amount])
+                .dates(run.iter().map(|&i| view.recs[i].date())),
+            );
+        }
+    }
+}
+
+/// Red: payments in force to one household pseudonym, in one programme, calendar year and
+/// currency, total more than the entitlement cap for that currency (no cap set: not judged).
+pub(crate) fn entitlement_cap(view: &View<'_>, out: &mut Vec<Draft>) {
+    let by_household = groups(payments(view).filter_map(|(i, p)| {
+        let Party::Household(h) = &p.payee else {
+            return None;
+        };
+        let rec = &view.recs[i];
+        Some((
+            (
+                &h.pseudonym,
+                rec.program(),
+                rec.date().year(),
+                p.amount.currency,
+            ),
+            (i, p.amount),
+        ))
+    }));
+    for group in by_household {
+        let currency = group[0].1;
+        let Some(cap) = view.params.cap(currency.currency.code()) else {
+            continue;
+        };
+        let total: u128 = group.iter().map(|(_, m)| u128::from(m.minor.0)).sum();
+        if total <= u128::from(cap) {
+            continue;
+        }
+        let subjects: Vec<usize> = group.iter().map(|&(i, _)| i).collect();
+        let rec = &view.recs[subjects[0]];
+        let cap = money(u128::from(cap), &currency);
+        let total = money(total, &currency);
+        out.push(
+            view.draft(
+                Rule::EntitlementCap,
+                Severity::Red,
+                &subjects,
+                format!(
+                    "One household received {total} from programme {} in {}, over the cap of {cap}, in {} payments.",
+                    rec.program(),
+                    rec.date().year(),
+                    subjects.len()
+                ),
+            )
+            .amounts([total, cap]),
+        );
+    }
+}
+
+/// Yellow: payments by one log to one payee, each "just under" the approval threshold (at
+/// least `threshold × (100 − split_margin_percent) / 100` and below it), with consecutive
+/// event dates less than `split_window_days` apart, that together reach the threshold.
+pub(crate) fn split_payment(view: &View<'_>, out: &mut Vec<Draft>) {
+    let margin = u128::from(view.params.split_margin_percent.min(100));
+    let under = groups(payments(view).filter_map(|(i, p)| {
+        let threshold = u128::from(view.params.threshold(p.amount.currency.code())?);
+        let minor = u128::from(p.amount.minor.0);
+        let floor = threshold * (100 - margin) / 100;
+        (minor < threshold && minor >= floor).then(|| {
+            (
+                (view.recs[i].log, Payee::of(&p.payee), p.amount.currency),
+                i,
+            )
+        })
+    }));
+    let window = i64::from(view.params.split_window_days);
+    for group in under {
+        for run in runs(view, group, window) {
+            let Body::Payment(first) = view.recs[run[0]].body() else {
+                continue;
+            };
+            let Some(threshold) = view.params.threshold(first.amount.currency.code()) else {
+                continue;
+            };
+            let total: u128 = run
+                .iter()
+                .filter_map(|&i| view.recs[i].body().amount())
+                .map(|m| u128::from(m.minor.0))
+                .sum();
+            if total < u128::from(threshold) {
+                continue;
+            }
+            let total = money(total, &first.amount);
+            let threshold = money(u128::from(threshold), &first.amount);
+            out.push(
+                view.draft(
+                    Rule::SplitPayment,
+                    Severity::Yellow,
+                    &run,
+                    format!(
+                        "{} payments to one payee, each just under the approval threshold of {threshold}, total {total} within {window}-day gaps.",
+                        run.len()
+                    ),
+                )
+                .amounts([total, threshold])
+                .dates(run.iter().map(|&i| view.recs[i].date())),
+            );
+        }
+    }
+}
+
+/// Red `missing_signoff`: a payment in force at or above the approval threshold whose current
+/// version carries no attestation (only operator signatures). Logs whose keys were not set
+/// are not judged (roles unknown).
+pub(crate) fn payment_signoff(view: &View<'_>, out: &mut Vec<Draft>) {
+    for (i, p) in payments(view) {
+        let rec = &view.recs[i];
+        let Some(threshold) = view.params.threshold(p.amount.currency.code()) else {
+            continue;
+        };
+        if p.amount.minor.0 < threshold || rec.attestations.is_none_or(|a| !a.is_empty()) {
+            continue;
+        }
+        let threshold = money(u128::from(threshold), &p.amount);
+        out.push(
+            view.draft(
+                Rule::MissingSignoff,
+                Severity::Red,
+                &[i],
+                format!(
+                    "Payment {} of {} is at or above the approval threshold of {threshold} but carries no attestation, only operator signatures.",
+                    rec.state.rid, p.amount
+                ),
+            )
+            .amounts([p.amount, threshold]),
+        );
+    }
+}
