@@ -1,20 +1,42 @@
 //! The `daylight` command line: what citizens, journalists, auditors and agency clerks run.
 //!
 //! Exit codes (DESIGN §7): 0 verified or done, 1 verification failed, 2 bad input or usage,
-//! 3 network unreachable.
+//! 3 network unreachable. Every command takes `--json` for one JSON document on stdout.
+//! See `docs/cli.md`.
 
-use std::io::Write as _;
+mod check;
+mod client;
+mod error;
+mod evidence_cmd;
+mod flow;
+mod genesis_cmd;
+mod keygen;
+mod output;
+mod publish;
+mod receipt;
+mod seen;
+mod verify;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-use clap::{Parser, Subcommand, ValueEnum};
-use daylight_verifier::{KeyType, SigningKey};
+use clap::{CommandFactory as _, Parser, Subcommand};
+use daylight_genesis::Role;
+
+use crate::error::{CliError, input};
+use crate::output::{Report, print_error, print_report};
 
 /// Verify that public-money records were published, never altered, and where the money went.
 #[derive(Parser, Debug)]
 #[command(name = "daylight", version, about, long_about = None)]
-struct Cli {
+pub struct Cli {
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Where this machine keeps the checkpoints it has seen (default: $DAYLIGHT_HOME,
+    /// else $XDG_DATA_HOME/daylight, else ~/.local/share/daylight).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -28,52 +50,343 @@ enum Command {
         #[arg(long)]
         name: String,
         /// What the key signs.
-        #[arg(long, value_enum, default_value_t = Kind::Log)]
-        kind: Kind,
+        #[arg(long, value_enum, default_value_t = keygen::Kind::Log)]
+        kind: keygen::Kind,
         /// Where to write the private key; refuses to overwrite an existing file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Assembles, signs, checks and shows a network's genesis file.
+    #[command(subcommand)]
+    Genesis(GenesisCommand),
+    /// Signs a record with an operator key and submits it to the member's node.
+    Publish {
+        /// The node's base URL, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        node: String,
+        /// The operator's private key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The record as JSON, without `signatures` (or with attestations already on it).
+        record: PathBuf,
+    },
+    /// Verifies a record (by rid or leaf hash) on one or more nodes against the genesis.
+    Verify {
+        /// The pinned genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// A node to ask; repeat to ask several, which must all agree.
+        #[arg(long = "node", required = true)]
+        nodes: Vec<String>,
+        /// A record id, or the 64-hex-digit leaf hash of one exact version.
+        target: String,
+    },
+    /// Fetches and verifies receipts (tlog-proof bundles).
+    #[command(subcommand)]
+    Receipt(ReceiptCommand),
+    /// Traces where a record's money came from, across logs, verifying every hop.
+    Flow {
+        /// The pinned genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// A node to ask (repeatable); each log's own node from the genesis is tried too.
+        #[arg(long = "node", required = true)]
+        nodes: Vec<String>,
+        /// The record id to start from (a payment, a receipt, an allocation...).
+        rid: String,
+    },
+    // `daylight audit` (replay a whole log and run the audit rules) belongs here; it is
+    // added with the audit engine.
+    /// Checks evidence that a log signed two incompatible histories.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+    /// Prints a shell completion script for daylight.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Writes man pages, one per command, into a directory.
+    Man {
+        /// The directory (created if missing).
         #[arg(long)]
         out: PathBuf,
     },
 }
 
-/// The signature type of a new key.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Kind {
-    /// Signs notes: log checkpoints, genesis files, records (type 0x01).
-    Log,
-    /// Cosigns other logs' checkpoints as a witness (type 0x04).
-    Witness,
+// Parsed once per run: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand, Debug)]
+enum GenesisCommand {
+    /// Writes an empty draft genesis for a new network.
+    Init {
+        /// Network name, e.g. demo.daylight.
+        #[arg(long)]
+        network: String,
+        /// Witness cosignatures a citizen requires on each checkpoint.
+        #[arg(long, default_value_t = daylight_genesis::GenesisBuilder::DEFAULT_QUORUM)]
+        quorum: usize,
+        /// The draft file to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Adds a member to a draft genesis.
+    AddMember {
+        /// The draft file.
+        file: PathBuf,
+        /// Member id, e.g. county-320206.
+        #[arg(long)]
+        id: String,
+        /// city, county or auditor.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Display name, e.g. the bureau's official name.
+        #[arg(long)]
+        name: String,
+        /// Administrative division code, e.g. 320206.
+        #[arg(long)]
+        code: String,
+        /// The parent member id (a county's city).
+        #[arg(long)]
+        parent: Option<String>,
+        /// Log key: a vkey, or a file holding the vkey or the private key.
+        #[arg(long, value_name = "VKEY|FILE")]
+        log_key: String,
+        /// Witness key: a vkey, or a file holding the vkey or the private key.
+        #[arg(long, value_name = "VKEY|FILE")]
+        witness_key: String,
+        /// The libp2p peer id of the member's node (`daylight-node p2p-key` prints it).
+        #[arg(long)]
+        peer_id: String,
+        /// A libp2p listen multiaddr (repeatable, in order of preference).
+        #[arg(long = "addr")]
+        addresses: Vec<String>,
+        /// Base URL of the member's HTTP API.
+        #[arg(long)]
+        http: Option<String>,
+        /// An operator key whose signature publishes in this log (repeatable).
+        #[arg(long = "operator", value_name = "VKEY|FILE")]
+        operators: Vec<String>,
+        /// An attestor key with its role, ROLE=VKEY (repeatable).
+        #[arg(long = "attestor", value_name = "ROLE=VKEY")]
+        attestors: Vec<String>,
+        /// A member that witnesses this log (repeatable; default: every other member).
+        #[arg(long = "witness", value_name = "MEMBER")]
+        witnesses: Vec<String>,
+    },
+    /// Adds a founder's signature (with its log key) to a draft or partly signed genesis.
+    Sign {
+        /// The genesis file; rewritten in place unless --out is given.
+        file: PathBuf,
+        /// The founder's log private key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Where to write the signed genesis.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Checks that every founder signed; prints the genesis id.
+    Verify {
+        /// The genesis file.
+        file: PathBuf,
+    },
+    /// Shows members, roles, keys, witnesses, quorum, audit parameters and the id.
+    Show {
+        /// The genesis file (signed or draft).
+        file: PathBuf,
+    },
 }
 
-fn keygen(name: &str, kind: Kind, out: &PathBuf) -> anyhow::Result<()> {
-    let key_type = match kind {
-        Kind::Log => KeyType::Ed25519,
-        Kind::Witness => KeyType::Cosignature,
-    };
-    let key = SigningKey::generate(name, key_type)?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(out)
-        .with_context(|| format!("cannot create {} (it must not exist yet)", out.display()))?;
-    writeln!(file, "{}", key.to_private_key_string())?;
-    file.sync_all()?;
-    println!("{}", key.verifier());
-    Ok(())
+#[derive(Subcommand, Debug)]
+enum ReceiptCommand {
+    /// Fetches the receipt of a record from a node into a file.
+    Fetch {
+        /// The node's base URL.
+        #[arg(long)]
+        node: String,
+        /// The record id (or give --log and --index).
+        #[arg(required_unless_present = "log", conflicts_with_all = ["log", "index"])]
+        rid: Option<String>,
+        /// The member id of the log.
+        #[arg(long, requires = "index")]
+        log: Option<String>,
+        /// The entry index in that log.
+        #[arg(long, requires = "log")]
+        index: Option<u64>,
+        /// Where to write the receipt.
+        #[arg(long)]
+        out: PathBuf,
+        /// A household's commitment opening (JSON) to bundle with it.
+        #[arg(long)]
+        opening: Option<PathBuf>,
+    },
+    /// Verifies a receipt offline against the genesis alone.
+    Verify {
+        /// The pinned genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The receipt: a .tlog-proof bundle or a household receipt (JSON).
+        receipt: PathBuf,
+        /// A commitment opening (JSON) to check against the payment.
+        #[arg(long)]
+        opening: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum EvidenceCommand {
+    /// Verifies an evidence document against the genesis; exit 0 means misbehaviour proven.
+    Verify {
+        /// The pinned genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The evidence (JSON, as nodes serve at /v1/evidence).
+        evidence: PathBuf,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    text.parse()
+}
+
+fn run(cli: Cli) -> Result<Report, CliError> {
+    let data_dir = cli.data_dir.as_deref();
+    match cli.command {
+        Command::Keygen { name, kind, out } => keygen::run(&name, kind, &out),
+        Command::Genesis(g) => match g {
+            GenesisCommand::Init {
+                network,
+                quorum,
+                out,
+            } => genesis_cmd::init(&network, quorum, &out),
+            GenesisCommand::AddMember {
+                file,
+                id,
+                role,
+                name,
+                code,
+                parent,
+                log_key,
+                witness_key,
+                peer_id,
+                addresses,
+                http,
+                operators,
+                attestors,
+                witnesses,
+            } => genesis_cmd::add_member(
+                &file,
+                genesis_cmd::NewMember {
+                    id,
+                    role,
+                    name,
+                    code,
+                    parent,
+                    log_key,
+                    witness_key,
+                    peer_id,
+                    addresses,
+                    http,
+                    operators,
+                    attestors,
+                    witnesses,
+                },
+            ),
+            GenesisCommand::Sign { file, key, out } => {
+                genesis_cmd::sign(&file, &key, out.as_deref())
+            }
+            GenesisCommand::Verify { file } => genesis_cmd::verify(&file),
+            GenesisCommand::Show { file } => genesis_cmd::show(&file),
+        },
+        Command::Publish { node, key, record } => publish::run(&node, &key, &record),
+        Command::Verify {
+            genesis,
+            nodes,
+            target,
+        } => verify::run(&genesis, &nodes, &target, data_dir),
+        Command::Receipt(ReceiptCommand::Fetch {
+            node,
+            rid,
+            log,
+            index,
+            out,
+            opening,
+        }) => {
+            let which = match (rid, log, index) {
+                (Some(rid), _, _) => receipt::Which::Rid(rid),
+                (None, Some(log), Some(index)) => receipt::Which::Index { log, index },
+                _ => return Err(input("give a record id, or --log and --index")),
+            };
+            receipt::fetch(&node, which, &out, opening.as_deref())
+        }
+        Command::Receipt(ReceiptCommand::Verify {
+            genesis,
+            receipt,
+            opening,
+        }) => receipt::verify(&genesis, &receipt, opening.as_deref()),
+        Command::Flow {
+            genesis,
+            nodes,
+            rid,
+        } => flow::run(&genesis, &nodes, &rid, data_dir),
+        Command::Evidence(EvidenceCommand::Verify { genesis, evidence }) => {
+            evidence_cmd::verify(&genesis, &evidence)
+        }
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "daylight", &mut std::io::stdout());
+            Ok(Report::new(serde_json::Value::Null))
+        }
+        Command::Man { out } => man(&out),
+    }
+}
+
+/// Writes one man page per command and subcommand.
+fn man(out: &std::path::Path) -> Result<Report, CliError> {
+    std::fs::create_dir_all(out)
+        .map_err(|e| input(format!("cannot create {}: {e}", out.display())))?;
+    clap_mangen::generate_to(Cli::command(), out)
+        .map_err(|e| input(format!("cannot write man pages to {}: {e}", out.display())))?;
+    let mut pages: Vec<String> = std::fs::read_dir(out)
+        .map_err(|e| input(format!("cannot list {}: {e}", out.display())))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".1"))
+        .collect();
+    pages.sort();
+    let mut report =
+        Report::new(serde_json::json!({"out": out.display().to_string(), "pages": pages}));
+    report.line(format!(
+        "Wrote {} man pages to {}.",
+        pages.len(),
+        out.display()
+    ));
+    Ok(report)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match &cli.command {
-        Command::Keygen { name, kind, out } => keygen(name, *kind, out),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("daylight: {error:#}");
-            ExitCode::from(2)
-        }
+    let json = cli.json;
+    let completions = matches!(cli.command, Command::Completions { .. });
+    match run(cli) {
+        Ok(_) if completions => ExitCode::SUCCESS,
+        Ok(report) => print_report(&report, json),
+        Err(error) => print_error(&error, json),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        let error = Cli::try_parse_from(["daylight", "verify", "x"]).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
     }
 }

@@ -103,9 +103,38 @@ impl TestNetwork {
             Role::Auditor,
             Some("city-1".to_string()),
         ));
+        TestNetwork::with_members(members, 2, |id| {
+            peers.map(|peers| limited_witnesses(id, counties, peers))
+        })
+    }
 
+    /// A network of a city and one county witnessing each other, quorum 1: the smallest
+    /// network whose checkpoints reach a quorum of cosignatures.
+    pub fn city_and_county() -> anyhow::Result<TestNetwork> {
+        TestNetwork::with_members(
+            vec![
+                ("city-1".to_string(), Role::City, None),
+                (
+                    "county-1".to_string(),
+                    Role::County,
+                    Some("city-1".to_string()),
+                ),
+            ],
+            1,
+            |_| None,
+        )
+    }
+
+    /// A network of these members (id, role, parent), every member a founder, with the given
+    /// quorum; `witnesses(id)` lists the witnesses of a log (`None`: every other member).
+    pub fn with_members(
+        members: Vec<(String, Role, Option<String>)>,
+        quorum: usize,
+        witnesses: impl Fn(&str) -> Option<Vec<String>>,
+    ) -> anyhow::Result<TestNetwork> {
         let dir = TempDir::new("network");
         let mut draft = GenesisBuilder::new(NETWORK);
+        draft.set_quorum(quorum);
         let mut keys = BTreeMap::new();
         for (n, (id, role, parent)) in members.into_iter().enumerate() {
             let log = SigningKey::generate(&names::log_key_name(NETWORK, &id), KeyType::Ed25519)?;
@@ -126,7 +155,7 @@ impl TestNetwork {
                 witness.verifier(),
                 &peer_id,
             );
-            member.witnesses = peers.map(|peers| limited_witnesses(&id, counties, peers));
+            member.witnesses = witnesses(&id);
             member.parent = parent;
             member.operators = vec![operator.verifier()];
             draft.add_member(member);
@@ -270,13 +299,24 @@ pub fn set_bootstrap(config: &Path, addresses: &[String]) -> anyhow::Result<()> 
 
 /// The `daylight-node` binary of this build (built by `cargo test --workspace`).
 pub fn node_binary() -> anyhow::Result<PathBuf> {
+    sibling_binary("daylight-node")
+}
+
+/// The `daylight` command line binary of this build (built by `cargo test --workspace`, or
+/// `cargo build -p daylight-cli`).
+pub fn cli_binary() -> anyhow::Result<PathBuf> {
+    sibling_binary("daylight")
+}
+
+/// A binary of this workspace, beside the test executable's `deps` directory.
+fn sibling_binary(name: &str) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
     // target/<profile>/deps/<test> → target/<profile>/daylight-node
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .context("cannot locate the target directory")?;
-    let binary = profile_dir.join("daylight-node");
+    let binary = profile_dir.join(name);
     if !binary.exists() {
         bail!(
             "{} is missing: run the tests with `cargo test --workspace`, which builds it",

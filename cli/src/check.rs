@@ -1,0 +1,496 @@
+//! The checks `verify`, `flow` and `receipt` share: reading the genesis and keys from files,
+//! fetching a record and its log's checkpoint from a node, and verifying them against the
+//! genesis (quorum-cosigned checkpoint, inclusion, entry bytes, signatures), and consistency
+//! with the checkpoint this machine saw before.
+
+use std::path::Path;
+
+use daylight_genesis::Genesis;
+use daylight_verifier::checkpoint::{Checkpoint, SignedCheckpoint};
+use daylight_verifier::merkle::{leaf_hash, root_from_inclusion_proof, verify_consistency};
+use daylight_verifier::policy::{PolicyError, TrustedCheckpoint};
+use daylight_verifier::record::{
+    AcceptedKeys, Body, Code, MemberId, Money, SignedRecord, canonicalize, verify_signatures,
+};
+use daylight_verifier::{Hash, SigningKey};
+use serde_json::{Value, json};
+
+use crate::client::Client;
+use crate::error::{CliError, failed, input, read_file, read_text};
+use crate::output::Report;
+use crate::seen::SeenStore;
+
+/// Reads and verifies the pinned genesis file (every founder signed it); any problem is bad
+/// input.
+pub fn open_genesis(path: &Path) -> Result<Genesis, CliError> {
+    let bytes = read_file(path)?;
+    Genesis::open(&bytes).map_err(|e| input(format!("genesis {}: {e}", path.display())))
+}
+
+/// Reads a private key file (`PRIVATE+KEY+...`).
+pub fn read_signing_key(path: &Path) -> Result<SigningKey, CliError> {
+    let text = read_text(path)?;
+    SigningKey::parse(text.trim()).map_err(|e| {
+        input(format!(
+            "{} is not a daylight private key: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// What to look up: a record id, or the leaf hash of one exact version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A record id, e.g. `county-320206-2024-pay-0001`.
+    Rid(String),
+    /// A leaf hash (64 lowercase hex digits).
+    Leaf(Hash),
+}
+
+impl Target {
+    /// 64 hex digits are a leaf hash; anything else is a record id.
+    pub fn parse(text: &str) -> Result<Target, CliError> {
+        if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Hash::from_hex(&text.to_ascii_lowercase())
+                .map(Target::Leaf)
+                .map_err(|e| input(format!("bad leaf hash {text}: {e}")));
+        }
+        if text.is_empty() || text.len() > 128 || text.contains(['/', '?', '#', '%', ' ']) {
+            return Err(input(format!(
+                "{text:?} is neither a record id nor a 64-digit leaf hash"
+            )));
+        }
+        Ok(Target::Rid(text.to_string()))
+    }
+
+    /// The node path that serves it.
+    pub fn path(&self) -> String {
+        match self {
+            Target::Rid(rid) => format!("/v1/records/{rid}"),
+            Target::Leaf(leaf) => format!("/v1/leaf/{}", leaf.to_hex()),
+        }
+    }
+
+    /// How it reads in messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Rid(rid) => format!("record {rid}"),
+            Target::Leaf(leaf) => format!("leaf {leaf}"),
+        }
+    }
+}
+
+/// One version of a record as a node served it: the original or a correction or void.
+#[derive(Clone, Debug)]
+pub struct Version {
+    /// Its index in the log.
+    pub index: u64,
+    /// The leaf hash the node claims.
+    pub claimed_leaf: String,
+    /// The entry bytes, recomputed as JCS from the JSON the node served.
+    pub entry: Vec<u8>,
+}
+
+impl Version {
+    fn from_json(value: &Value, what: &str) -> Result<Version, String> {
+        let index = value["index"]
+            .as_u64()
+            .ok_or_else(|| format!("{what} has no index"))?;
+        let claimed_leaf = value["leaf"]
+            .as_str()
+            .ok_or_else(|| format!("{what} has no leaf"))?
+            .to_string();
+        let entry = serde_json::to_vec(&value["entry"]).map_err(|e| e.to_string())?;
+        let entry = canonicalize(&entry).map_err(|e| format!("{what} entry: {e}"))?;
+        Ok(Version {
+            index,
+            claimed_leaf,
+            entry,
+        })
+    }
+
+    /// The leaf hash of the entry bytes.
+    pub fn leaf(&self) -> Hash {
+        leaf_hash(&self.entry)
+    }
+}
+
+/// A record as one node served it (`GET /v1/records/<rid>` or `/v1/leaf/<hash>`).
+#[derive(Clone, Debug)]
+pub struct Fetched {
+    /// The member whose log holds it.
+    pub log: String,
+    /// The record id.
+    pub rid: String,
+    /// The version asked for (for a rid: the original record).
+    pub version: Version,
+    /// Later corrections and voids of it, in log order.
+    pub corrections: Vec<Version>,
+}
+
+/// Fetches a record from a node. `Ok(None)` when the node does not have it.
+pub fn fetch_record(client: &Client, target: &Target) -> Result<Option<Fetched>, CliError> {
+    let reply = client.get(&target.path())?;
+    if reply.status == 404 {
+        return Ok(None);
+    }
+    if !reply.is_success() {
+        return Err(reply.refusal());
+    }
+    let value = reply.json()?;
+    let bad = |e: String| CliError::Refused {
+        url: reply.url.clone(),
+        status: reply.status,
+        detail: format!("malformed record answer: {e}"),
+    };
+    let log = value["log"]
+        .as_str()
+        .ok_or_else(|| bad("no log".into()))?
+        .to_string();
+    let rid = value["rid"]
+        .as_str()
+        .ok_or_else(|| bad("no rid".into()))?
+        .to_string();
+    let version = Version::from_json(&value, "record").map_err(bad)?;
+    let mut corrections = Vec::new();
+    if let Some(list) = value["corrections"].as_array() {
+        for (i, c) in list.iter().enumerate() {
+            corrections.push(Version::from_json(c, &format!("correction {i}")).map_err(bad)?);
+        }
+    }
+    Ok(Some(Fetched {
+        log,
+        rid,
+        version,
+        corrections,
+    }))
+}
+
+/// Fetches a log's checkpoint from a node and applies the genesis policy: signed by the
+/// log key, cosigned by a quorum of its witnesses. `Err(Ok(reason))` is a verification
+/// failure; `Err(Err(e))` a transport or input error.
+pub fn trusted_checkpoint(
+    client: &Client,
+    genesis: &Genesis,
+    member: &str,
+) -> Result<Result<TrustedCheckpoint, String>, CliError> {
+    let policy = genesis
+        .policy_for(member)
+        .map_err(|e| failed(format!("log {member:?}: {e}")))?;
+    let reply = client.get_ok(&format!("/log/{member}/checkpoint"))?;
+    Ok(check_checkpoint_note(&policy, &reply.body))
+}
+
+/// Applies a log's policy to a checkpoint note, with a reason that says which part failed.
+pub fn check_checkpoint_note(
+    policy: &daylight_verifier::LogPolicy,
+    note: &[u8],
+) -> Result<TrustedCheckpoint, String> {
+    let signed = SignedCheckpoint::open(note, policy.log_key()).map_err(|e| {
+        format!(
+            "checkpoint is not validly signed by the log key of {}: {e}",
+            policy.origin()
+        )
+    })?;
+    policy.verify_cosignatures(signed).map_err(|e| match e {
+        PolicyError::QuorumNotMet(s) => format!(
+            "cosignatures: {} of {} required valid (cosigned by: {}; missing: {}{})",
+            s.cosigned_by.len(),
+            s.required,
+            list(&s.cosigned_by),
+            list(&s.missing),
+            if s.invalid.is_empty() {
+                String::new()
+            } else {
+                format!("; invalid: {}", list(&s.invalid))
+            }
+        ),
+        other => other.to_string(),
+    })
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Describes a trusted checkpoint in one line.
+pub fn describe_checkpoint(trusted: &TrustedCheckpoint) -> String {
+    let names: Vec<&str> = trusted.cosigners.iter().map(|c| c.name.as_str()).collect();
+    format!(
+        "size {}, root {}, cosigned by {} witness(es): {}",
+        trusted.checkpoint.size,
+        trusted.checkpoint.root,
+        names.len(),
+        names.join(", ")
+    )
+}
+
+/// The checkpoint as JSON.
+pub fn checkpoint_json(trusted: &TrustedCheckpoint) -> Value {
+    json!({
+        "origin": trusted.checkpoint.origin,
+        "size": trusted.checkpoint.size,
+        "root": trusted.checkpoint.root.to_hex(),
+        "cosigners": trusted.cosigners.iter().map(|c| json!({"name": c.name, "timestamp": c.timestamp})).collect::<Vec<_>>(),
+    })
+}
+
+fn decode_proof(value: &Value, url: &str) -> Result<Vec<Hash>, CliError> {
+    let bad = |detail: String| CliError::Refused {
+        url: url.to_string(),
+        status: 200,
+        detail,
+    };
+    value["proof"]
+        .as_array()
+        .ok_or_else(|| bad("answer has no proof".into()))?
+        .iter()
+        .map(|h| {
+            h.as_str()
+                .and_then(|s| Hash::from_base64(s).ok())
+                .ok_or_else(|| bad("proof hash is not base64 of 32 bytes".into()))
+        })
+        .collect()
+}
+
+/// Fetches the inclusion proof of leaf `index` in the tree of `size`.
+pub fn fetch_inclusion(
+    client: &Client,
+    member: &str,
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>, CliError> {
+    let reply = client.get_ok(&format!(
+        "/log/{member}/proof/inclusion?index={index}&size={size}"
+    ))?;
+    decode_proof(&reply.json()?, &reply.url)
+}
+
+/// Fetches the consistency proof from size `old` to size `new`.
+pub fn fetch_consistency(
+    client: &Client,
+    member: &str,
+    old: u64,
+    new: u64,
+) -> Result<Vec<Hash>, CliError> {
+    let reply = client.get_ok(&format!(
+        "/log/{member}/proof/consistency?old={old}&new={new}"
+    ))?;
+    decode_proof(&reply.json()?, &reply.url)
+}
+
+/// Checks that `leaf` at `index` is in the checkpoint's tree, with a reason naming what did
+/// not match.
+pub fn check_inclusion(
+    index: u64,
+    leaf: &Hash,
+    proof: &[Hash],
+    checkpoint: &Checkpoint,
+) -> Result<(), String> {
+    let computed = root_from_inclusion_proof(index, checkpoint.size, leaf, proof)
+        .map_err(|e| format!("inclusion proof for index {index} is unusable: {e}"))?;
+    if computed != checkpoint.root {
+        return Err(format!(
+            "inclusion proof does not lead to the checkpoint root: it gives {computed}, the checkpoint of size {} says {}",
+            checkpoint.size, checkpoint.root
+        ));
+    }
+    Ok(())
+}
+
+/// The keys whose signatures count on records of `member`, from the genesis.
+pub fn accepted_keys(genesis: &Genesis, member: &str) -> AcceptedKeys {
+    let mut keys = AcceptedKeys::new();
+    for k in genesis.operator_keys(member).unwrap_or(&[]) {
+        keys = keys.with_operator(k.clone());
+    }
+    for a in genesis.attestor_keys(member).unwrap_or(&[]) {
+        if let Ok(role) = Code::parse(&a.role) {
+            keys = keys.with_attestor(a.key.clone(), role);
+        }
+    }
+    keys
+}
+
+/// Checks an entry: canonical record of the log `member`, signed by keys the genesis
+/// accepts. Returns the record and a description of who signed.
+pub fn check_entry(
+    genesis: &Genesis,
+    member: &str,
+    entry: &[u8],
+) -> Result<(SignedRecord, String), String> {
+    let record = SignedRecord::from_entry(entry)
+        .map_err(|e| format!("entry is not a valid canonical record: {e}"))?;
+    let member_id = MemberId::parse(member).map_err(|e| format!("log id {member:?}: {e}"))?;
+    if !record.record.rid.belongs_to(&member_id) {
+        return Err(format!(
+            "record id {} does not belong to log {member}",
+            record.record.rid
+        ));
+    }
+    let signed = verify_signatures(&record, &accepted_keys(genesis, member)).map_err(|e| {
+        format!("record signatures do not verify against the genesis keys of {member}: {e}")
+    })?;
+    let mut who: Vec<String> = signed
+        .operators
+        .iter()
+        .map(|k| format!("operator {}", k.name()))
+        .collect();
+    who.extend(
+        signed
+            .attestations
+            .iter()
+            .map(|a| format!("{} {}", a.role, a.signer.name())),
+    );
+    Ok((record, who.join(", ")))
+}
+
+/// The body a version states: a correction's replacement body, else the record's own.
+pub fn effective_body(record: &SignedRecord) -> &Body {
+    match &record.record.body {
+        Body::Correction(c) => &c.replacement.body,
+        other => other,
+    }
+}
+
+/// One line describing a record for people.
+pub fn describe_record(record: &SignedRecord) -> String {
+    let r = &record.record;
+    let body = effective_body(record);
+    let amount = body
+        .amount()
+        .map(|m: &Money| format!(", amount {m}"))
+        .unwrap_or_default();
+    let kind = if let Body::Correction(_) = &r.body {
+        format!("correction (replacing with a {})", body.kind())
+    } else {
+        r.kind().to_string()
+    };
+    format!(
+        "{kind} {}, dated {}, programme {}{amount}",
+        r.rid, r.event_date, r.program
+    )
+}
+
+/// The record as JSON for `--json`: kind, rid, date, programme, amount.
+pub fn record_json(record: &SignedRecord) -> Value {
+    let body = effective_body(record);
+    json!({
+        "rid": record.record.rid.as_str(),
+        "kind": record.record.kind().as_str(),
+        "event_date": record.record.event_date.to_string(),
+        "program": record.record.program.as_str(),
+        "amount": body.amount().map(|m| json!({"minor": m.minor.to_string(), "currency": m.currency.code()})),
+    })
+}
+
+/// Checks a trusted checkpoint against the one this machine saw before for its log, fetching
+/// a consistency proof from `client` if the sizes differ, and stores it if it is larger.
+/// Adds one check to the report.
+pub fn check_seen(
+    report: &mut Report,
+    label: &str,
+    store: &SeenStore,
+    genesis: &Genesis,
+    member: &str,
+    client: &Client,
+    trusted: &TrustedCheckpoint,
+) -> Result<(), CliError> {
+    let policy = genesis
+        .policy_for(member)
+        .map_err(|e| failed(format!("log {member:?}: {e}")))?;
+    let origin = policy.origin().to_string();
+    let new = &trusted.checkpoint;
+    let Some(stored) = store.load(&origin)? else {
+        store.store(&origin, &trusted.note.to_text())?;
+        report.pass(
+            label,
+            format!(
+                "first checkpoint of {origin} seen on this machine (size {}); remembered",
+                new.size
+            ),
+        );
+        return Ok(());
+    };
+    let old = match SignedCheckpoint::open(stored.as_bytes(), policy.log_key()) {
+        Ok(s) => s.checkpoint,
+        Err(e) => {
+            return Err(input(format!(
+                "the checkpoint stored in {} is not signed by the log key of {origin} ({e}); remove the file",
+                store.path(&origin).display()
+            )));
+        }
+    };
+    if old.size > new.size {
+        report.pass(
+            label,
+            format!(
+                "this machine saw a larger checkpoint before (size {} > {}); the node is behind, its consistency with that one cannot be checked here",
+                old.size, new.size
+            ),
+        );
+        return Ok(());
+    }
+    let result = if old.size == 0 {
+        Ok(())
+    } else if old.size == new.size {
+        if old.root == new.root {
+            Ok(())
+        } else {
+            Err(format!(
+                "the log shows a different tree of size {} than this machine saw before (root {} now, {} before): the log equivocated",
+                new.size, new.root, old.root
+            ))
+        }
+    } else {
+        let proof = fetch_consistency(client, member, old.size, new.size)?;
+        verify_consistency(old.size, new.size, &old.root, &new.root, &proof).map_err(|e| {
+            format!(
+                "the log of size {} does not extend the checkpoint of size {} this machine saw before ({e})",
+                new.size, old.size
+            )
+        })
+    };
+    match result {
+        Ok(()) => {
+            if new.size > old.size {
+                store.store(&origin, &trusted.note.to_text())?;
+            }
+            report.pass(
+                label,
+                format!(
+                    "consistent with the checkpoint of size {} this machine saw before{}",
+                    old.size,
+                    if new.size > old.size {
+                        "; remembered the new one"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
+        Err(reason) => report.fail(label, reason),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        let hex = "ab".repeat(32);
+        assert!(matches!(Target::parse(&hex).unwrap(), Target::Leaf(_)));
+        assert_eq!(
+            Target::parse("county-1-2024-pay-1").unwrap(),
+            Target::Rid("county-1-2024-pay-1".into())
+        );
+        assert_eq!(Target::parse("a/b").unwrap_err().exit_code(), 2);
+        assert_eq!(Target::parse("").unwrap_err().exit_code(), 2);
+    }
+}
