@@ -69,6 +69,14 @@ const MEMBERS: [Founding; 4] = [
     },
 ];
 
+/// A loopback TCP port that was free a moment ago (the OS picks it). Another program could
+/// take it before the node binds it; the node would then fail to start with a clear error.
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .context("cannot find a free loopback port")?;
+    Ok(listener.local_addr()?.port())
+}
+
 /// One member's keys and files in the demo directory.
 pub struct DemoMember {
     /// The member id.
@@ -118,6 +126,7 @@ impl DemoSetup {
         let mut draft = GenesisBuilder::new(NETWORK);
         let mut founders = Vec::new();
         let mut prepared = Vec::new();
+        let mut ports = BTreeMap::new();
         for founding in &MEMBERS {
             let id = founding.id;
             let log = SigningKey::generate(&names::log_key_name(NETWORK, id), KeyType::Ed25519)?;
@@ -139,6 +148,12 @@ impl DemoSetup {
             );
             member.parent = founding.parent.map(str::to_string);
             member.operators = vec![operator.verifier()];
+            // The genesis lists where each node listens, as a real network's would, so every
+            // node can dial every other directly and citizens can find each log's node.
+            let (p2p_port, http_port) = (free_port()?, free_port()?);
+            member.addresses = vec![format!("/ip4/127.0.0.1/tcp/{p2p_port}")];
+            member.http = Some(format!("http://127.0.0.1:{http_port}"));
+            ports.insert(id, (p2p_port, http_port));
             let mut attestors = BTreeMap::new();
             if founding.role == Role::County {
                 for role in ATTESTOR_ROLES {
@@ -184,8 +199,12 @@ impl DemoSetup {
                 witness: Some(&file("witness")),
                 p2p: Some(&file("p2p")),
             };
-            let http = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+            let (p2p_port, http_port) = ports[id];
+            let http = Some(std::net::SocketAddr::from(([127, 0, 0, 1], http_port)));
             let config = init(&genesis_file, Some(id), &dir.join(id), keys, http)?;
+            crate::config::edit_config(&config, |c| {
+                c.p2p_listen = format!("/ip4/127.0.0.1/tcp/{p2p_port}");
+            })?;
             if id == AUDITOR {
                 // The story is published and mirrored within a few seconds: a finding
                 // that held for five is not an artefact of publication or mirroring order.
@@ -226,16 +245,12 @@ impl DemoSetup {
         &self.members[id]
     }
 
-    /// Starts the four nodes in this process: the city first, the others bootstrapping from
-    /// it (they find each other through it). Returns them by member id.
+    /// Starts the four nodes in this process; they dial each other at the addresses the
+    /// genesis lists. Returns them by member id.
     pub async fn start(&self) -> anyhow::Result<BTreeMap<String, RunningNode>> {
         let mut nodes = BTreeMap::new();
-        let city = crate::node::start(NodeConfig::load(&self.member(CITY).config)?).await?;
-        let bootstrap: Vec<String> = city.p2p_addresses.iter().map(|a| a.to_string()).collect();
-        nodes.insert(CITY.to_string(), city);
-        for id in [COUNTY_A, COUNTY_B, AUDITOR] {
-            let mut loaded = NodeConfig::load(&self.member(id).config)?;
-            loaded.config.bootstrap = bootstrap.clone();
+        for id in [CITY, COUNTY_A, COUNTY_B, AUDITOR] {
+            let loaded = NodeConfig::load(&self.member(id).config)?;
             let node = crate::node::start(loaded)
                 .await
                 .with_context(|| format!("cannot start the node of {id}"))?;
