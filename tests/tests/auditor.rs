@@ -84,27 +84,39 @@ fn the_auditor_publishes_each_finding_once_and_sees_it_answered() -> anyhow::Res
     // The city allocates, the county receives, then pays the same invoice twice.
     let city_operator = &network.keys["city-1"].operator;
     let county_operator = &network.keys["county-1"].operator;
-    let allocation = publish(&city, city_operator, json!({
-        "v": 1, "rid": "city-1-alloc-1", "kind": "allocation",
-        "event_date": days_ago(20).to_string(), "program": "roads-2026",
-        "payer": {"member": "city-1"}, "payee": {"member": "county-1"}, "amount": yuan(10_000),
-        "purpose": "Village road maintenance grant",
-    }))?;
-    let receipt = publish(&county, county_operator, json!({
-        "v": 1, "rid": "county-1-rcpt-1", "kind": "receipt",
-        "event_date": days_ago(18).to_string(), "program": "roads-2026",
-        "payer": {"member": "city-1"}, "amount": yuan(10_000),
-        "funded_by": [{"ref": {"log": "city-1", "rid": "city-1-alloc-1", "leaf": allocation["leaf"]}, "amount": yuan(10_000)}],
-    }))?;
+    let allocation = publish(
+        &city,
+        city_operator,
+        json!({
+            "v": 1, "rid": "city-1-alloc-1", "kind": "allocation",
+            "event_date": days_ago(20).to_string(), "program": "roads-2026",
+            "payer": {"member": "city-1"}, "payee": {"member": "county-1"}, "amount": yuan(10_000),
+            "purpose": "Village road maintenance grant",
+        }),
+    )?;
+    let receipt = publish(
+        &county,
+        county_operator,
+        json!({
+            "v": 1, "rid": "county-1-rcpt-1", "kind": "receipt",
+            "event_date": days_ago(18).to_string(), "program": "roads-2026",
+            "payer": {"member": "city-1"}, "amount": yuan(10_000),
+            "funded_by": [{"ref": {"log": "city-1", "rid": "city-1-alloc-1", "leaf": allocation["leaf"]}, "amount": yuan(10_000)}],
+        }),
+    )?;
     let invoice = json!([{"title": "Invoice RD-17", "sha256": "5a".repeat(32)}]);
     for (n, days) in [(1, 10), (2, 9)] {
-        publish(&county, county_operator, json!({
-            "v": 1, "rid": format!("county-1-pay-{n}"), "kind": "payment",
-            "event_date": days_ago(days).to_string(), "program": "roads-2026",
-            "payee": {"org": {"name": "Dongshan Road Works Cooperative"}}, "amount": yuan(1_000),
-            "funded_by": [{"ref": {"log": "county-1", "rid": "county-1-rcpt-1", "leaf": receipt["leaf"]}, "amount": yuan(1_000)}],
-            "purpose": "Resurfacing of the Dongshan village road", "documents": invoice,
-        }))?;
+        publish(
+            &county,
+            county_operator,
+            json!({
+                "v": 1, "rid": format!("county-1-pay-{n}"), "kind": "payment",
+                "event_date": days_ago(days).to_string(), "program": "roads-2026",
+                "payee": {"org": {"name": "Dongshan Road Works Cooperative"}}, "amount": yuan(1_000),
+                "funded_by": [{"ref": {"log": "county-1", "rid": "county-1-rcpt-1", "leaf": receipt["leaf"]}, "amount": yuan(1_000)}],
+                "purpose": "Resurfacing of the Dongshan village road", "documents": invoice,
+            }),
+        )?;
     }
 
     // The auditor finds the duplicate and publishes it in its own log, once.
@@ -140,25 +152,38 @@ fn the_auditor_publishes_each_finding_once_and_sees_it_answered() -> anyhow::Res
     auditor.terminate()?;
     auditor = NodeProcess::start(&configs[3])?;
     let again = wait_for("the restarted auditor to report", || {
-        report_covering(&auditor, &[("city-1", 1), ("county-1", 3), ("auditor-1", 1)])
+        report_covering(
+            &auditor,
+            &[("city-1", 1), ("county-1", 3), ("auditor-1", 1)],
+        )
     });
-    assert_eq!(findings_of(&again, "duplicate_payment")[0]["published"], finding_ref);
+    assert_eq!(
+        findings_of(&again, "duplicate_payment")[0]["published"],
+        finding_ref
+    );
     assert_eq!(auditor_size(), Some(1), "nothing published twice");
 
     // The county answers with a rectification; the auditor shows the finding answered.
-    publish(&county, county_operator, json!({
-        "v": 1, "rid": "county-1-rect-1", "kind": "rectification",
-        "event_date": days_ago(1).to_string(), "program": "roads-2026",
-        "finding": finding_ref, "action": "The second payment is being recovered from the cooperative",
-        "status": "in_progress",
-    }))?;
+    publish(
+        &county,
+        county_operator,
+        json!({
+            "v": 1, "rid": "county-1-rect-1", "kind": "rectification",
+            "event_date": days_ago(1).to_string(), "program": "roads-2026",
+            "finding": finding_ref, "action": "The second payment is being recovered from the cooperative",
+            "status": "in_progress",
+        }),
+    )?;
     let answered = wait_for("the finding to show as answered", || {
         let report = report_covering(&auditor, &[("county-1", 4)])?;
         let found = findings_of(&report, "duplicate_payment");
         (!found.first()?["answer"].is_null()).then_some(found[0].clone())
     });
     assert_eq!(answered["answer"]["status"], "in_progress");
-    assert_eq!(answered["answer"]["rectification"]["rid"], "county-1-rect-1");
+    assert_eq!(
+        answered["answer"]["rectification"]["rid"],
+        "county-1-rect-1"
+    );
 
     // The HTML report is one self-contained page.
     let page = get(&auditor.url("/audit.html"))?;
