@@ -21,7 +21,7 @@ use crate::evidence::Evidence;
 use crate::hash::Hash;
 use crate::key::KeyType;
 use crate::record::{
-    AcceptedKeys, Code, Date, Kind, LogState, MemberId, RecordError, Rid, SignedRecord,
+    AcceptedKeys, Code, Date, Kind, LogState, MemberId, Record, RecordError, Rid, SignedRecord,
     check_privacy, prepare_signatures, validate_entry,
 };
 
@@ -89,7 +89,8 @@ pub struct Ledger {
 /// What checking one entry gave, before it is applied in order.
 enum Checked {
     Valid {
-        record: Box<SignedRecord>,
+        /// The record without its signatures (dropped on the worker thread that read them).
+        record: Box<Record>,
         leaf: Hash,
         attestations: Option<Vec<Code>>,
     },
@@ -117,7 +118,7 @@ fn check_entry(log: &MemberId, bytes: &[u8], keys: Option<&AcceptedKeys>, verify
     })();
     match result {
         Ok((record, attestations)) => Checked::Valid {
-            record: Box::new(record),
+            record: Box::new(record.record),
             leaf,
             attestations,
         },
@@ -302,15 +303,15 @@ impl Log {
                 leaf,
                 attestations,
             } => {
-                self.state.apply(index, &record, leaf);
-                let r = record.record;
-                Entry::Valid {
+                let entry = Entry::Valid {
                     leaf,
-                    kind: r.body.kind(),
-                    rid: r.rid,
-                    event_date: r.event_date,
+                    kind: record.body.kind(),
+                    rid: record.rid.clone(),
+                    event_date: record.event_date,
                     attestations,
-                }
+                };
+                self.state.apply_record(index, *record, leaf);
+                entry
             }
             Checked::Invalid { leaf, problem } => Entry::Invalid { leaf, problem },
         };
