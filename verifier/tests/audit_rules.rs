@@ -453,9 +453,10 @@ fn two_funds() -> (Net, Reference, Reference) {
 }
 
 #[test]
-fn duplicate_payment_same_fund_is_red() {
+fn duplicate_payment_same_document_is_red() {
+    // The same invoice paid twice, from two different funds, two months apart.
     let (mut net, r1, r2) = two_funds();
-    net.payment(
+    net.payment_with_documents(
         COUNTY,
         "p1",
         "2024-01-20",
@@ -463,6 +464,7 @@ fn duplicate_payment_same_fund_is_red() {
         org("Coop"),
         300_000,
         &[(&r1, 300_000)],
+        &["Invoice 17", "Contract 4"],
     );
     net.payment(
         COUNTY,
@@ -473,14 +475,15 @@ fn duplicate_payment_same_fund_is_red() {
         700_000,
         &[(&r2, 700_000)],
     );
-    net.payment(
+    net.payment_with_documents(
         COUNTY,
         "p2",
         "2024-03-20",
         P,
         org("Coop"),
         300_000,
-        &[(&r1, 300_000)],
+        &[(&r2, 300_000)],
+        &["Invoice 17"],
     );
     let report = net.audit("2024-03-25");
     assert_eq!(
@@ -488,6 +491,79 @@ fn duplicate_payment_same_fund_is_red() {
         vec![(Rule::DuplicatePayment, Red, rid(COUNTY, "p1"))]
     );
     assert_eq!(report.findings[0].subjects.len(), 2);
+}
+
+#[test]
+fn duplicate_payment_same_fund_without_shared_document_is_not_red() {
+    // Recurring payments: same fund, payee and amount, different invoices, two months
+    // apart: not a duplicate.
+    let (mut net, r1, _) = two_funds();
+    for (rid, date, doc) in [
+        ("p1", "2024-01-20", "Invoice 17"),
+        ("p2", "2024-03-20", "Invoice 18"),
+    ] {
+        net.payment_with_documents(
+            COUNTY,
+            rid,
+            date,
+            P,
+            org("Coop"),
+            300_000,
+            &[(&r1, 300_000)],
+            &[doc],
+        );
+    }
+    assert_eq!(summary(&net.audit("2024-03-25")), vec![]);
+    // The same without documents, within the window: yellow only.
+    let (mut net, r1, _) = two_funds();
+    for (rid, date) in [("p1", "2024-01-20"), ("p2", "2024-02-10")] {
+        net.payment(
+            COUNTY,
+            rid,
+            date,
+            P,
+            org("Coop"),
+            300_000,
+            &[(&r1, 300_000)],
+        );
+    }
+    assert_eq!(
+        summary(&net.audit("2024-03-25")),
+        vec![(Rule::DuplicatePayment, Yellow, rid(COUNTY, "p1"))]
+    );
+}
+
+#[test]
+fn duplicate_payment_shared_document_different_amount_is_not_red() {
+    let (mut net, r1, _) = two_funds();
+    for (rid, date, minor) in [("p1", "2024-01-20", 300_000), ("p2", "2024-03-20", 200_000)] {
+        net.payment_with_documents(
+            COUNTY,
+            rid,
+            date,
+            P,
+            org("Coop"),
+            minor,
+            &[(&r1, minor)],
+            &["Contract 4"],
+        );
+    }
+    assert_eq!(summary(&net.audit("2024-03-25")), vec![]);
+    // Same document and amount but another payee: not red either.
+    let (mut net, r1, _) = two_funds();
+    for (rid, date, payee) in [("p1", "2024-01-20", "Coop"), ("p2", "2024-03-20", "Mill")] {
+        net.payment_with_documents(
+            COUNTY,
+            rid,
+            date,
+            P,
+            org(payee),
+            300_000,
+            &[(&r1, 300_000)],
+            &["Contract 4"],
+        );
+    }
+    assert_eq!(summary(&net.audit("2024-03-25")), vec![]);
 }
 
 #[test]

@@ -102,7 +102,7 @@ fn scenario() -> Scenario {
         &[(&ra, 500_000)],
     );
 
-    // County B: pays one household twice from the same fund (duplicate) and leaves its
+    // County B: pays one household twice on one payment order (duplicate) and leaves its
     // second receipt untouched (idle since January: 172 days, yellow).
     let rb1 = net.receipt(B, "r1", "2024-01-10", P, &b1, 3_000_000);
     net.receipt(B, "r2", "2024-01-10", P, &b2, 1_000_000);
@@ -115,7 +115,7 @@ fn scenario() -> Scenario {
         "enrolled",
         ("2024-01-01", "2024-01-10"),
     );
-    net.payment(
+    net.payment_with_documents(
         B,
         "p1",
         "2024-02-01",
@@ -123,8 +123,9 @@ fn scenario() -> Scenario {
         household_payee("hh3", "b-n1"),
         500_000,
         &[(&rb1, 500_000)],
+        &["Payment order B-7"],
     );
-    net.payment(
+    net.payment_with_documents(
         B,
         "p2",
         "2024-02-03",
@@ -132,6 +133,7 @@ fn scenario() -> Scenario {
         household_payee("hh3", "b-n2"),
         500_000,
         &[(&rb1, 500_000)],
+        &["Payment order B-7"],
     );
     net.payment(
         B,

@@ -17,6 +17,7 @@
 pub mod canonical;
 pub mod envelope;
 pub mod error;
+mod fast;
 pub mod model;
 pub mod money;
 pub mod privacy;

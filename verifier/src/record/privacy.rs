@@ -370,6 +370,117 @@ pub fn check_privacy(record: &SignedRecord) -> Result<(), RecordError> {
     }
 }
 
+/// Whether [`check_privacy`] certainly passes on the record held by canonical entry bytes,
+/// found by walking the bytes (no copy of the record, no field paths). `false` means "run
+/// [`check_privacy`]": something may be personal, or a string has escapes.
+pub(crate) fn entry_is_clean(bytes: &[u8]) -> bool {
+    let mut walk = Walk { b: bytes, i: 0 };
+    walk.value(FieldClass::Free, true, false).is_some() && walk.i == bytes.len()
+}
+
+/// A walk over JSON bytes that an entry reader already accepted, applying the rules of
+/// [`find_in`] to each value. `None`: stop, not certainly clean.
+struct Walk<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Walk<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn string(&mut self) -> Option<&str> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        self.i += 1;
+        let start = self.i;
+        while self.peek()? != b'"' {
+            if self.peek()? == b'\\' {
+                return None;
+            }
+            self.i += 1;
+        }
+        let text = std::str::from_utf8(&self.b[start..self.i]).ok()?;
+        self.i += 1;
+        Some(text)
+    }
+
+    /// `top`: the record object, whose `signatures` are not checked; `skip`: check nothing.
+    fn value(&mut self, class: FieldClass, top: bool, skip: bool) -> Option<()> {
+        match self.peek()? {
+            b'{' => {
+                self.i += 1;
+                if self.peek()? == b'}' {
+                    self.i += 1;
+                    return Some(());
+                }
+                loop {
+                    let key = self.string()?;
+                    let (inner, skip_inner) = (classify(key), skip || (top && key == "signatures"));
+                    if self.peek()? != b':' {
+                        return None;
+                    }
+                    self.i += 1;
+                    self.value(inner, false, skip_inner)?;
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b'}' => break,
+                        _ => return None,
+                    }
+                }
+                self.i += 1;
+                Some(())
+            }
+            b'[' => {
+                self.i += 1;
+                if self.peek()? == b']' {
+                    self.i += 1;
+                    return Some(());
+                }
+                loop {
+                    self.value(class, false, skip)?;
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b']' => break,
+                        _ => return None,
+                    }
+                }
+                self.i += 1;
+                Some(())
+            }
+            b'"' => {
+                let text = self.string()?;
+                if skip || class == FieldClass::Exempt {
+                    return Some(());
+                }
+                find_personal(text, class == FieldClass::Free)
+                    .is_none()
+                    .then_some(())
+            }
+            b'0'..=b'9' => {
+                let start = self.i;
+                while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                    self.i += 1;
+                }
+                if matches!(self.peek()?, b'.' | b'e' | b'E') {
+                    return None;
+                }
+                let text = std::str::from_utf8(&self.b[start..self.i]).ok()?;
+                (skip || find_personal(text, class == FieldClass::Free).is_none()).then_some(())
+            }
+            b't' | b'f' | b'n' => {
+                while self.peek().is_some_and(|c| c.is_ascii_lowercase()) {
+                    self.i += 1;
+                }
+                Some(())
+            }
+            _ => None,
+        }
+    }
+}
+
 fn find_in(value: &Value, path: &str, class: FieldClass) -> Option<RecordError> {
     match value {
         Value::String(text) => {

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::envelope::{Replacement, SignedRecord};
+use super::envelope::{Record, Replacement, SignedRecord};
 use super::error::RecordError;
 use super::model::{Body, Kind};
 use super::types::{Rid, Text};
@@ -159,21 +159,39 @@ impl LogState {
 
     /// Applies the entry at `index` with leaf hash `leaf`. Entries must come in log order.
     pub fn apply(&mut self, index: u64, record: &SignedRecord, leaf: Hash) {
-        let r = &record.record;
-        if let Some(first) = self.rids.get(&r.rid) {
+        self.apply_record(index, record.record.clone(), leaf);
+    }
+
+    /// [`LogState::apply`] taking the record by value: its content moves into the state
+    /// without a copy. The signatures play no part in the state.
+    pub fn apply_record(&mut self, index: u64, record: Record, leaf: Hash) {
+        if let Some(first) = self.rids.get(&record.rid) {
             let first_index = first.versions.first().map(|v| v.index).unwrap_or_default();
-            self.issue(index, &r.rid, StateProblem::DuplicateRid { first_index });
+            self.issue(
+                index,
+                &record.rid,
+                StateProblem::DuplicateRid { first_index },
+            );
             return;
         }
+        let Record {
+            rid,
+            event_date,
+            program,
+            body,
+        } = record;
+        // A correction or void also keeps its own content (it may become its target's next
+        // version); a factual record's content just moves into the state.
+        let own = matches!(body, Body::Correction(_) | Body::Void(_)).then(|| body.clone());
         self.rids.insert(
-            r.rid.clone(),
+            rid.clone(),
             RidState {
-                rid: r.rid.clone(),
+                rid: rid.clone(),
                 status: Status::Active,
                 content: Replacement {
-                    event_date: r.event_date,
-                    program: r.program.clone(),
-                    body: r.body.clone(),
+                    event_date,
+                    program,
+                    body,
                 },
                 versions: vec![Version {
                     index,
@@ -182,7 +200,10 @@ impl LogState {
                 }],
             },
         );
-        let (pin, change) = match &r.body {
+        let Some(body) = own else {
+            return;
+        };
+        let (pin, change) = match &body {
             Body::Correction(c) => (&c.corrects, Some(&c.replacement)),
             Body::Void(v) => (&v.voids, None),
             _ => return,
@@ -217,16 +238,16 @@ impl LogState {
             }
         };
         if let Some(problem) = problem {
-            self.issue(index, &r.rid, problem);
+            self.issue(index, &rid, problem);
             return;
         }
         if let Some(t) = self.rids.get_mut(target) {
             t.versions.push(Version {
                 index,
                 leaf,
-                by: Some(r.rid.clone()),
+                by: Some(rid.clone()),
             });
-            match (&r.body, change) {
+            match (&body, change) {
                 (_, Some(replacement)) => t.content = replacement.clone(),
                 (Body::Void(v), None) => {
                     t.status = Status::Voided {

@@ -201,6 +201,31 @@ impl Net {
         self.publish(log, rid, date, program, fields)
     }
 
+    /// A payment listing supporting documents, given by title (hashed to their SHA-256).
+    #[allow(clippy::too_many_arguments, dead_code)]
+    pub fn payment_with_documents(
+        &mut self,
+        log: &str,
+        rid: &str,
+        date: &str,
+        program: &str,
+        payee: Value,
+        minor: u64,
+        funded_by: &[(&Reference, u64)],
+        documents: &[&str],
+    ) -> Reference {
+        let fields = json!({
+            "kind": "payment", "payee": payee, "amount": cny(minor),
+            "funded_by": funded_by.iter().map(|(r, m)| part(r, *m)).collect::<Vec<_>>(),
+            "purpose": "Relief payment",
+            "documents": documents.iter().map(|t| json!({
+                "title": t,
+                "sha256": daylight_verifier::hash::Hash::digest(t.as_bytes()).to_hex(),
+            })).collect::<Vec<_>>(),
+        });
+        self.publish(log, rid, date, program, fields)
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub fn household(
         &mut self,

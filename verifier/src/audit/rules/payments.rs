@@ -81,27 +81,26 @@ fn runs(view: &View<'_>, mut items: Vec<usize>, window: i64) -> Vec<Vec<usize>> 
     out
 }
 
-/// Red: two or more payments in force citing the same fund (log and rid) for the same payee
-/// and amount. Yellow: payments by one log to the same payee, in the same programme, of the
-/// same amount, with consecutive event dates less than `duplicate_window_days` apart, unless
-/// all of them are already in one red group.
+/// Red: two or more payments in force to the same payee, of the same amount, that list at
+/// least one supporting document with the same SHA-256 (the same invoice or contract paid
+/// twice), whatever funds they cite and whichever logs hold them. Yellow: payments by one log
+/// to the same payee, in the same programme, of the same amount, with consecutive event dates
+/// less than `duplicate_window_days` apart, unless all of them are already in one red group.
+///
+/// Citing the same fund is not enough for red: a household paid the same monthly subsidy
+/// from one annual receipt is a recurring payment, not a duplicate.
 pub(crate) fn duplicate_payment(view: &View<'_>, out: &mut Vec<Draft>) {
-    let by_source = groups(payments(view).flat_map(|(i, p)| {
-        p.funded_by.iter().map(move |part| {
-            (
-                (
-                    part.reference.log.as_str(),
-                    part.reference.rid.as_str(),
-                    Payee::of(&p.payee),
-                    p.amount,
-                ),
-                i,
-            )
-        })
+    let by_document = groups(payments(view).flat_map(|(i, p)| {
+        // A payment listing one document twice is one payment, not two.
+        let mut docs: Vec<&HexHash> = p.documents.iter().map(|d| &d.sha256).collect();
+        docs.sort_unstable();
+        docs.dedup();
+        docs.into_iter()
+            .map(move |doc| ((doc, Payee::of(&p.payee), p.amount), i))
     }));
     let mut red_group: HashMap<usize, usize> = HashMap::new();
     let mut seen: HashSet<Vec<usize>> = HashSet::new();
-    for group in by_source {
+    for group in by_document {
         if group.len() < 2 || !seen.insert(group.clone()) {
             continue;
         }
@@ -118,7 +117,7 @@ pub(crate) fn duplicate_payment(view: &View<'_>, out: &mut Vec<Draft>) {
                 Severity::Red,
                 &group,
                 format!(
-                    "{} payments of {} to the same payee cite the same fund as {}.",
+                    "{} payments of {} to the same payee list the same supporting document as {}.",
                     group.len(),
                     p.amount,
                     rec.state.rid

@@ -1,0 +1,289 @@
+//! A single-pass reader for log entries: the happy path of [`SignedRecord::from_entry`].
+//!
+//! [`read_entry`] checks that the bytes are in a conservative subset of RFC 8785 form (no
+//! white space, object names ASCII without escapes and strictly increasing — so sorted and
+//! unique —, strings without escapes, integers below 2^53 only, no `null`, no empty object or
+//! list) in one scan that also finds the top-level members, then deserializes each part
+//! straight from its bytes into the record model's types. It returns `None` for anything
+//! outside that subset or that does not deserialize, and the caller falls back to the full
+//! reader, which gives the exact result and error message.
+//!
+//! Why `Some` implies what the full reader returns: the subset is exactly what the JCS
+//! serializer writes for such values, so the bytes are the canonical form of the JSON value
+//! they hold; every scalar type of the model serializes back to the text it parsed (they keep
+//! their text or refuse non-canonical spellings), and without `null` or empty lists no
+//! optional field can be written out with its default. So re-serializing the record gives
+//! the same bytes. Debug builds check this on every call.
+
+use serde::de::DeserializeOwned;
+
+use super::envelope::{Record, RecordSignature, SignedRecord};
+use super::model::{Body, Kind};
+use super::types::{Date, Ident, Rid};
+
+/// One member of the top-level object: its name and the bytes of its value.
+type Member<'a> = (&'a [u8], &'a [u8]);
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+/// Integers up to 15 digits are below 2^53: JCS writes them as they are.
+const MAX_DIGITS: usize = 15;
+
+impl<'a> Scanner<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.i += 1)
+    }
+
+    /// A string without escapes or control characters; returns its content.
+    fn string(&mut self) -> Option<&'a [u8]> {
+        self.eat(b'"')?;
+        let start = self.i;
+        loop {
+            match self.peek()? {
+                b'"' => break,
+                b'\\' | 0..=0x1f => return None,
+                _ => self.i += 1,
+            }
+        }
+        let s = &self.b[start..self.i];
+        self.i += 1;
+        Some(s)
+    }
+
+    fn value(&mut self, depth: u32) -> Option<()> {
+        if depth > 32 {
+            return None;
+        }
+        match self.peek()? {
+            b'{' => self.object(depth + 1, |_, _| {}),
+            b'[' => {
+                self.i += 1;
+                if self.peek()? == b']' {
+                    return None;
+                }
+                loop {
+                    self.value(depth + 1)?;
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b']' => {
+                            self.i += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'"' => self.string().map(|_| ()),
+            b'0' => {
+                self.i += 1;
+                self.after_number()
+            }
+            b'1'..=b'9' => {
+                let start = self.i;
+                while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                    self.i += 1;
+                }
+                if self.i - start > MAX_DIGITS {
+                    return None;
+                }
+                self.after_number()
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            _ => None,
+        }
+    }
+
+    /// A number must end here (no fraction or exponent).
+    fn after_number(&self) -> Option<()> {
+        matches!(self.peek()?, b',' | b']' | b'}').then_some(())
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        self.b[self.i..]
+            .starts_with(word)
+            .then(|| self.i += word.len())
+    }
+
+    /// An object with ASCII names in strictly increasing order; `each` sees every member.
+    fn object(&mut self, depth: u32, mut each: impl FnMut(&'a [u8], &'a [u8])) -> Option<()> {
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            return None;
+        }
+        let mut last: Option<&[u8]> = None;
+        loop {
+            let name = self.string()?;
+            if !name.is_ascii() || last.is_some_and(|l| l >= name) {
+                return None;
+            }
+            last = Some(name);
+            self.eat(b':')?;
+            let start = self.i;
+            self.value(depth)?;
+            each(name, &self.b[start..self.i]);
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+fn part<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    serde_json::from_slice(bytes).ok()
+}
+
+fn get<'a>(members: &[Member<'a>], name: &[u8]) -> Option<&'a [u8]> {
+    members.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+}
+
+/// Reads a log entry on the fast path; `None` means "use the full reader" (which may still
+/// accept it). See the module doc for why a result equals the full reader's.
+pub(crate) fn read_entry(bytes: &[u8]) -> Option<SignedRecord> {
+    std::str::from_utf8(bytes).ok()?;
+    let mut members: Vec<Member<'_>> = Vec::with_capacity(16);
+    let mut scanner = Scanner { b: bytes, i: 0 };
+    scanner.object(1, |name, value| members.push((name, value)))?;
+    if scanner.i != bytes.len() || get(&members, b"v")? != b"1" {
+        return None;
+    }
+    let kind = get(&members, b"kind")?;
+    let kind = Kind::parse(std::str::from_utf8(kind.get(1..kind.len() - 1)?).ok()?)?;
+    let rid: Rid = part(get(&members, b"rid")?)?;
+    let event_date: Date = part(get(&members, b"event_date")?)?;
+    let program: Ident = part(get(&members, b"program")?)?;
+    let signatures: Vec<RecordSignature> = part(get(&members, b"signatures")?)?;
+    // The kind's fields, as one object in the same (sorted) order.
+    let mut fields = Vec::with_capacity(bytes.len());
+    fields.push(b'{');
+    for (name, value) in &members {
+        if matches!(
+            *name,
+            b"v" | b"kind" | b"rid" | b"event_date" | b"program" | b"signatures"
+        ) {
+            continue;
+        }
+        if fields.len() > 1 {
+            fields.push(b',');
+        }
+        fields.push(b'"');
+        fields.extend_from_slice(name);
+        fields.extend_from_slice(b"\":");
+        fields.extend_from_slice(value);
+    }
+    fields.push(b'}');
+    let body = match kind {
+        Kind::Allocation => Body::Allocation(part(&fields)?),
+        Kind::Receipt => Body::Receipt(part(&fields)?),
+        Kind::Payment => Body::Payment(part(&fields)?),
+        Kind::Project => Body::Project(part(&fields)?),
+        Kind::Asset => Body::Asset(part(&fields)?),
+        Kind::Household => Body::Household(part(&fields)?),
+        Kind::Finding => Body::Finding(part(&fields)?),
+        Kind::Rectification => Body::Rectification(part(&fields)?),
+        Kind::Void => Body::Void(part(&fields)?),
+        // Rare; its nested replacement is read by the full reader.
+        Kind::Correction => return None,
+    };
+    let record = SignedRecord {
+        record: Record {
+            rid,
+            event_date,
+            program,
+            body,
+        },
+        signatures,
+    };
+    debug_assert_eq!(
+        super::canonical::to_entry_bytes(&record),
+        bytes,
+        "fast entry reader accepted a non-canonical entry"
+    );
+    Some(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(json: &str) -> bool {
+        let mut s = Scanner {
+            b: json.as_bytes(),
+            i: 0,
+        };
+        s.object(1, |_, _| {}).is_some() && s.i == json.len()
+    }
+
+    #[test]
+    fn scanner_accepts_only_a_canonical_subset() {
+        assert!(scan(r#"{"a":1,"b":[true,"x"],"c":{"d":0}}"#));
+        for bad in [
+            r#"{"b":1,"a":2}"#,          // unsorted
+            r#"{"a":1,"a":1}"#,          // duplicate
+            r#"{"a": 1}"#,               // white space
+            r#"{"a":01}"#,               // leading zero
+            r#"{"a":1.0}"#,              // fraction
+            r#"{"a":1e3}"#,              // exponent
+            r#"{"a":-1}"#,               // negative: left to the full reader
+            r#"{"a":null}"#,             // null
+            r#"{"a":[]}"#,               // empty list
+            r#"{"a":{}}"#,               // empty object
+            r#"{"a":"\n"}"#,             // escape
+            r#"{"é":1}"#,                // non-ASCII name
+            r#"{"a":1234567890123456}"#, // 16 digits
+            r#"{"a":1} "#,               // trailing space
+        ] {
+            assert!(!scan(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn signed_records_take_the_fast_path() {
+        use crate::{KeyType, SigningKey};
+        let key =
+            SigningKey::from_seed("net/county-1/operator/a", KeyType::Ed25519, [3; 32]).unwrap();
+        let leaf = "ab".repeat(32);
+        let record = Record::from_value(serde_json::json!({
+            "v": 1, "rid": "county-1-p1", "kind": "payment", "event_date": "2024-02-01",
+            "program": "relief24", "purpose": "Seeds \u{e9}t\u{e9} \"A\"",
+            "payee": {"org": {"name": "Coop"}},
+            "amount": {"minor": "300000", "currency": "CNY"},
+            "funded_by": [{"ref": {"log": "county-1", "rid": "county-1-r1", "leaf": leaf},
+                           "amount": {"minor": "300000", "currency": "CNY"}}],
+            "documents": [{"title": "Invoice 7", "sha256": "cd".repeat(32)}],
+        }))
+        .unwrap();
+        let signed = record.sign(&key);
+        let bytes = super::super::canonical::to_entry_bytes(&signed);
+        // Quotes in text need escapes: the full reader handles it.
+        assert!(read_entry(&bytes).is_none());
+        assert_eq!(SignedRecord::from_entry(&bytes).unwrap(), signed);
+        let mut plain = signed.clone();
+        let Body::Payment(p) = &mut plain.record.body else {
+            unreachable!()
+        };
+        p.purpose = super::super::types::Text::parse("Seeds \u{e9}t\u{e9}").unwrap();
+        let plain = plain.record.sign(&key);
+        let bytes = super::super::canonical::to_entry_bytes(&plain);
+        assert_eq!(read_entry(&bytes), Some(plain));
+    }
+
+    #[test]
+    fn non_records_fall_back() {
+        assert!(read_entry(b"not a record").is_none());
+        assert!(read_entry(br#"{"v":1}"#).is_none());
+        assert!(read_entry(br#"{"v":2,"kind":"void"}"#).is_none());
+    }
+}
