@@ -67,7 +67,14 @@ pub struct Replication {
     wanted: Mutex<HashMap<String, SignedCheckpoint>>,
     /// Periodic head pulls made (chooses the next peer to ask).
     pulls: std::sync::atomic::AtomicU64,
+    /// Hashes of checkpoint notes already handled and found valid. The same note reaches a
+    /// node many times (gossip from each peer, head pulls every few seconds); handling it
+    /// again would verify every signature again and learn nothing.
+    handled_notes: Mutex<std::collections::HashSet<Hash>>,
 }
+
+/// Most note hashes remembered before the set is cleared (it only saves work).
+const HANDLED_NOTES_LIMIT: usize = 8192;
 
 /// How often catch-ups that gave up are retried.
 pub const SYNC_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
@@ -135,6 +142,7 @@ impl Replication {
             fetched: std::sync::atomic::AtomicU64::new(0),
             wanted: Mutex::new(HashMap::new()),
             pulls: std::sync::atomic::AtomicU64::new(0),
+            handled_notes: Mutex::new(std::collections::HashSet::new()),
         })
     }
 
@@ -315,6 +323,31 @@ impl Replication {
         data: &[u8],
         source: Option<PeerId>,
     ) -> Result<(), String> {
+        let digest = Hash::digest(data);
+        if self
+            .handled_notes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&digest)
+        {
+            return Ok(());
+        }
+        let outcome = self.handle_checkpoint(data, source).await;
+        if outcome.is_ok() {
+            let mut handled = self.handled_notes.lock().unwrap_or_else(|e| e.into_inner());
+            if handled.len() >= HANDLED_NOTES_LIMIT {
+                handled.clear();
+            }
+            handled.insert(digest);
+        }
+        outcome
+    }
+
+    async fn handle_checkpoint(
+        self: &Arc<Self>,
+        data: &[u8],
+        source: Option<PeerId>,
+    ) -> Result<(), String> {
         let note = Note::parse(data).map_err(|e| e.to_string())?;
         let body = daylight_verifier::Checkpoint::parse(&note.text).map_err(|e| e.to_string())?;
         let log = self
@@ -340,8 +373,10 @@ impl Replication {
             }
         }
 
-        // A different root for a size already held is equivocation.
+        // A different root for a size already held is equivocation. (The held checkpoint's
+        // body is compared first; its signature is checked only when building evidence.)
         if let Ok(Some(held)) = self.store.checkpoint_at(log.number, checkpoint.size)
+            && !held.starts_with(note.text.as_str())
             && let Ok(held) = SignedCheckpoint::open(held.as_bytes(), log.policy.log_key())
             && held.checkpoint.root != checkpoint.root
         {
