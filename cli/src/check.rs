@@ -10,7 +10,7 @@ use daylight_verifier::checkpoint::{Checkpoint, SignedCheckpoint};
 use daylight_verifier::merkle::{leaf_hash, root_from_inclusion_proof, verify_consistency};
 use daylight_verifier::policy::{PolicyError, TrustedCheckpoint};
 use daylight_verifier::record::{
-    AcceptedKeys, Body, Code, MemberId, Money, SignedRecord, canonicalize, verify_signatures,
+    AcceptedKeys, Body, MemberId, Money, SignedRecord, canonicalize, verify_signatures,
 };
 use daylight_verifier::{Hash, SigningKey};
 use serde_json::{Value, json};
@@ -302,18 +302,10 @@ pub fn check_inclusion(
     Ok(())
 }
 
-/// The keys whose signatures count on records of `member`, from the genesis.
+/// The keys whose signatures count on records of `member`, from the genesis (none for a
+/// member the genesis does not list).
 pub fn accepted_keys(genesis: &Genesis, member: &str) -> AcceptedKeys {
-    let mut keys = AcceptedKeys::new();
-    for k in genesis.operator_keys(member).unwrap_or(&[]) {
-        keys = keys.with_operator(k.clone());
-    }
-    for a in genesis.attestor_keys(member).unwrap_or(&[]) {
-        if let Ok(role) = Code::parse(&a.role) {
-            keys = keys.with_attestor(a.key.clone(), role);
-        }
-    }
-    keys
+    genesis.accepted_keys(member).unwrap_or_default()
 }
 
 /// Checks an entry: canonical record of the log `member`, signed by keys the genesis

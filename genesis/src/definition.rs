@@ -2,6 +2,7 @@
 
 use daylight_verifier::key::VerifierKey;
 use daylight_verifier::policy::LogPolicy;
+use daylight_verifier::record::{AcceptedKeys, Code};
 
 use crate::audit::AuditParams;
 use crate::builder::GenesisBuilder;
@@ -156,5 +157,22 @@ impl Definition {
     /// The attestor keys, with their roles, whose signatures on records of `id` count.
     pub fn attestor_keys(&self, id: &str) -> Result<&[Attestor], GenesisError> {
         Ok(&self.require(id)?.attestors)
+    }
+
+    /// Every key whose signature counts on records of `id` — its operators, and its
+    /// attestors with their roles — in the form the record layer checks signatures with.
+    pub fn accepted_keys(&self, id: &str) -> Result<AcceptedKeys, GenesisError> {
+        let member = self.require(id)?;
+        let mut keys = AcceptedKeys::new();
+        for key in &member.operators {
+            keys = keys.with_operator(key.clone());
+        }
+        for attestor in &member.attestors {
+            // Roles were checked to be codes when the definition was built.
+            if let Ok(role) = Code::parse(&attestor.role) {
+                keys = keys.with_attestor(attestor.key.clone(), role);
+            }
+        }
+        Ok(keys)
     }
 }

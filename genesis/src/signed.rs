@@ -225,6 +225,14 @@ impl Genesis {
         self.definition().attestor_keys(id)
     }
 
+    /// Every key whose signature counts on records of `id` ([`Definition::accepted_keys`]).
+    pub fn accepted_keys(
+        &self,
+        id: &str,
+    ) -> Result<daylight_verifier::record::AcceptedKeys, GenesisError> {
+        self.definition().accepted_keys(id)
+    }
+
     /// The gossip topic for checkpoints, `daylight/<genesis id>/checkpoints/1`.
     pub fn checkpoint_topic(&self) -> String {
         names::checkpoint_topic(self.id())

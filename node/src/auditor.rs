@@ -19,7 +19,7 @@ use std::time::Duration;
 use daylight_genesis::Genesis;
 use daylight_verifier::Hash;
 use daylight_verifier::audit::{AuditFinding, AuditReport, Ledger, finding_rid};
-use daylight_verifier::record::{AcceptedKeys, Code, Date, MemberId};
+use daylight_verifier::record::{Date, MemberId};
 use daylight_verifier::{Evidence, SigningKey};
 use tokio::sync::{RwLock, watch};
 
@@ -71,7 +71,7 @@ impl Auditor {
     ) -> anyhow::Result<Auditor> {
         let mut ledger = Ledger::new();
         for member in logs.keys() {
-            ledger.set_keys(member, accepted_keys(&genesis, member.as_str())?);
+            ledger.set_keys(member, genesis.accepted_keys(member.as_str())?);
         }
         Ok(Auditor {
             store,
@@ -237,21 +237,4 @@ impl Auditor {
         }
         published
     }
-}
-
-/// The operator and attestor keys the genesis accepts for `member`'s records, so the engine
-/// can tell which roles signed a record.
-fn accepted_keys(genesis: &Genesis, member: &str) -> anyhow::Result<AcceptedKeys> {
-    let mut keys = AcceptedKeys::new();
-    for key in genesis.operator_keys(member)? {
-        keys = keys.with_operator(key.clone());
-    }
-    for attestor in genesis.attestor_keys(member)? {
-        let role: Code = attestor
-            .role
-            .parse()
-            .map_err(|e| anyhow::anyhow!("attestor role {:?}: {e}", attestor.role))?;
-        keys = keys.with_attestor(attestor.key.clone(), role);
-    }
-    Ok(keys)
 }

@@ -12,7 +12,7 @@
 
 use daylight_genesis::Genesis;
 use daylight_verifier::record::{
-    AcceptedKeys, Body, Code, MemberId, Pin, PreparedRecord, RecordError, prepare_record,
+    AcceptedKeys, Body, MemberId, Pin, PreparedRecord, RecordError, prepare_record,
 };
 
 use crate::sequencer::{Ack, Sequencer, SequencerError};
@@ -57,16 +57,7 @@ impl Submitter {
     pub fn from_genesis(genesis: &Genesis, member: &str) -> anyhow::Result<Submitter> {
         let member_id = MemberId::parse(member)
             .map_err(|e| anyhow::anyhow!("member id {member:?} is not valid: {e}"))?;
-        let mut keys = AcceptedKeys::new();
-        for key in genesis.operator_keys(member)? {
-            keys = keys.with_operator(key.clone());
-        }
-        for attestor in genesis.attestor_keys(member)? {
-            let role = Code::parse(&attestor.role).map_err(|e| {
-                anyhow::anyhow!("attestor role {:?} is not valid: {e}", attestor.role)
-            })?;
-            keys = keys.with_attestor(attestor.key.clone(), role);
-        }
+        let keys = genesis.accepted_keys(member)?;
         Ok(Submitter {
             member: member_id,
             keys: std::sync::Arc::new(keys),
