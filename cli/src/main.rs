@@ -4,6 +4,7 @@
 //! 3 network unreachable. Every command takes `--json` for one JSON document on stdout.
 //! See `docs/cli.md`.
 
+mod audit_cmd;
 mod check;
 mod client;
 mod error;
@@ -14,6 +15,7 @@ mod keygen;
 mod output;
 mod publish;
 mod receipt;
+mod replay;
 mod seen;
 mod verify;
 
@@ -95,8 +97,27 @@ enum Command {
         /// The record id to start from (a payment, a receipt, an allocation...).
         rid: String,
     },
-    // `daylight audit` (replay a whole log and run the audit rules) belongs here; it is
-    // added with the audit engine.
+    /// Replays logs from a node (every member's by default), checks every entry tile against
+    /// a quorum-cosigned checkpoint, runs the audit rules and reports lights and findings.
+    Audit {
+        /// The pinned genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The node to replay from (any member's or observer's node holds every log).
+        #[arg(long)]
+        node: String,
+        /// How to write the report.
+        #[arg(long, value_enum, default_value_t = audit_cmd::Format::Text)]
+        format: audit_cmd::Format,
+        /// Write the report to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Judge time limits as of this date (YYYY-MM-DD; default today, UTC).
+        #[arg(long)]
+        as_of: Option<String>,
+        /// The member ids of the logs to audit; default every member's.
+        members: Vec<String>,
+    },
     /// Checks evidence that a log signed two incompatible histories.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
@@ -324,6 +345,21 @@ fn run(cli: Cli) -> Result<Report, CliError> {
             receipt,
             opening,
         }) => receipt::verify(&genesis, &receipt, opening.as_deref()),
+        Command::Audit {
+            genesis,
+            node,
+            format,
+            out,
+            as_of,
+            members,
+        } => audit_cmd::run(audit_cmd::AuditRequest {
+            genesis: &genesis,
+            node: &node,
+            members: &members,
+            format,
+            out: out.as_deref(),
+            as_of: as_of.as_deref(),
+        }),
         Command::Flow {
             genesis,
             nodes,

@@ -15,23 +15,9 @@ fn seconds_since_epoch() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The date `days` days after 1970-01-01 (Howard Hinnant's civil_from_days), or `None`
-/// outside the years 1 to 9999 that record dates allow.
+/// The date `days` days after 1970-01-01, or `None` outside the years 1 to 9999.
 pub fn date_from_days(days: i64) -> Option<Date> {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    Date::new(
-        u16::try_from(year).ok()?,
-        u8::try_from(month).ok()?,
-        u8::try_from(day).ok()?,
-    )
+    Date::from_days_since_epoch(days)
 }
 
 /// Today's date in UTC.

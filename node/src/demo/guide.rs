@@ -16,6 +16,7 @@ pub const CLI_ALIAS: &str = "alias daylight='cargo run -q --release -p daylight-
 pub struct Guide {
     summary: Value,
     text: String,
+    env: String,
 }
 
 fn path(p: &Path) -> String {
@@ -55,8 +56,8 @@ impl Guide {
                 ),
             ),
             (
-                "audit the second county's log yourself",
-                format!("daylight audit --genesis {genesis} --node {auditor_url} {COUNTY_B}"),
+                "replay and audit every log yourself",
+                format!("daylight audit --genesis {genesis} --node {auditor_url}"),
             ),
         ];
         let mut text = String::new();
@@ -105,7 +106,32 @@ impl Guide {
                 .collect::<serde_json::Map<_, _>>(),
             "commands": commands.iter().map(|(_, c)| c.clone()).collect::<Vec<_>>(),
         });
-        Guide { summary, text }
+        let env = [
+            ("DAYLIGHT_DEMO", path(dir)),
+            ("GENESIS", genesis.clone()),
+            ("CITY_NODE", demo.urls[CITY].clone()),
+            ("COUNTY_NODE", county_url.clone()),
+            ("COUNTY_B_NODE", demo.urls[COUNTY_B].clone()),
+            ("AUDITOR_NODE", auditor_url.clone()),
+            ("HOUSEHOLD_PAYMENT", published.household_payment.clone()),
+            ("COOPERATIVE_PAYMENT", published.cooperative_payment.clone()),
+            ("RECEIPT", receipt.clone()),
+            ("OPENING", opening.clone()),
+            (
+                "COUNTY_OPERATOR_KEY",
+                path(&setup.member(COUNTY_A).operator_file),
+            ),
+        ]
+        .iter()
+        .map(|(name, value)| format!("{name}='{value}'\n"))
+        .collect();
+        Guide { summary, text, env }
+    }
+
+    /// The guide as shell variables (`demo.env`), so the README's commands run as written:
+    /// `. /tmp/daylight-demo/demo.env`.
+    pub fn env(&self) -> &str {
+        &self.env
     }
 
     /// The guide as text, for people.

@@ -37,6 +37,8 @@ pub const RECEIPT_FILE: &str = "household-receipt.tlog-proof";
 pub const OPENING_FILE: &str = "household-opening.json";
 /// The file name of the machine-readable summary (URLs, rids, files) for scripts and tests.
 pub const SUMMARY_FILE: &str = "demo.json";
+/// The file name of the same as shell variables, which the README's commands use.
+pub const ENV_FILE: &str = "demo.env";
 
 /// What `daylight-node demo` was asked to do.
 #[derive(Clone, Debug, Default)]
@@ -87,6 +89,7 @@ async fn run_in(dir: &Path, exit_after_verify: bool) -> anyhow::Result<()> {
         serde_json::to_string_pretty(&guide.summary())?,
     )
     .context("cannot write the demo summary")?;
+    std::fs::write(dir.join(ENV_FILE), guide.env()).context("cannot write demo.env")?;
     println!("{}", guide.text());
     let outcome = if exit_after_verify {
         let verified = verify_household_receipt(dir, &demo.setup);
