@@ -115,6 +115,10 @@ enum Command {
         /// Judge time limits as of this date (YYYY-MM-DD; default today, UTC).
         #[arg(long)]
         as_of: Option<String>,
+        /// Only replay the logs and check every tile against the cosigned checkpoint; run no
+        /// audit rules.
+        #[arg(long)]
+        replay_only: bool,
         /// The member ids of the logs to audit; default every member's.
         members: Vec<String>,
     },
@@ -351,6 +355,7 @@ fn run(cli: Cli) -> Result<Report, CliError> {
             format,
             out,
             as_of,
+            replay_only,
             members,
         } => audit_cmd::run(audit_cmd::AuditRequest {
             genesis: &genesis,
@@ -359,6 +364,7 @@ fn run(cli: Cli) -> Result<Report, CliError> {
             format,
             out: out.as_deref(),
             as_of: as_of.as_deref(),
+            replay_only,
         }),
         Command::Flow {
             genesis,

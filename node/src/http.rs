@@ -451,8 +451,8 @@ async fn record(State(state): Shared, Path(rid): Path<String>) -> Result<Respons
     record_at(&state, member, log, rid, index)
 }
 
-/// `GET /v1/leaf/<hex>`: the entry with that leaf hash in any held log, shaped like
-/// `GET /v1/records/<rid>`.
+/// `GET /v1/leaf/<hex>`: the entry of this node's own log with that leaf hash, shaped like
+/// `GET /v1/records/<rid>` (mirrored logs are found by rid; see `storage::LEAVES`).
 async fn record_by_leaf(
     State(state): Shared,
     Path(leaf): Path<String>,
@@ -463,7 +463,12 @@ async fn record_by_leaf(
         .store
         .find_leaf(&hash)
         .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found(format!("no entry with leaf {leaf} in any held log")))?;
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no entry with leaf {leaf} in this node's own log; ask the publisher's node, \
+                 or look the record up by rid"
+            ))
+        })?;
     let (member, log) = state
         .logs
         .iter()

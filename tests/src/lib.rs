@@ -279,6 +279,23 @@ pub fn signed_receipt(operator: &SigningKey, rid: &str, minor: u64) -> serde_jso
     serde_json::to_value(record.sign(operator)).expect("records serialize")
 }
 
+/// Polls `check` every 100 ms until it returns `Some`, and panics naming `what` if `deadline`
+/// passes first. For waiting on another process's state, which no event announces.
+pub fn wait_for<T>(
+    deadline: std::time::Duration,
+    what: &str,
+    mut check: impl FnMut() -> Option<T>,
+) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 /// Sets the addresses a node dials at start (multiaddrs ending in `/p2p/<peer id>`).
 pub fn set_bootstrap(config: &Path, addresses: &[String]) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(config)?;
@@ -308,14 +325,16 @@ pub fn cli_binary() -> anyhow::Result<PathBuf> {
     sibling_binary("daylight")
 }
 
-/// A binary of this workspace, beside the test executable's `deps` directory.
+/// A binary of this workspace in the same profile directory as the running executable: a
+/// test runs from `target/<profile>/deps/`, a benchmark binary from `target/<profile>/`.
 fn sibling_binary(name: &str) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    // target/<profile>/deps/<test> → target/<profile>/daylight-node
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("cannot locate the target directory")?;
+    let dir = exe.parent().context("cannot locate the target directory")?;
+    let profile_dir = if dir.ends_with("deps") {
+        dir.parent().context("cannot locate the target directory")?
+    } else {
+        dir
+    };
     let binary = profile_dir.join(name);
     if !binary.exists() {
         bail!(

@@ -1,27 +1,15 @@
 //! The auditor role between real node processes: findings published once (also across a
 //! restart), answered by a rectification, and served as JSON and HTML.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use daylight_node::clock::days_ago;
-use daylight_tests::{NodeProcess, TestNetwork, get, post_json, set_bootstrap};
+use daylight_tests::{NodeProcess, TestNetwork, get, post_json, set_bootstrap, wait_for};
 use daylight_verifier::SigningKey;
 use daylight_verifier::record::Record;
 use serde_json::{Value, json};
 
 const DEADLINE: Duration = Duration::from_secs(90);
-
-/// Polls `check` until it returns Some, or fails after the deadline with `what`.
-fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 fn yuan(amount: u64) -> Value {
     json!({"minor": (amount * 100).to_string(), "currency": "CNY"})
@@ -123,11 +111,15 @@ fn the_auditor_publishes_each_finding_once_and_sees_it_answered() -> anyhow::Res
     }
 
     // The auditor finds the duplicate and publishes it in its own log, once.
-    let published = wait_for("the duplicate payment to be published as a finding", || {
-        let report = report_covering(&auditor, &[("city-1", 1), ("county-1", 3)])?;
-        let found = findings_of(&report, "duplicate_payment");
-        (found.len() == 1 && !found[0]["published"].is_null()).then_some(report)
-    });
+    let published = wait_for(
+        DEADLINE,
+        "the duplicate payment to be published as a finding",
+        || {
+            let report = report_covering(&auditor, &[("city-1", 1), ("county-1", 3)])?;
+            let found = findings_of(&report, "duplicate_payment");
+            (found.len() == 1 && !found[0]["published"].is_null()).then_some(report)
+        },
+    );
     assert_eq!(
         published["findings"].as_array().map(Vec::len),
         Some(1),
@@ -154,7 +146,7 @@ fn the_auditor_publishes_each_finding_once_and_sees_it_answered() -> anyhow::Res
     // After a restart the auditor replays its own log and publishes nothing again.
     auditor.terminate()?;
     auditor = NodeProcess::start(&configs[3])?;
-    let again = wait_for("the restarted auditor to report", || {
+    let again = wait_for(DEADLINE, "the restarted auditor to report", || {
         report_covering(
             &auditor,
             &[("city-1", 1), ("county-1", 3), ("auditor-1", 1)],
@@ -177,7 +169,7 @@ fn the_auditor_publishes_each_finding_once_and_sees_it_answered() -> anyhow::Res
             "status": "in_progress",
         }),
     )?;
-    let answered = wait_for("the finding to show as answered", || {
+    let answered = wait_for(DEADLINE, "the finding to show as answered", || {
         let report = report_covering(&auditor, &[("county-1", 4)])?;
         let found = findings_of(&report, "duplicate_payment");
         (!found.first()?["answer"].is_null()).then_some(found[0].clone())

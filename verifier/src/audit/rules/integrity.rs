@@ -22,13 +22,18 @@ fn first_record(member: &MemberId, log: &Log) -> Option<Reference> {
     })
 }
 
-fn whole_log(member: &MemberId, log: &Log, summary: String, evidence: Document) -> Draft {
+fn whole_log(
+    member: &MemberId,
+    first: &Option<Reference>,
+    summary: String,
+    evidence: Document,
+) -> Draft {
     Draft {
         rule: Rule::LogIntegrity,
         severity: Severity::Red,
         member: member.clone(),
         program: None,
-        subjects: first_record(member, log).into_iter().collect(),
+        subjects: first.iter().cloned().collect(),
         amounts: Vec::new(),
         dates: Vec::new(),
         summary,
@@ -40,6 +45,8 @@ fn whole_log(member: &MemberId, log: &Log, summary: String, evidence: Document) 
 /// a valid record of the log (its leaf hash is the evidence).
 pub(crate) fn log_integrity(view: &View<'_>, out: &mut Vec<Draft>) {
     for (member, log) in &view.ledger.logs {
+        // Found once per log: every whole-log finding shares it (linear in the log's size).
+        let first = first_record(member, log);
         for (id, evidence) in &log.evidence {
             let what = match evidence.kind {
                 crate::evidence::EvidenceKind::ConflictingRoots => {
@@ -51,7 +58,7 @@ pub(crate) fn log_integrity(view: &View<'_>, out: &mut Vec<Draft>) {
             };
             out.push(whole_log(
                 member,
-                log,
+                &first,
                 format!("Log {member} equivocated: it signed {what} (evidence {id})."),
                 Document {
                     title: to_text(&format!("evidence of equivocation by {member}")),
@@ -61,17 +68,23 @@ pub(crate) fn log_integrity(view: &View<'_>, out: &mut Vec<Draft>) {
         }
         for (index, entry) in log.entries.iter().enumerate() {
             if let Entry::Invalid { leaf, problem } = entry {
-                out.push(invalid_entry(member, log, index, *leaf, problem));
+                out.push(invalid_entry(member, &first, index, *leaf, problem));
             }
         }
     }
 }
 
-fn invalid_entry(member: &MemberId, log: &Log, index: usize, leaf: Hash, problem: &str) -> Draft {
+fn invalid_entry(
+    member: &MemberId,
+    first: &Option<Reference>,
+    index: usize,
+    leaf: Hash,
+    problem: &str,
+) -> Draft {
     let problem: String = problem.chars().take(600).collect();
     whole_log(
         member,
-        log,
+        first,
         format!("Entry {index} of log {member} is not a valid record: {problem}"),
         Document {
             title: to_text(&format!("log {member} entry {index} (not a valid record)")),
