@@ -139,7 +139,8 @@ impl Auditor {
             // log caught mid-sync (a receipt whose allocation is not mirrored yet) does not
             // leave a permanent, wrong finding.
             let now = std::time::Instant::now();
-            first_seen.retain(|key, _| report.findings.iter().any(|f| f.key == *key));
+            let current: HashSet<Hash> = report.findings.iter().map(|f| f.key).collect();
+            first_seen.retain(|key, _| current.contains(key));
             let due: Vec<&AuditFinding> = report
                 .findings
                 .iter()

@@ -448,7 +448,8 @@ async fn record(State(state): Shared, Path(rid): Path<String>) -> Result<Respons
         .rid_index(log.number, &rid)
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found(format!("no record {rid:?} in the log of {member}")))?;
-    record_at(&state, member, log, rid, index)
+    let entry = entry_at(&state, log, index)?;
+    record_at(&state, member, log, rid, index, entry)
 }
 
 /// `GET /v1/leaf/<hex>`: the entry of this node's own log with that leaf hash, shaped like
@@ -479,7 +480,7 @@ async fn record_by_leaf(
         .ok()
         .and_then(|v| v.get("rid")?.as_str().map(str::to_string))
         .unwrap_or_default();
-    record_at(&state, member, log, rid, index)
+    record_at(&state, member, log, rid, index, entry)
 }
 
 fn entry_at(state: &AppState, log: &ServedLog, index: u64) -> Result<Vec<u8>, ApiError> {
@@ -491,19 +492,19 @@ fn entry_at(state: &AppState, log: &ServedLog, index: u64) -> Result<Vec<u8>, Ap
         .ok_or_else(|| ApiError::internal("indexed entry missing"))
 }
 
-/// The JSON answer for the record at `index` of `log`: its entry, leaf, and every correction
-/// or void of its rid, in log order.
+/// The JSON answer for the record `entry` at `index` of `log`: its entry, leaf, and every
+/// correction or void of its rid, in log order.
 fn record_at(
     state: &AppState,
     member: &str,
     log: &ServedLog,
     rid: String,
     index: u64,
+    entry: Vec<u8>,
 ) -> Result<Response, ApiError> {
     let as_json = |bytes: &[u8]| {
         serde_json::from_slice::<serde_json::Value>(bytes).unwrap_or(serde_json::Value::Null)
     };
-    let entry = entry_at(state, log, index)?;
     let amendments = state
         .store
         .amendments(log.number, &rid)

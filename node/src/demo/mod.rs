@@ -144,10 +144,13 @@ impl Demo {
             let findings = wait_for_findings(&urls, &sizes)?;
             let auditor_log = BTreeMap::from([(AUDITOR.to_string(), findings)]);
             wait_for_quorum(&setup, &urls, &auditor_log)?;
-            let receipt = fetch(&format!(
-                "{}/log/{COUNTY_A}/receipt/{}",
-                urls[COUNTY_A], household.index
-            ))?;
+            let receipt = fetch(
+                &agent(),
+                &format!(
+                    "{}/log/{COUNTY_A}/receipt/{}",
+                    urls[COUNTY_A], household.index
+                ),
+            )?;
             std::fs::write(setup.dir.join(RECEIPT_FILE), receipt)
                 .context("cannot write the household receipt")?;
             Ok(())
@@ -173,12 +176,16 @@ impl Demo {
     }
 }
 
-fn fetch(url: &str) -> anyhow::Result<Vec<u8>> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+/// The HTTP client the demo's clerk and its waits use.
+pub(crate) fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
         .build()
-        .into();
+        .into()
+}
+
+fn fetch(agent: &ureq::Agent, url: &str) -> anyhow::Result<Vec<u8>> {
     let mut response = agent
         .get(url)
         .call()
@@ -194,6 +201,24 @@ fn fetch(url: &str) -> anyhow::Result<Vec<u8>> {
     Ok(body)
 }
 
+/// Asks `check` every [`POLL`] until it answers `Some`, or fails with `why()` after
+/// `deadline`. The nodes announce nothing to a client, so waiting means asking again.
+fn poll<T>(
+    deadline: Instant,
+    mut check: impl FnMut() -> Option<T>,
+    why: impl FnOnce() -> String,
+) -> anyhow::Result<T> {
+    loop {
+        if let Some(value) = check() {
+            return Ok(value);
+        }
+        if Instant::now() > deadline {
+            bail!("{} within {PATIENCE:?}", why());
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
 /// Waits until each log with entries serves, from its own node, a checkpoint of at least its
 /// published size that satisfies the genesis policy (log signature and quorum of witnesses).
 fn wait_for_quorum(
@@ -202,26 +227,24 @@ fn wait_for_quorum(
     sizes: &BTreeMap<String, u64>,
 ) -> anyhow::Result<()> {
     let deadline = Instant::now() + PATIENCE;
+    let agent = agent();
     for (member, &size) in sizes.iter().filter(|(_, size)| **size > 0) {
         let policy = setup.genesis.policy_for(member)?;
         let url = format!("{}/log/{member}/checkpoint", urls[member]);
-        loop {
-            let trusted = fetch(&url)
-                .ok()
-                .and_then(|note| policy.verify(&note).ok())
-                .is_some_and(|t| t.checkpoint.size >= size);
-            if trusted {
-                break;
-            }
-            if Instant::now() > deadline {
-                bail!(
-                    "the log of {member} did not reach the genesis quorum of {} cosignatures \
-                     within {PATIENCE:?}",
+        poll(
+            deadline,
+            || {
+                let note = fetch(&agent, &url).ok()?;
+                let trusted = policy.verify(&note).ok()?;
+                (trusted.checkpoint.size >= size).then_some(())
+            },
+            || {
+                format!(
+                    "the log of {member} did not reach the genesis quorum of {} cosignatures",
                     policy.quorum()
-                );
-            }
-            std::thread::sleep(POLL);
-        }
+                )
+            },
+        )?;
     }
     Ok(())
 }
@@ -232,35 +255,26 @@ fn wait_for_findings(
     urls: &BTreeMap<String, String>,
     sizes: &BTreeMap<String, u64>,
 ) -> anyhow::Result<u64> {
-    let deadline = Instant::now() + PATIENCE;
+    let agent = agent();
     let url = format!("{}/v1/audit", urls[AUDITOR]);
-    loop {
-        let report: Option<serde_json::Value> = fetch(&url)
-            .ok()
-            .and_then(|body| serde_json::from_slice(&body).ok());
-        if let Some(report) = report {
-            let logs = report["logs"].as_array().cloned().unwrap_or_default();
-            let covered = sizes
-                .iter()
-                .filter(|(m, _)| m.as_str() != AUDITOR)
-                .all(|(m, size)| {
-                    logs.iter()
-                        .any(|l| l["member"] == m.as_str() && l["size"].as_u64() >= Some(*size))
-                });
-            let findings = report["findings"].as_array().cloned().unwrap_or_default();
-            let published = findings
-                .iter()
-                .filter(|f| !f["published"].is_null())
-                .count();
-            if covered && !findings.is_empty() && published == findings.len() {
-                return Ok(published as u64);
-            }
-        }
-        if Instant::now() > deadline {
-            bail!("the auditor did not publish its findings within {PATIENCE:?}");
-        }
-        std::thread::sleep(POLL);
-    }
+    let published = |report: serde_json::Value| -> Option<u64> {
+        let logs = report["logs"].as_array()?;
+        let covered = sizes
+            .iter()
+            .filter(|(m, _)| m.as_str() != AUDITOR)
+            .all(|(m, size)| {
+                logs.iter()
+                    .any(|l| l["member"] == m.as_str() && l["size"].as_u64() >= Some(*size))
+            });
+        let findings = report["findings"].as_array()?;
+        let all_published = findings.iter().all(|f| !f["published"].is_null());
+        (covered && !findings.is_empty() && all_published).then_some(findings.len() as u64)
+    };
+    poll(
+        Instant::now() + PATIENCE,
+        || published(serde_json::from_slice(&fetch(&agent, &url).ok()?).ok()?),
+        || "the auditor did not publish its findings".to_string(),
+    )
 }
 
 /// Verifies the household's receipt as a citizen would, offline: the genesis file, the

@@ -79,8 +79,6 @@ fn free_port() -> anyhow::Result<u16> {
 
 /// One member's keys and files in the demo directory.
 pub struct DemoMember {
-    /// The member id.
-    pub id: String,
     /// Its node's configuration file.
     pub config: PathBuf,
     /// The operator key that signs its records.
@@ -216,7 +214,6 @@ impl DemoSetup {
             members.insert(
                 id.to_string(),
                 DemoMember {
-                    id: id.to_string(),
                     config,
                     operator,
                     operator_file: file("operator"),

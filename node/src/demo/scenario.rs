@@ -146,10 +146,7 @@ pub fn publish(setup: &DemoSetup, urls: &BTreeMap<String, String>) -> anyhow::Re
     let mut clerk = Clerk {
         setup,
         urls,
-        agent: ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into(),
+        agent: super::agent(),
         placed: BTreeMap::new(),
     };
     let key = &setup.programme_key;

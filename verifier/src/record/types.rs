@@ -581,6 +581,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn days_and_dates_round_trip() {
+        for days in [-719_162, -1, 0, 1, 59, 60, 365, 11_016, 20_000, 2_932_896] {
+            let date = Date::from_days_since_epoch(days).unwrap();
+            assert_eq!(date.days_since_epoch(), days, "{date}");
+        }
+        assert_eq!(
+            Date::from_days_since_epoch(0).unwrap().to_string(),
+            "1970-01-01"
+        );
+        assert_eq!(
+            Date::from_days_since_epoch(11_016).unwrap().to_string(),
+            "2000-02-29"
+        );
+        assert!(
+            Date::from_days_since_epoch(2_932_897).is_none(),
+            "year 10000"
+        );
+    }
+
+    #[test]
     fn dates_must_exist() {
         assert!(Date::parse("2024-02-29").is_ok());
         assert!(Date::parse("2023-02-29").is_err());
