@@ -406,6 +406,12 @@ fn man(out: &std::path::Path) -> Result<Report, CliError> {
     Ok(report)
 }
 
+/// mimalloc instead of the system allocator: replaying and auditing a network allocates and
+/// frees millions of small strings, which glibc's allocator served at about two thirds of the
+/// speed (docs/decisions/0008-allocator.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.json;

@@ -79,6 +79,12 @@ enum Command {
     },
 }
 
+/// mimalloc instead of the system allocator: replaying and auditing a network allocates and
+/// frees millions of small strings, which glibc's allocator served at about two thirds of the
+/// speed (docs/decisions/0008-allocator.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(

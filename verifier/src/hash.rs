@@ -31,6 +31,23 @@ pub enum HashParseError {
     Length(usize),
 }
 
+/// The value of each ASCII hex digit (either case); 0xff for any other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [0xff_u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
 impl Hash {
     /// SHA-256 of `data`.
     pub fn digest(data: &[u8]) -> Hash {
@@ -44,8 +61,26 @@ impl Hash {
 
     /// Parses exactly 64 hex digits.
     pub fn from_hex(text: &str) -> Result<Hash, HashParseError> {
-        let bytes = hex::decode(text).map_err(|_| HashParseError::Encoding { encoding: "hex" })?;
-        Self::from_slice(&bytes)
+        let digits = text.as_bytes();
+        if digits.len() != 2 * HASH_SIZE {
+            let bytes =
+                hex::decode(text).map_err(|_| HashParseError::Encoding { encoding: "hex" })?;
+            return Self::from_slice(&bytes);
+        }
+        // Hashes are decoded for every reference of every replayed entry: a table lookup per
+        // digit instead of the hex crate's per-digit branches.
+        let mut hash = [0u8; HASH_SIZE];
+        for (byte, pair) in hash.iter_mut().zip(digits.chunks_exact(2)) {
+            let (high, low) = (
+                HEX_VALUE[usize::from(pair[0])],
+                HEX_VALUE[usize::from(pair[1])],
+            );
+            if high > 0x0f || low > 0x0f {
+                return Err(HashParseError::Encoding { encoding: "hex" });
+            }
+            *byte = (high << 4) | low;
+        }
+        Ok(Hash(hash))
     }
 
     /// Standard base64 with padding (RFC 4648 §4), 44 characters.
@@ -90,8 +125,7 @@ impl Serialize for Hash {
 
 impl<'de> Deserialize<'de> for Hash {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Hash, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Hash::from_base64(&text).map_err(serde::de::Error::custom)
+        crate::text_serde::from_text(deserializer, "a base64 hash string", Hash::from_base64)
     }
 }
 
@@ -112,6 +146,23 @@ mod tests {
         let h = Hash::digest(b"daylight");
         assert_eq!(Hash::from_hex(&h.to_hex()).unwrap(), h);
         assert_eq!(Hash::from_base64(&h.to_base64()).unwrap(), h);
+        assert_eq!(Hash::from_hex(&h.to_hex().to_uppercase()).unwrap(), h);
+    }
+
+    #[test]
+    fn every_non_hex_digit_is_refused_at_full_length() {
+        let good = Hash::digest(b"daylight").to_hex();
+        for bad in ['g', 'G', ' ', '/', ':', '@', '`', '\u{0}'] {
+            for at in [0, 1, 63] {
+                let mut text = good.clone().into_bytes();
+                text[at] = bad as u8;
+                let text = String::from_utf8(text).unwrap();
+                assert!(
+                    matches!(Hash::from_hex(&text), Err(HashParseError::Encoding { .. })),
+                    "{text}"
+                );
+            }
+        }
     }
 
     #[test]

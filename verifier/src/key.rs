@@ -281,8 +281,7 @@ impl serde::Serialize for VerifierKey {
 
 impl<'de> serde::Deserialize<'de> for VerifierKey {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        VerifierKey::parse(&text).map_err(serde::de::Error::custom)
+        crate::text_serde::from_text(deserializer, "a verifier key string", VerifierKey::parse)
     }
 }
 

@@ -36,6 +36,7 @@ pub mod merkle;
 pub mod note;
 pub mod policy;
 pub mod record;
+mod text_serde;
 pub mod tile;
 
 pub use audit::{AuditFinding, AuditParams, AuditReport, Ledger};

@@ -86,6 +86,10 @@ pub struct Ledger {
     verify: bool,
 }
 
+/// Entries per unit of work in [`Ledger::extend`]: large enough that handing chunks over
+/// costs nothing measurable, small enough that both cores stay busy to the end.
+const EXTEND_CHUNK: usize = 512;
+
 /// What checking one entry gave, before it is applied in order.
 enum Checked {
     Valid {
@@ -222,8 +226,8 @@ impl Ledger {
     }
 
     /// Appends `entries` of `log` starting at `first_index` (which must be the log's current
-    /// size). Entries are parsed and checked in parallel on all cores, then applied in order;
-    /// the result is the same as appending them one by one.
+    /// size). Entries are parsed and checked in parallel on all cores while this thread
+    /// applies the checked ones in order; the result is the same as appending them one by one.
     pub fn extend<E: AsRef<[u8]> + Sync>(
         &mut self,
         log: &MemberId,
@@ -233,42 +237,50 @@ impl Ledger {
         self.expect_next(log, first_index)?;
         let verify = self.verify;
         let target = self.logs.entry(log.clone()).or_default();
-        let keys = target.keys.as_ref();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = entries.len().div_ceil(threads).max(1);
-        let checked: Vec<Vec<Checked>> = if threads <= 1 || entries.len() < 64 {
-            vec![
-                entries
-                    .iter()
-                    .map(|e| check_entry(log, e.as_ref(), keys, verify))
-                    .collect(),
-            ]
-        } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = entries
-                    .chunks(chunk)
-                    .map(|part| {
-                        scope.spawn(move || {
-                            part.iter()
-                                .map(|e| check_entry(log, e.as_ref(), keys, verify))
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| match h.join() {
-                        Ok(v) => v,
-                        // check_entry does not panic; if a thread did, re-raise it.
-                        Err(panic) => std::panic::resume_unwind(panic),
-                    })
-                    .collect()
-            })
-        };
         target.entries.reserve(entries.len());
-        for checked in checked.into_iter().flatten() {
-            target.apply(checked);
+        target.state.reserve(entries.len());
+        let keys = target.keys.clone();
+        let check = |e: &E| check_entry(log, e.as_ref(), keys.as_ref(), verify);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if threads <= 1 || entries.len() < 2 * EXTEND_CHUNK {
+            for entry in entries {
+                target.apply(check(entry));
+            }
+            return Ok(());
         }
+        // Workers take chunks in turn and send each back checked; this thread applies them in
+        // chunk order, holding any that arrive early. Parsing dominates, so applying overlaps
+        // with it instead of following it.
+        let chunks: Vec<&[E]> = entries.chunks(EXTEND_CHUNK).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let (done, arrivals) = std::sync::mpsc::channel::<(usize, Vec<Checked>)>();
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                let (next, chunks, check, done) = (&next, &chunks, &check, done.clone());
+                scope.spawn(move || {
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(chunk) = chunks.get(k) else { break };
+                        if done.send((k, chunk.iter().map(check).collect())).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(done);
+            let mut early: BTreeMap<usize, Vec<Checked>> = BTreeMap::new();
+            let mut wanted = 0;
+            // Ends when every worker has finished (or panicked: the scope re-raises it).
+            for (k, checked) in arrivals.iter() {
+                early.insert(k, checked);
+                while let Some(checked) = early.remove(&wanted) {
+                    for one in checked {
+                        target.apply(one);
+                    }
+                    wanted += 1;
+                }
+            }
+        });
         Ok(())
     }
 

@@ -5,7 +5,9 @@
 //! by a total order, never in hash-map order, so the same ledger, parameters and date give
 //! byte-identical JSON.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 
 use serde::Serialize;
 
@@ -194,7 +196,15 @@ impl Ledger {
     /// report, byte for byte in JSON, whatever order the logs were fed in.
     pub fn audit(&self, params: &AuditParams, as_of: Date) -> AuditReport {
         let view = View::new(self, params, as_of);
-        let drafts = rules::run_all(&view);
+        // The fund-flow tables only read the view: build them beside the rules.
+        let (drafts, flows) = std::thread::scope(|scope| {
+            let flows = scope.spawn(|| flows(&view));
+            let drafts = rules::run_all(&view);
+            match flows.join() {
+                Ok(flows) => (drafts, flows),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        });
         let published = published_findings(&view);
         let answers = answers(&view);
         let mut findings: Vec<AuditFinding> = drafts
@@ -212,7 +222,7 @@ impl Ledger {
             params: params.clone(),
             logs: log_summaries(self),
             lights: lights(&view, &findings),
-            flows: flows(&view),
+            flows,
             findings,
         }
     }

@@ -80,8 +80,11 @@ impl Serialize for SignatureBytes {
 }
 impl<'de> Deserialize<'de> for SignatureBytes {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        SignatureBytes::parse(&text).map_err(serde::de::Error::custom)
+        crate::text_serde::from_text(
+            deserializer,
+            "a base64 signature string",
+            SignatureBytes::parse,
+        )
     }
 }
 impl JsonSchema for SignatureBytes {

@@ -459,16 +459,19 @@ impl std::fmt::Display for Kind {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
+    // The larger, rarer kinds are boxed so that every record in memory is the size of a
+    // payment (the commonest kind) rather than of an asset: a replayed million-entry network
+    // holds a million of these.
     /// An allocation.
-    Allocation(Allocation),
+    Allocation(Box<Allocation>),
     /// A receipt.
     Receipt(Receipt),
     /// A payment.
     Payment(Payment),
     /// A project step.
-    Project(Project),
+    Project(Box<Project>),
     /// An asset event.
-    Asset(Asset),
+    Asset(Box<Asset>),
     /// A household status change.
     Household(Household),
     /// An auditor's finding.

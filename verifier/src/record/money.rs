@@ -107,16 +107,40 @@ impl Serialize for Minor {
 }
 impl<'de> Deserialize<'de> for Minor {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // A JSON number here is the classic float mistake: say so rather than "invalid type".
-        let value = serde_json::Value::deserialize(deserializer)?;
-        match value {
-            serde_json::Value::String(text) => {
-                Minor::parse(&text).map_err(serde::de::Error::custom)
-            }
-            _ => Err(serde::de::Error::custom(
-                "must be a non-negative integer string of minor units, not a JSON number: write \"1250000\", never 12500.00",
-            )),
-        }
+        // `any`, not `str`: a number must reach the visitor to get the float advice.
+        deserializer.deserialize_any(MinorVisitor)
+    }
+}
+
+/// Reads [`Minor`] from its string; a JSON number is the classic float mistake, and the
+/// error says so rather than "invalid type".
+struct MinorVisitor;
+
+impl MinorVisitor {
+    const NOT_A_NUMBER: &'static str = "must be a non-negative integer string of minor units, not a JSON number: write \"1250000\", never 12500.00";
+}
+
+impl serde::de::Visitor<'_> for MinorVisitor {
+    type Value = Minor;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a non-negative integer string of minor units")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Minor, E> {
+        Minor::parse(text).map_err(E::custom)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Minor, E> {
+        Err(E::custom(Self::NOT_A_NUMBER))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Minor, E> {
+        Err(E::custom(Self::NOT_A_NUMBER))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Minor, E> {
+        Err(E::custom(Self::NOT_A_NUMBER))
     }
 }
 impl JsonSchema for Minor {

@@ -35,8 +35,7 @@ macro_rules! text_type {
         }
         impl<'de> Deserialize<'de> for $ty {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = String::deserialize(deserializer)?;
-                $ty::parse(&text).map_err(serde::de::Error::custom)
+                crate::text_serde::from_text(deserializer, "a string", $ty::parse)
             }
         }
         impl JsonSchema for $ty {
@@ -351,8 +350,7 @@ impl Serialize for HexHash {
 }
 impl<'de> Deserialize<'de> for HexHash {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        HexHash::parse(&text).map_err(serde::de::Error::custom)
+        crate::text_serde::from_text(deserializer, "a string of 64 hex digits", HexHash::parse)
     }
 }
 impl JsonSchema for HexHash {
@@ -491,8 +489,7 @@ impl Serialize for Date {
 }
 impl<'de> Deserialize<'de> for Date {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Date::parse(&text).map_err(serde::de::Error::custom)
+        crate::text_serde::from_text(deserializer, "a date string, YYYY-MM-DD", Date::parse)
     }
 }
 impl JsonSchema for Date {

@@ -1,9 +1,9 @@
 //! Rules on households: `short_notice`, the sign-off of household decisions
 //! (`missing_signoff`), and `household_not_enrolled`.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
-use crate::record::{Body, HouseholdStatus, Party, Severity};
+use crate::record::{Body, HouseholdStatus, Kind, Severity};
 
 use super::super::finding::Rule;
 use super::super::view::View;
@@ -76,11 +76,11 @@ pub(crate) fn household_signoff(view: &View<'_>, out: &mut Vec<Draft>) {
 /// then log order wins), is absent (never enrolled) or `exited`.
 pub(crate) fn household_not_enrolled(view: &View<'_>, out: &mut Vec<Draft>) {
     // (log, programme, pseudonym) → household records, sorted by (date, log order).
-    let mut history: HashMap<_, Vec<usize>> = HashMap::new();
+    let mut history: HashMap<(u32, u32, u32), Vec<usize>> = HashMap::new();
     for (i, rec) in view.recs.iter().enumerate() {
-        if let Body::Household(h) = rec.body() {
+        if rec.kind() == Kind::Household {
             history
-                .entry((rec.log, rec.program(), &h.pseudonym))
+                .entry((rec.log_pos, rec.program_id, rec.party))
                 .or_default()
                 .push(i);
         }
@@ -88,18 +88,25 @@ pub(crate) fn household_not_enrolled(view: &View<'_>, out: &mut Vec<Draft>) {
     for list in history.values_mut() {
         list.sort_by_key(|&i| (view.recs[i].date(), view.recs[i].first_index));
     }
-    for (i, rec) in view.recs.iter().enumerate() {
-        let Body::Payment(p) = rec.body() else {
+    for &i in &view.payments {
+        let rec = &view.recs[i];
+        if !view.is_household(rec.party) {
             continue;
-        };
-        let Party::Household(payee) = &p.payee else {
-            continue;
-        };
+        }
         let list = history
-            .get(&(rec.log, rec.program(), &payee.pseudonym))
+            .get(&(rec.log_pos, rec.program_id, rec.party))
             .map_or(&[][..], Vec::as_slice);
         let before = list.partition_point(|&h| view.recs[h].date() <= rec.date());
         let last = before.checked_sub(1).map(|k| list[k]);
+        let last_exited = last.is_some_and(|h| {
+            matches!(view.recs[h].body(), Body::Household(hh) if hh.status == HouseholdStatus::Exited)
+        });
+        if last.is_some() && !last_exited {
+            continue;
+        }
+        let Body::Payment(p) = rec.body() else {
+            continue;
+        };
         let summary = match last.map(|h| (h, view.recs[h].body())) {
             None => format!(
                 "Payment {} of {} on {} is to a household never enrolled in programme {} before that date.",

@@ -1,60 +1,66 @@
 //! Rules on payments: `duplicate_payment`, `entitlement_cap`, `split_payment`, and the
 //! approval sign-off of large payments (`missing_signoff`).
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
-use crate::record::{Body, HexHash, MemberId, Party, Payment, Severity, Text, Uscc};
+use crate::record::{Body, HexHash, Payment, Severity};
 
 use super::super::finding::Rule;
-use super::super::view::View;
+use super::super::view::{Payee, View};
 use super::{Draft, money};
-
-/// Who is paid, as the rules compare payees: a household by pseudonym only (its commitment
-/// differs on every payment), an organisation by credit code when it has one, else by name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Payee<'a> {
-    Member(&'a MemberId),
-    OrgCode(&'a Uscc),
-    OrgName(&'a Text),
-    Household(&'a HexHash),
-}
-
-impl<'a> Payee<'a> {
-    fn of(party: &'a Party) -> Payee<'a> {
-        match party {
-            Party::Member(m) => Payee::Member(m),
-            Party::Org(o) => match &o.uscc {
-                Some(code) => Payee::OrgCode(code),
-                None => Payee::OrgName(&o.name),
-            },
-            Party::Household(h) => Payee::Household(&h.pseudonym),
-        }
-    }
-}
 
 /// The payments in force, with their index in `recs`.
 fn payments<'v>(view: &'v View<'_>) -> impl Iterator<Item = (usize, &'v Payment)> {
-    view.recs
+    view.payments
         .iter()
-        .enumerate()
-        .filter_map(|(i, r)| match r.body() {
+        .filter_map(|&i| match view.recs[i].body() {
             Body::Payment(p) => Some((i, p)),
             _ => None,
         })
 }
 
-/// Groups items by key, keeping first-seen order (deterministic, unlike map order).
-fn groups<K: std::hash::Hash + Eq, T>(items: impl Iterator<Item = (K, T)>) -> Vec<Vec<T>> {
-    let mut index: HashMap<K, usize> = HashMap::new();
-    let mut out: Vec<Vec<T>> = Vec::new();
-    for (key, item) in items {
-        let slot = *index.entry(key).or_insert_with(|| {
-            out.push(Vec::new());
-            out.len() - 1
-        });
-        out[slot].push(item);
+/// Items grouped by key, groups in first-seen order (deterministic, unlike map order), items
+/// in input order within each group. Stored flat: one allocation for all groups, since most
+/// groups (one payee, one amount) hold a single payment.
+struct Groups<T> {
+    /// Every item, group after group.
+    items: Vec<T>,
+    /// Where each group ends in `items`.
+    ends: Vec<usize>,
+}
+
+impl<T> Groups<T> {
+    /// The groups, in first-seen order.
+    fn iter(&self) -> impl Iterator<Item = &[T]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends.iter().copied())
+            .map(|(start, end)| &self.items[start..end])
     }
-    out
+}
+
+/// Groups items by key.
+fn groups<K: std::hash::Hash + Eq, T>(items: impl Iterator<Item = (K, T)>) -> Groups<T> {
+    let (size, _) = items.size_hint();
+    let mut ids: HashMap<K, usize> = HashMap::with_capacity(size);
+    let mut tagged: Vec<(usize, T)> = Vec::with_capacity(size);
+    for (key, item) in items {
+        let next = ids.len();
+        let id = *ids.entry(key).or_insert(next);
+        tagged.push((id, item));
+    }
+    // Stable: items keep their input order within a group.
+    tagged.sort_by_key(|&(id, _)| id);
+    let mut ends = Vec::with_capacity(ids.len());
+    for (k, (id, _)) in tagged.iter().enumerate() {
+        if tagged.get(k + 1).is_none_or(|(next, _)| next != id) {
+            ends.push(k + 1);
+        }
+    }
+    Groups {
+        items: tagged.into_iter().map(|(_, item)| item).collect(),
+        ends,
+    }
 }
 
 /// Splits date-sorted payments into runs whose consecutive dates are less than `window`
@@ -99,12 +105,12 @@ pub(crate) fn duplicate_payment(view: &View<'_>, out: &mut Vec<Draft>) {
             .map(move |doc| ((doc, Payee::of(&p.payee), p.amount), i))
     }));
     let mut red_group: HashMap<usize, usize> = HashMap::new();
-    let mut seen: HashSet<Vec<usize>> = HashSet::new();
-    for group in by_document {
-        if group.len() < 2 || !seen.insert(group.clone()) {
+    let mut seen: HashSet<&[usize]> = HashSet::new();
+    for group in by_document.iter() {
+        if group.len() < 2 || !seen.insert(group) {
             continue;
         }
-        for &i in &group {
+        for &i in group {
             red_group.entry(i).or_insert(group[0]);
         }
         let rec = &view.recs[group[0]];
@@ -115,7 +121,7 @@ pub(crate) fn duplicate_payment(view: &View<'_>, out: &mut Vec<Draft>) {
             view.draft(
                 Rule::DuplicatePayment,
                 Severity::Red,
-                &group,
+                group,
                 format!(
                     "{} payments of {} to the same payee list the same supporting document as {}.",
                     group.len(),
@@ -128,22 +134,15 @@ pub(crate) fn duplicate_payment(view: &View<'_>, out: &mut Vec<Draft>) {
         );
     }
     let window = i64::from(view.params.duplicate_window_days);
-    let similar = groups(payments(view).map(|(i, p)| {
-        (
-            (
-                view.recs[i].log,
-                Payee::of(&p.payee),
-                view.recs[i].program(),
-                p.amount,
-            ),
-            i,
-        )
+    let similar = groups(view.payments.iter().map(|&i| {
+        let r = &view.recs[i];
+        ((r.log_pos, r.party, r.program_id, r.amount), i)
     }));
-    for group in similar {
+    for group in similar.iter() {
         if group.len() < 2 {
             continue;
         }
-        for run in runs(view, group, window) {
+        for run in runs(view, group.to_vec(), window) {
             let first_red = red_group.get(&run[0]);
             if first_red.is_some() && run.iter().all(|i| red_group.get(i) == first_red) {
                 continue;
@@ -175,22 +174,24 @@ pub(crate) fn duplicate_payment(view: &View<'_>, out: &mut Vec<Draft>) {
 /// Red: payments in force to one household pseudonym, in one programme, calendar year and
 /// currency, total more than the entitlement cap for that currency (no cap set: not judged).
 pub(crate) fn entitlement_cap(view: &View<'_>, out: &mut Vec<Draft>) {
-    let by_household = groups(payments(view).filter_map(|(i, p)| {
-        let Party::Household(h) = &p.payee else {
-            return None;
-        };
+    let by_household = groups(view.payments.iter().filter_map(|&i| {
         let rec = &view.recs[i];
+        let amount = rec.amount?;
+        if !view.is_household(rec.party) {
+            return None;
+        }
+        view.params.cap(amount.currency.code())?;
         Some((
             (
-                &h.pseudonym,
-                rec.program(),
+                rec.party,
+                rec.program_id,
                 rec.date().year(),
-                p.amount.currency,
+                amount.currency,
             ),
-            (i, p.amount),
+            (i, amount),
         ))
     }));
-    for group in by_household {
+    for group in by_household.iter() {
         let currency = group[0].1;
         let Some(cap) = view.params.cap(currency.currency.code()) else {
             continue;
@@ -225,20 +226,21 @@ pub(crate) fn entitlement_cap(view: &View<'_>, out: &mut Vec<Draft>) {
 /// event dates less than `split_window_days` apart, that together reach the threshold.
 pub(crate) fn split_payment(view: &View<'_>, out: &mut Vec<Draft>) {
     let margin = u128::from(view.params.split_margin_percent.min(100));
-    let under = groups(payments(view).filter_map(|(i, p)| {
-        let threshold = u128::from(view.params.threshold(p.amount.currency.code())?);
-        let minor = u128::from(p.amount.minor.0);
+    let under = groups(view.payments.iter().filter_map(|&i| {
+        let rec = &view.recs[i];
+        let amount = rec.amount?;
+        let threshold = u128::from(view.params.threshold(amount.currency.code())?);
+        let minor = u128::from(amount.minor.0);
         let floor = threshold * (100 - margin) / 100;
-        (minor < threshold && minor >= floor).then(|| {
-            (
-                (view.recs[i].log, Payee::of(&p.payee), p.amount.currency),
-                i,
-            )
-        })
+        (minor < threshold && minor >= floor)
+            .then_some(((rec.log_pos, rec.party, amount.currency), i))
     }));
     let window = i64::from(view.params.split_window_days);
-    for group in under {
-        for run in runs(view, group, window) {
+    for group in under.iter() {
+        if group.len() < 2 {
+            continue;
+        }
+        for run in runs(view, group.to_vec(), window) {
             let Body::Payment(first) = view.recs[run[0]].body() else {
                 continue;
             };
@@ -276,14 +278,18 @@ pub(crate) fn split_payment(view: &View<'_>, out: &mut Vec<Draft>) {
 /// version carries no attestation (only operator signatures). Logs whose keys were not set
 /// are not judged (roles unknown).
 pub(crate) fn payment_signoff(view: &View<'_>, out: &mut Vec<Draft>) {
-    for (i, p) in payments(view) {
+    for &i in &view.payments {
         let rec = &view.recs[i];
-        let Some(threshold) = view.params.threshold(p.amount.currency.code()) else {
+        let Some(amount) = rec.amount else { continue };
+        let Some(threshold) = view.params.threshold(amount.currency.code()) else {
             continue;
         };
-        if p.amount.minor.0 < threshold || rec.attestations.is_none_or(|a| !a.is_empty()) {
+        if amount.minor.0 < threshold || rec.attestations.is_none_or(|a| !a.is_empty()) {
             continue;
         }
+        let Body::Payment(p) = rec.body() else {
+            continue;
+        };
         let threshold = money(u128::from(threshold), &p.amount);
         out.push(
             view.draft(
