@@ -407,8 +407,8 @@ fn man(out: &std::path::Path) -> Result<Report, CliError> {
 }
 
 /// mimalloc instead of the system allocator: replaying and auditing a network allocates and
-/// frees millions of small strings, which glibc's allocator served at about two thirds of the
-/// speed (docs/decisions/0008-allocator.md).
+/// frees millions of small values, and glibc's allocator made that markedly slower
+/// (docs/decisions/0008-audit-engine-memory.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -90,6 +90,55 @@ fn log_integrity_unknown_signer_when_keys_are_set() {
 }
 
 #[test]
+fn log_integrity_personal_number_in_a_mirrored_entry() {
+    let (mut net, _, rcpt) = base();
+    let mut payment = |purpose: &str| {
+        net.publish(
+            COUNTY,
+            "p1",
+            "2024-01-20",
+            P,
+            json!({"kind": "payment", "payee": {"org": {"name": "Coop"}},
+                   "amount": {"minor": "1000", "currency": "CNY"},
+                   "funded_by": [{"ref": rcpt, "amount": {"minor": "1000", "currency": "CNY"}}],
+                   "purpose": purpose}),
+        );
+    };
+    // A phone number written into a free-text field: the entry is not a valid record.
+    payment("Call 138-1234-5678 for the invoice");
+    let report = net.audit("2024-03-01");
+    assert_eq!(
+        summary(&report),
+        vec![(Rule::LogIntegrity, Red, rid(COUNTY, "r1"))]
+    );
+    assert!(
+        report.findings[0].summary.contains("mobile phone number"),
+        "{}",
+        report.findings[0].summary
+    );
+    // Near miss: 10 digits, and an 11-digit amount of money, are not personal numbers.
+    let (mut net, _, rcpt) = base_amount(20_000_000_000);
+    net.publish(
+        COUNTY,
+        "p1",
+        "2024-01-20",
+        P,
+        json!({"kind": "payment", "payee": {"org": {"name": "Coop"}},
+               "amount": {"minor": "13812345678", "currency": "CNY"},
+               "funded_by": [{"ref": rcpt, "amount": {"minor": "13812345678", "currency": "CNY"}}],
+               "purpose": "Order 138-1234-567"}),
+    );
+    let report = net.audit("2024-03-01");
+    assert!(
+        !summary(&report)
+            .iter()
+            .any(|(rule, _, _)| *rule == Rule::LogIntegrity),
+        "{:?}",
+        summary(&report)
+    );
+}
+
+#[test]
 fn log_integrity_of_an_empty_log_is_not_publishable() {
     let mut ledger = Ledger::new();
     ledger.append(&member(COUNTY), 0, b"garbage").unwrap();

@@ -148,7 +148,7 @@ impl AuditReport {
                             "<code>{}/{}</code> {} {}",
                             escape(d.by.log.as_str()),
                             escape(d.by.rid.as_str()),
-                            escape(&d.kind),
+                            escape(d.kind),
                             escape(&d.amount.to_string())
                         )
                     })

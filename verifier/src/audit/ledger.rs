@@ -90,11 +90,13 @@ pub struct Ledger {
 /// costs nothing measurable, small enough that both cores stay busy to the end.
 const EXTEND_CHUNK: usize = 512;
 
-/// What checking one entry gave, before it is applied in order.
+/// What checking one entry gave, before it is applied in order. Not boxed: nearly every
+/// entry is valid, and a box would cost an allocation per entry for nothing.
+#[allow(clippy::large_enum_variant)]
 enum Checked {
     Valid {
         /// The record without its signatures (dropped on the worker thread that read them).
-        record: Box<Record>,
+        record: Record,
         leaf: Hash,
         attestations: Option<Vec<Code>>,
     },
@@ -107,9 +109,9 @@ enum Checked {
 fn check_entry(log: &MemberId, bytes: &[u8], keys: Option<&AcceptedKeys>, verify: bool) -> Checked {
     let leaf = crate::merkle::leaf_hash(bytes);
     let result = (|| {
-        let record = SignedRecord::from_entry(bytes)?;
+        let (record, maybe_personal) = SignedRecord::from_entry_screened(bytes)?;
         validate_entry(&record, log)?;
-        if !crate::record::privacy::entry_is_clean(bytes) {
+        if maybe_personal {
             check_privacy(&record)?;
         }
         debug_assert!(check_privacy(&record).is_ok());
@@ -125,7 +127,7 @@ fn check_entry(log: &MemberId, bytes: &[u8], keys: Option<&AcceptedKeys>, verify
     })();
     match result {
         Ok((record, attestations)) => Checked::Valid {
-            record: Box::new(record.record),
+            record: record.record,
             leaf,
             attestations,
         },
@@ -325,7 +327,7 @@ impl Log {
                     event_date: record.event_date,
                     attestations,
                 };
-                self.state.apply_record(index, *record, leaf);
+                self.state.apply_record(index, record, leaf);
                 entry
             }
             Checked::Invalid { leaf, problem } => Entry::Invalid { leaf, problem },

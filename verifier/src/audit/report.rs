@@ -127,8 +127,8 @@ pub struct LogSummary {
 pub struct FlowDraw {
     /// The drawing record (current version).
     pub by: Reference,
-    /// Its kind.
-    pub kind: String,
+    /// Its kind (`allocation`, `receipt` or `payment`).
+    pub kind: &'static str,
     /// How much it draws.
     pub amount: Money,
 }
@@ -388,7 +388,7 @@ fn flows(view: &View<'_>) -> Vec<Flow> {
                 .iter()
                 .map(|d| FlowDraw {
                     by: view.recs[d.by].reference(),
-                    kind: view.recs[d.by].kind().as_str().to_string(),
+                    kind: view.recs[d.by].kind().as_str(),
                     amount: Money::new(d.minor, amount.currency),
                 })
                 .collect(),

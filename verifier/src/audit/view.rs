@@ -159,7 +159,7 @@ pub(crate) struct View<'a> {
 
 impl<'a> View<'a> {
     pub fn new(ledger: &'a Ledger, params: &'a AuditParams, as_of: Date) -> View<'a> {
-        let mut recs = Vec::new();
+        let mut recs = Vec::with_capacity(ledger.logs.values().map(|l| l.state.len()).sum());
         let mut programs: Interner<&Ident> = Interner(HashMap::default());
         let mut parties: Interner<Payee<'_>> = Interner(HashMap::default());
         let mut households = Vec::new();

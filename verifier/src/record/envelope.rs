@@ -363,9 +363,16 @@ impl SignedRecord {
     /// Entries in the common form are read in one pass straight from their bytes (see
     /// `record::fast`); anything else goes through the full reader, which names the problem.
     pub fn from_entry(bytes: &[u8]) -> Result<SignedRecord, RecordError> {
+        Self::from_entry_screened(bytes).map(|(record, _)| record)
+    }
+
+    /// [`SignedRecord::from_entry`], also saying whether the record may hold a personal
+    /// number: `false` means it certainly passes [`super::check_privacy`], found while
+    /// reading, so the guard runs only on the few records that need it.
+    pub(crate) fn from_entry_screened(bytes: &[u8]) -> Result<(SignedRecord, bool), RecordError> {
         super::validate::check_size(bytes.len())?;
-        if let Some(record) = super::fast::read_entry(bytes) {
-            return Ok(record);
+        if let Some(read) = super::fast::read_entry(bytes) {
+            return Ok(read);
         }
         let record = SignedRecord::from_json(bytes)?;
         if super::canonical::to_entry_bytes(&record) != bytes {
@@ -376,7 +383,7 @@ impl SignedRecord {
             };
             return Err(RecordError::root(format!("entry {what}")));
         }
-        Ok(record)
+        Ok((record, true))
     }
 }
 

@@ -8,6 +8,12 @@
 //! outside that subset or that does not deserialize, and the caller falls back to the full
 //! reader, which gives the exact result and error message.
 //!
+//! The same scan screens the entry for the privacy guard: it runs the guard's search on every
+//! value the guard checks (all but hashes and signatures, as
+//! [`check_privacy`](super::check_privacy) classifies fields), skipping values with fewer
+//! digits than any personal number, so only an entry that the guard refuses needs the full
+//! check, which names the field.
+//!
 //! Why `Some` implies what the full reader returns: the subset is exactly what the JCS
 //! serializer writes for such values, so the bytes are the canonical form of the JSON value
 //! they hold; every scalar type of the model serializes back to the text it parsed (they keep
@@ -19,6 +25,7 @@ use serde::de::DeserializeOwned;
 
 use super::envelope::{Record, RecordSignature, SignedRecord};
 use super::model::{Body, Kind};
+use super::privacy::{FieldClass, classify, enough_digits, find_personal};
 use super::types::{Date, Ident, Rid};
 
 /// One member of the top-level object: its name and the bytes of its value.
@@ -27,6 +34,8 @@ type Member<'a> = (&'a [u8], &'a [u8]);
 struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
+    /// Whether a checked value has enough digits to hold a personal number.
+    maybe_personal: bool,
 }
 
 /// Integers up to 15 digits are below 2^53: JCS writes them as they are.
@@ -57,19 +66,31 @@ impl<'a> Scanner<'a> {
         Some(s)
     }
 
-    fn value(&mut self, depth: u32) -> Option<()> {
+    /// Notes a string or number that the privacy guard checks and would refuse. Values with
+    /// fewer digits than any personal number are passed without a search.
+    fn screen(&mut self, text: &[u8], class: FieldClass) {
+        if class == FieldClass::Exempt || self.maybe_personal || !enough_digits(text) {
+            return;
+        }
+        self.maybe_personal = std::str::from_utf8(text).map_or(true, |text| {
+            find_personal(text, class == FieldClass::Free).is_some()
+        });
+    }
+
+    /// A value of a field of privacy class `class` (list items share their list's class).
+    fn value(&mut self, depth: u32, class: FieldClass) -> Option<()> {
         if depth > 32 {
             return None;
         }
         match self.peek()? {
-            b'{' => self.object(depth + 1, |_, _| {}),
+            b'{' => self.object(depth + 1, false, class == FieldClass::Exempt, |_, _| {}),
             b'[' => {
                 self.i += 1;
                 if self.peek()? == b']' {
                     return None;
                 }
                 loop {
-                    self.value(depth + 1)?;
+                    self.value(depth + 1, class)?;
                     match self.peek()? {
                         b',' => self.i += 1,
                         b']' => {
@@ -80,7 +101,11 @@ impl<'a> Scanner<'a> {
                     }
                 }
             }
-            b'"' => self.string().map(|_| ()),
+            b'"' => {
+                let text = self.string()?;
+                self.screen(text, class);
+                Some(())
+            }
             b'0' => {
                 self.i += 1;
                 self.after_number()
@@ -93,6 +118,7 @@ impl<'a> Scanner<'a> {
                 if self.i - start > MAX_DIGITS {
                     return None;
                 }
+                self.screen(&self.b[start..self.i], class);
                 self.after_number()
             }
             b't' => self.literal(b"true"),
@@ -113,7 +139,15 @@ impl<'a> Scanner<'a> {
     }
 
     /// An object with ASCII names in strictly increasing order; `each` sees every member.
-    fn object(&mut self, depth: u32, mut each: impl FnMut(&'a [u8], &'a [u8])) -> Option<()> {
+    /// `record`: the record object itself, whose `signatures` the privacy guard skips;
+    /// `exempt`: the privacy guard skips the whole object.
+    fn object(
+        &mut self,
+        depth: u32,
+        record: bool,
+        exempt: bool,
+        mut each: impl FnMut(&'a [u8], &'a [u8]),
+    ) -> Option<()> {
         self.eat(b'{')?;
         if self.peek()? == b'}' {
             return None;
@@ -127,7 +161,12 @@ impl<'a> Scanner<'a> {
             last = Some(name);
             self.eat(b':')?;
             let start = self.i;
-            self.value(depth)?;
+            let class = if exempt || (record && name == b"signatures") {
+                FieldClass::Exempt
+            } else {
+                classify(name)
+            };
+            self.value(depth, class)?;
             each(name, &self.b[start..self.i]);
             match self.peek()? {
                 b',' => self.i += 1,
@@ -150,12 +189,18 @@ fn get<'a>(members: &[Member<'a>], name: &[u8]) -> Option<&'a [u8]> {
 }
 
 /// Reads a log entry on the fast path; `None` means "use the full reader" (which may still
-/// accept it). See the module doc for why a result equals the full reader's.
-pub(crate) fn read_entry(bytes: &[u8]) -> Option<SignedRecord> {
+/// accept it). See the module doc for why a result equals the full reader's. The flag says
+/// whether the record may hold a personal number: `false` means it certainly passes
+/// [`check_privacy`](super::check_privacy).
+pub(crate) fn read_entry(bytes: &[u8]) -> Option<(SignedRecord, bool)> {
     std::str::from_utf8(bytes).ok()?;
     let mut members: Vec<Member<'_>> = Vec::with_capacity(16);
-    let mut scanner = Scanner { b: bytes, i: 0 };
-    scanner.object(1, |name, value| members.push((name, value)))?;
+    let mut scanner = Scanner {
+        b: bytes,
+        i: 0,
+        maybe_personal: false,
+    };
+    scanner.object(1, true, false, |name, value| members.push((name, value)))?;
     if scanner.i != bytes.len() || get(&members, b"v")? != b"1" {
         return None;
     }
@@ -211,7 +256,11 @@ pub(crate) fn read_entry(bytes: &[u8]) -> Option<SignedRecord> {
         bytes,
         "fast entry reader accepted a non-canonical entry"
     );
-    Some(record)
+    debug_assert!(
+        scanner.maybe_personal || super::check_privacy(&record).is_ok(),
+        "privacy screen passed a record the guard refuses"
+    );
+    Some((record, scanner.maybe_personal))
 }
 
 #[cfg(test)]
@@ -222,8 +271,9 @@ mod tests {
         let mut s = Scanner {
             b: json.as_bytes(),
             i: 0,
+            maybe_personal: false,
         };
-        s.object(1, |_, _| {}).is_some() && s.i == json.len()
+        s.object(1, true, false, |_, _| {}).is_some() && s.i == json.len()
     }
 
     #[test]
@@ -277,7 +327,58 @@ mod tests {
         p.purpose = super::super::types::Text::parse("Seeds \u{e9}t\u{e9}").unwrap();
         let plain = plain.record.sign(&key);
         let bytes = super::super::canonical::to_entry_bytes(&plain);
-        assert_eq!(read_entry(&bytes), Some(plain));
+        assert_eq!(read_entry(&bytes), Some((plain, false)));
+    }
+
+    /// The screen flags exactly the records whose checked values have 11 digits or more.
+    #[test]
+    fn the_privacy_screen_flags_long_numbers_outside_hashes_and_signatures() {
+        use crate::{KeyType, SigningKey};
+        let key =
+            SigningKey::from_seed("net/county-1/operator/a", KeyType::Ed25519, [3; 32]).unwrap();
+        let screened = |purpose: &str, minor: &str| {
+            let record = Record::from_value(serde_json::json!({
+                "v": 1, "rid": "county-1-p1", "kind": "payment", "event_date": "2024-02-01",
+                "program": "relief24", "purpose": purpose,
+                "payee": {"household": {"pseudonym": "12".repeat(32), "area": "320206101201",
+                                        "commitment": "34".repeat(32)}},
+                "amount": {"minor": minor, "currency": "CNY"},
+                "funded_by": [{"ref": {"log": "county-1", "rid": "county-1-r1", "leaf": "56".repeat(32)},
+                               "amount": {"minor": minor, "currency": "CNY"}}],
+            }))
+            .unwrap();
+            let bytes = super::super::canonical::to_entry_bytes(&record.sign(&key));
+            read_entry(&bytes).map(|(_, maybe_personal)| maybe_personal)
+        };
+        // Hashes full of digits are skipped; a 12-digit area code is searched and passes.
+        assert_eq!(screened("Monthly allowance", "20000"), Some(false));
+        // An 11-digit amount is legitimate; an ID-shaped one is not.
+        assert_eq!(screened("Monthly allowance", "13812345678"), Some(false));
+        assert_eq!(
+            screened("Monthly allowance", "11010519491231002"),
+            Some(false)
+        );
+        assert_eq!(screened("ID 11010519491231002X", "20000"), Some(true));
+        assert_eq!(screened("Tel 138-1234-5678", "20000"), Some(true));
+        let mut record = Record::from_value(serde_json::json!({
+            "v": 1, "rid": "county-1-p1", "kind": "payment", "event_date": "2024-02-01",
+            "program": "relief24", "purpose": "Seeds for 2024",
+            "payee": {"org": {"name": "Coop 7"}},
+            "amount": {"minor": "3000000", "currency": "CNY"},
+            "funded_by": [{"ref": {"log": "county-1", "rid": "county-1-r1", "leaf": "56".repeat(32)},
+                           "amount": {"minor": "3000000", "currency": "CNY"}}],
+        }))
+        .unwrap()
+        .sign(&key);
+        let bytes = super::super::canonical::to_entry_bytes(&record);
+        assert_eq!(read_entry(&bytes).map(|(_, m)| m), Some(false));
+        // The same record with a phone number in its purpose is flagged.
+        let Body::Payment(p) = &mut record.record.body else {
+            unreachable!()
+        };
+        p.purpose = super::super::types::Text::parse("Call 13812345678").unwrap();
+        let bytes = super::super::canonical::to_entry_bytes(&record.record.sign(&key));
+        assert_eq!(read_entry(&bytes).map(|(_, m)| m), Some(true));
     }
 
     #[test]

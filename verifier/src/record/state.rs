@@ -306,6 +306,16 @@ impl LogState {
             .reserve(additional, |&i| hasher.hash_one(states[i].rid.as_str()));
     }
 
+    /// How many rids the log has used.
+    pub fn len(&self) -> usize {
+        self.states.len()
+    }
+
+    /// Whether the log has no records yet.
+    pub fn is_empty(&self) -> bool {
+        self.states.is_empty()
+    }
+
     /// Every rid's state, in the order the rids first appear in the log.
     pub fn iter(&self) -> impl Iterator<Item = &RidState> {
         self.states.iter()

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use compact_str::CompactString;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -62,7 +63,7 @@ fn is_alnum(b: u8) -> bool {
 /// 1 to 63 characters of `a-z`, `0-9` and `-`, starting and ending with a letter or digit.
 /// It names the member's log: the log origin is `<network>/<member id>`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct MemberId(String);
+pub struct MemberId(CompactString);
 
 impl MemberId {
     /// Parses a member id.
@@ -74,7 +75,7 @@ impl MemberId {
             && is_alnum(b[0])
             && is_alnum(b[b.len() - 1]);
         if ok {
-            Ok(MemberId(text.to_string()))
+            Ok(MemberId(CompactString::new(text)))
         } else {
             Err("must be a member id: 1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit (e.g. \"county-320206\")".into())
         }
@@ -95,7 +96,7 @@ text_type!(
 /// 1 to 128 characters of ASCII letters, digits, `.`, `_` and `-`, starting with a letter or
 /// digit. Identifiers are never reused or changed (DESIGN §4.1).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Ident(String);
+pub struct Ident(CompactString);
 
 impl Ident {
     /// Parses an identifier.
@@ -107,7 +108,7 @@ impl Ident {
             && b.iter()
                 .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'));
         if ok {
-            Ok(Ident(text.to_string()))
+            Ok(Ident(CompactString::new(text)))
         } else {
             Err("must be an identifier: 1-128 characters of A-Z, a-z, 0-9, '.', '_' and '-', starting with a letter or digit".into())
         }
@@ -141,7 +142,7 @@ pub type Rid = Ident;
 /// 1 to 64 characters of `a-z`, `0-9` and `_`, starting with a letter. Codes instead of free
 /// text keep personal details out of household records (DESIGN §4.3).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Code(String);
+pub struct Code(CompactString);
 
 impl Code {
     /// Parses a code.
@@ -153,7 +154,7 @@ impl Code {
             && b.iter()
                 .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_');
         if ok {
-            Ok(Code(text.to_string()))
+            Ok(Code(CompactString::new(text)))
         } else {
             Err("must be a code: 1-64 characters of a-z, 0-9 and '_', starting with a letter (e.g. \"income_stable\")".into())
         }
@@ -172,13 +173,13 @@ text_type!(
 /// A PRC administrative division code (GB/T 2260 and its extensions): 6 digits for a county,
 /// 9 for a township, 12 for a village, e.g. `320206101201`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct AreaCode(String);
+pub struct AreaCode(CompactString);
 
 impl AreaCode {
     /// Parses an area code.
     pub fn parse(text: &str) -> Result<Self, String> {
         if matches!(text.len(), 6 | 9 | 12) && text.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(AreaCode(text.to_string()))
+            Ok(AreaCode(CompactString::new(text)))
         } else {
             Err("must be an administrative division code of 6 (county), 9 (township) or 12 (village) digits".into())
         }
@@ -191,7 +192,7 @@ impl AreaCode {
 
     /// Whether this area is `other` or lies inside it (its code starts with `other`'s).
     pub fn within(&self, other: &AreaCode) -> bool {
-        self.0.starts_with(&other.0)
+        self.0.starts_with(other.0.as_str())
     }
 }
 text_type!(
@@ -202,7 +203,7 @@ text_type!(
 /// An organisation's unified social credit code (GB 32100-2015): 18 characters with a check
 /// character, e.g. `93320206MA1XKQ8Y3H`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Uscc(String);
+pub struct Uscc(CompactString);
 
 /// The 31 characters of GB 32100, in the order of their values 0 to 30.
 const USCC_CHARS: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
@@ -231,7 +232,7 @@ impl Uscc {
             .sum();
         let check = (31 - sum % 31) % 31;
         if check == values[17] {
-            Ok(Uscc(text.to_string()))
+            Ok(Uscc(CompactString::new(text)))
         } else {
             Err(bad())
         }
@@ -266,7 +267,7 @@ text_type!(
 /// a person: the privacy guard refuses ID and phone numbers in it, and household records
 /// have no free text at all.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Text(String);
+pub struct Text(CompactString);
 
 impl Text {
     /// Maximum length in characters.
@@ -288,7 +289,7 @@ impl Text {
                 "must not contain control characters (line breaks, tabs and the like)".into(),
             );
         }
-        Ok(Text(text.to_string()))
+        Ok(Text(CompactString::new(text)))
     }
 
     /// The text.
