@@ -94,5 +94,10 @@ impl Drop for DemoProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A failing test takes the demo's directory with it: show what the nodes logged.
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(self.dir.path().join("demo.log")).unwrap_or_default();
+            eprintln!("--- the demo's log ---\n{log}--- end of the demo's log ---");
+        }
     }
 }
