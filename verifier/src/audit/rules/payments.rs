@@ -249,7 +249,7 @@ pub(crate) fn split_payment(view: &View<'_>, out: &mut Vec<Draft>) {
             };
             let total: u128 = run
                 .iter()
-                .filter_map(|&i| view.recs[i].body().amount())
+                .filter_map(|&i| view.recs[i].amount)
                 .map(|m| u128::from(m.minor.0))
                 .sum();
             if total < u128::from(threshold) {
@@ -287,21 +287,18 @@ pub(crate) fn payment_signoff(view: &View<'_>, out: &mut Vec<Draft>) {
         if amount.minor.0 < threshold || rec.attestations.is_none_or(|a| !a.is_empty()) {
             continue;
         }
-        let Body::Payment(p) = rec.body() else {
-            continue;
-        };
-        let threshold = money(u128::from(threshold), &p.amount);
+        let threshold = money(u128::from(threshold), &amount);
         out.push(
             view.draft(
                 Rule::MissingSignoff,
                 Severity::Red,
                 &[i],
                 format!(
-                    "Payment {} of {} is at or above the approval threshold of {threshold} but carries no attestation, only operator signatures.",
-                    rec.state.rid, p.amount
+                    "Payment {} of {amount} is at or above the approval threshold of {threshold} but carries no attestation, only operator signatures.",
+                    rec.state.rid
                 ),
             )
-            .amounts([p.amount, threshold]),
+            .amounts([amount, threshold]),
         );
     }
 }
