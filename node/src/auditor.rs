@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use daylight_genesis::Genesis;
 use daylight_verifier::Hash;
-use daylight_verifier::audit::{AuditFinding, AuditReport, Ledger, finding_rid};
+use daylight_verifier::audit::{AuditFinding, AuditReport, Ledger, LogEntries, finding_rid};
 use daylight_verifier::record::{Date, MemberId};
 use daylight_verifier::{Evidence, SigningKey};
 use tokio::sync::{RwLock, watch};
@@ -163,22 +163,32 @@ impl Auditor {
             .ledger
             .lock()
             .map_err(|_| anyhow::anyhow!("ledger poisoned"))?;
-        let mut total = 0;
-        for (member, &number) in &self.logs {
-            let size = self.store.size(number)?;
-            let mut next = ledger.size(member);
-            while next < size {
-                let end = size.min(next + READ_CHUNK);
-                let entries = self.store.entries(number, next..end)?;
-                if entries.is_empty() {
-                    break;
+        // Rounds of up to READ_CHUNK entries of every log that has more, fed together so
+        // that the ledger parses different logs on different cores.
+        loop {
+            let mut read = Vec::new();
+            for (member, &number) in &self.logs {
+                let next = ledger.size(member);
+                let end = self.store.size(number)?.min(next + READ_CHUNK);
+                if next < end {
+                    read.push((member, next, self.store.entries(number, next..end)?));
                 }
-                let count = entries.len() as u64;
-                ledger.extend(member, next, &entries)?;
-                next += count;
             }
-            total += next;
+            let batches: Vec<LogEntries<'_, _>> = read
+                .iter()
+                .filter(|(_, _, entries)| !entries.is_empty())
+                .map(|(member, next, entries)| LogEntries {
+                    log: member,
+                    first_index: *next,
+                    entries,
+                })
+                .collect();
+            if batches.is_empty() {
+                break;
+            }
+            ledger.extend_logs(&batches)?;
         }
+        let total: u64 = self.logs.keys().map(|member| ledger.size(member)).sum();
         let mut seen = self
             .evidence_seen
             .lock()

@@ -15,7 +15,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use daylight_verifier::audit::{AuditParams, Ledger};
+use daylight_verifier::audit::{AuditParams, Ledger, LogEntries};
 use daylight_verifier::hash::Hash;
 use daylight_verifier::record::{
     AcceptedKeys, Code, Date, HexHash, MemberId, Record, Reference, to_entry_bytes,
@@ -227,13 +227,22 @@ fn network(total: u64) -> Vec<(MemberId, Vec<Vec<u8>>)> {
     logs
 }
 
-/// A ledger holding every log, with the logs' keys set.
+/// A ledger holding every log, with the logs' keys set, fed as an auditor node catching up
+/// feeds it: every log's new entries at once.
 fn feed(logs: &[(MemberId, Vec<Vec<u8>>)]) -> Ledger {
     let mut ledger = Ledger::new();
-    for (log, entries) in logs {
+    for (log, _) in logs {
         ledger.set_keys(log, keys(log.as_str()));
-        ledger.extend(log, 0, entries).unwrap();
     }
+    let batches: Vec<LogEntries<'_, Vec<u8>>> = logs
+        .iter()
+        .map(|(log, entries)| LogEntries {
+            log,
+            first_index: 0,
+            entries,
+        })
+        .collect();
+    ledger.extend_logs(&batches).unwrap();
     ledger
 }
 
@@ -244,6 +253,32 @@ fn as_of() -> Date {
 fn audit_all(logs: &[(MemberId, Vec<Vec<u8>>)]) -> usize {
     let report = feed(logs).audit(&AuditParams::default(), as_of());
     report.findings.len()
+}
+
+/// Minor page faults of this process so far (first touches of new memory), from
+/// `/proc/self/stat`; 0 where that file is not available.
+fn page_faults() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            // Fields after the command name, which is in parentheses and may hold spaces.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            rest.split(' ').nth(7)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+/// Resident memory of this process now, in MiB, from `/proc/self/status`; 0 where that
+/// file is not available.
+fn resident_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib / 1024)
+        })
+        .unwrap_or(0)
 }
 
 fn bench(c: &mut Criterion) {
@@ -261,16 +296,21 @@ fn bench(c: &mut Criterion) {
         bytes / records.max(1),
         started.elapsed()
     );
-    let t = Instant::now();
+    let (t, faults, before) = (Instant::now(), page_faults(), resident_mib());
     let ledger = feed(&logs);
-    let fed = t.elapsed();
+    let (fed, fed_faults, fed_rss) = (t.elapsed(), page_faults() - faults, resident_mib());
     let report = ledger.audit(&AuditParams::default(), as_of());
-    let audited = t.elapsed() - fed;
+    let (audited, audit_faults) = (t.elapsed() - fed, page_faults() - faults - fed_faults);
+    eprintln!(
+        "resident memory: {before} MiB with the entries, {fed_rss} MiB with the ledger, {} MiB with the report",
+        resident_mib()
+    );
     let findings = report.findings.len();
     let t = Instant::now();
     drop((ledger, report));
     eprintln!(
-        "split: extend {fed:.2?}, audit {audited:.2?}, freeing the ledger and report {:.2?}; {findings} findings",
+        "split: extend {fed:.2?} ({fed_faults} page faults), audit {audited:.2?} ({audit_faults} page faults), \
+         freeing the ledger and report {:.2?}; {findings} findings",
         t.elapsed()
     );
     let t = Instant::now();

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use daylight_verifier::audit::{AuditParams, Ledger, Rule};
+use daylight_verifier::audit::{AuditParams, Ledger, LogEntries, Rule};
 use daylight_verifier::record::{Reference, Severity};
 use serde_json::json;
 
@@ -158,6 +158,24 @@ fn out_of_order_entries_are_errors() {
     let err = ledger.append(&member(CITY), 0, &entries[0]).unwrap_err();
     assert!(err.to_string().contains("must have index 1"), "{err}");
     assert!(ledger.extend(&member(CITY), 5, &entries[..]).is_err());
+    assert_eq!(ledger.size(&member(CITY)), 1);
+    // A batch of several logs is all or nothing: one batch out of order, nothing appended.
+    let county = &net.logs[&member(COUNTY)];
+    let batches = [
+        LogEntries {
+            log: &member(COUNTY),
+            first_index: 0,
+            entries: &county[..],
+        },
+        LogEntries {
+            log: &member(CITY),
+            first_index: 0,
+            entries: &entries[..],
+        },
+    ];
+    let err = ledger.extend_logs(&batches).unwrap_err();
+    assert!(err.to_string().contains("must have index 1"), "{err}");
+    assert_eq!(ledger.size(&member(COUNTY)), 0);
     assert_eq!(ledger.size(&member(CITY)), 1);
 }
 

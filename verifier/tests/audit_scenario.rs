@@ -6,7 +6,9 @@
 mod common;
 
 use common::*;
-use daylight_verifier::audit::{AuditParams, AuditReport, Ledger, Light, Rule, finding_rid};
+use daylight_verifier::audit::{
+    AuditParams, AuditReport, Ledger, Light, LogEntries, Rule, finding_rid,
+};
 use daylight_verifier::checkpoint::{Checkpoint, SignedCheckpoint};
 use daylight_verifier::evidence::Evidence;
 use daylight_verifier::hash::Hash;
@@ -255,6 +257,46 @@ fn the_same_inputs_give_the_same_bytes() {
         one,
         other.audit(&AuditParams::default(), date(AS_OF)).to_json()
     );
+    // All logs at once through `extend_logs`: first every log's first half, then the rest,
+    // and once more with each log's two halves in one call (the same log twice).
+    let halves: Vec<_> = s
+        .net
+        .logs
+        .iter()
+        .map(|(log, entries)| (log, entries.split_at(entries.len() / 2)))
+        .collect();
+    let heads: Vec<LogEntries<'_, Vec<u8>>> = (halves.iter())
+        .map(|(log, (head, _))| LogEntries {
+            log,
+            first_index: 0,
+            entries: head,
+        })
+        .collect();
+    let tails: Vec<LogEntries<'_, Vec<u8>>> = (halves.iter())
+        .map(|(log, (head, tail))| LogEntries {
+            log,
+            first_index: head.len() as u64,
+            entries: tail,
+        })
+        .collect();
+    let mut at_once = Ledger::new();
+    let mut twice_in_one_call = Ledger::new();
+    for ledger in [&mut at_once, &mut twice_in_one_call] {
+        ledger.add_evidence(&member(B), &s.evidence);
+        for log in s.net.logs.keys() {
+            ledger.set_keys(log, accepted(log.as_str()));
+        }
+    }
+    at_once.extend_logs(&heads).unwrap();
+    at_once.extend_logs(&tails).unwrap();
+    let both: Vec<_> = heads.iter().chain(&tails).copied().collect();
+    twice_in_one_call.extend_logs(&both).unwrap();
+    for ledger in [&at_once, &twice_in_one_call] {
+        assert_eq!(
+            one,
+            ledger.audit(&AuditParams::default(), date(AS_OF)).to_json()
+        );
+    }
     // Without evidence: append in order equals extend in reverse log order.
     let params = AuditParams::default();
     assert_eq!(

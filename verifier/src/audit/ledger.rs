@@ -26,6 +26,7 @@ use crate::record::{
 };
 
 use super::error::AuditError;
+use super::parallel::{cores, map_in_order};
 
 /// One entry of a log, as the audit keeps it.
 #[derive(Debug, Clone)]
@@ -185,6 +186,26 @@ fn signer_roles(
     Ok(roles)
 }
 
+/// New entries of one log, for [`Ledger::extend_logs`].
+#[derive(Debug)]
+pub struct LogEntries<'a, E> {
+    /// The log.
+    pub log: &'a MemberId,
+    /// The index of the first entry: the number of entries the ledger holds of that log.
+    pub first_index: u64,
+    /// The entries, in log order.
+    pub entries: &'a [E],
+}
+
+// Copied whatever the entry type: it only borrows the entries.
+impl<E> Clone for LogEntries<'_, E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E> Copy for LogEntries<'_, E> {}
+
 impl Ledger {
     /// An empty ledger.
     pub fn new() -> Ledger {
@@ -239,49 +260,59 @@ impl Ledger {
         self.expect_next(log, first_index)?;
         let verify = self.verify;
         let target = self.logs.entry(log.clone()).or_default();
-        target.entries.reserve(entries.len());
-        target.state.reserve(entries.len());
-        let keys = target.keys.clone();
-        let check = |e: &E| check_entry(log, e.as_ref(), keys.as_ref(), verify);
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if threads <= 1 || entries.len() < 2 * EXTEND_CHUNK {
-            for entry in entries {
-                target.apply(check(entry));
-            }
-            return Ok(());
-        }
-        // Workers take chunks in turn and send each back checked; this thread applies them in
-        // chunk order, holding any that arrive early. Parsing dominates, so applying overlaps
-        // with it instead of following it.
-        let chunks: Vec<&[E]> = entries.chunks(EXTEND_CHUNK).collect();
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let (done, arrivals) = std::sync::mpsc::channel::<(usize, Vec<Checked>)>();
-        std::thread::scope(|scope| {
-            for _ in 0..threads {
-                let (next, chunks, check, done) = (&next, &chunks, &check, done.clone());
-                scope.spawn(move || {
-                    loop {
-                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(chunk) = chunks.get(k) else { break };
-                        if done.send((k, chunk.iter().map(check).collect())).is_err() {
-                            break;
-                        }
-                    }
-                });
-            }
-            drop(done);
-            let mut early: BTreeMap<usize, Vec<Checked>> = BTreeMap::new();
-            let mut wanted = 0;
-            // Ends when every worker has finished (or panicked: the scope re-raises it).
-            for (k, checked) in arrivals.iter() {
-                early.insert(k, checked);
-                while let Some(checked) = early.remove(&wanted) {
-                    for one in checked {
-                        target.apply(one);
-                    }
-                    wanted += 1;
+        target.extend_pipelined(log, entries, verify, cores());
+        Ok(())
+    }
+
+    /// Appends new entries of several logs at once, each batch starting at its log's current
+    /// size; nothing is appended unless every batch is in order. The result is the same as
+    /// [`Ledger::extend`] of each batch in turn.
+    ///
+    /// Logs are independent until the audit, so each core takes whole logs: it parses an
+    /// entry and applies it to its log's state at once, while the entry is still in its
+    /// cache, with no hand-over between threads. A batch holding more than half of all the
+    /// entries would keep one core busy alone, so it goes first, split across all cores as
+    /// [`Ledger::extend`] does.
+    pub fn extend_logs<E: AsRef<[u8]> + Sync>(
+        &mut self,
+        batches: &[LogEntries<'_, E>],
+    ) -> Result<(), AuditError> {
+        let mut by_log: BTreeMap<&MemberId, &[E]> = BTreeMap::new();
+        for batch in batches {
+            if by_log.insert(batch.log, batch.entries).is_some() {
+                // The same log twice: each batch must start where the one before ended, which
+                // only appending them in turn can check.
+                for batch in batches {
+                    self.extend(batch.log, batch.first_index, batch.entries)?;
                 }
+                return Ok(());
             }
+        }
+        for batch in batches {
+            self.expect_next(batch.log, batch.first_index)?;
+        }
+        for batch in batches {
+            self.logs.entry(batch.log.clone()).or_default();
+        }
+        let verify = self.verify;
+        let threads = cores();
+        let total: usize = batches.iter().map(|b| b.entries.len()).sum();
+        // Largest first, so that the last log to finish is a small one.
+        let mut jobs: Vec<(&MemberId, &mut Log, &[E])> = self
+            .logs
+            .iter_mut()
+            .filter_map(|(id, log)| by_log.get(id).map(|entries| (id, log, *entries)))
+            .collect();
+        jobs.sort_by_key(|(_, _, entries)| std::cmp::Reverse(entries.len()));
+        if threads <= 1 || jobs.len() <= 1 || jobs[0].2.len() * 2 > total {
+            let mut rest = jobs.into_iter();
+            if let Some((id, log, entries)) = rest.next() {
+                log.extend_pipelined(id, entries, verify, threads);
+            }
+            jobs = rest.collect();
+        }
+        map_in_order(jobs, |(id, log, entries)| {
+            log.extend_serial(id, entries, verify)
         });
         Ok(())
     }
@@ -312,6 +343,71 @@ impl Ledger {
 }
 
 impl Log {
+    /// Checks and applies `entries` in order on this thread.
+    fn extend_serial<E: AsRef<[u8]>>(&mut self, id: &MemberId, entries: &[E], verify: bool) {
+        self.reserve(entries.len());
+        for entry in entries {
+            let checked = check_entry(id, entry.as_ref(), self.keys.as_ref(), verify);
+            self.apply(checked);
+        }
+    }
+
+    /// Checks `entries` on `threads` worker threads, a chunk at a time, while this thread
+    /// applies the checked chunks in order.
+    fn extend_pipelined<E: AsRef<[u8]> + Sync>(
+        &mut self,
+        id: &MemberId,
+        entries: &[E],
+        verify: bool,
+        threads: usize,
+    ) {
+        if threads <= 1 || entries.len() < 2 * EXTEND_CHUNK {
+            return self.extend_serial(id, entries, verify);
+        }
+        self.reserve(entries.len());
+        let keys = self.keys.clone();
+        let check = |e: &E| check_entry(id, e.as_ref(), keys.as_ref(), verify);
+        // Workers take chunks in turn and send each back checked; this thread applies them in
+        // chunk order, holding any that arrive early. Parsing dominates, so applying overlaps
+        // with it instead of following it.
+        let chunks: Vec<&[E]> = entries.chunks(EXTEND_CHUNK).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let (done, arrivals) = std::sync::mpsc::channel::<(usize, Vec<Checked>)>();
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                let (next, chunks, check, done) = (&next, &chunks, &check, done.clone());
+                scope.spawn(move || {
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(chunk) = chunks.get(k) else { break };
+                        if done.send((k, chunk.iter().map(check).collect())).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(done);
+            let mut early: BTreeMap<usize, Vec<Checked>> = BTreeMap::new();
+            let mut wanted = 0;
+            // Ends when every worker has finished (or panicked: the scope re-raises it).
+            for (k, checked) in arrivals.iter() {
+                early.insert(k, checked);
+                while let Some(checked) = early.remove(&wanted) {
+                    for one in checked {
+                        self.apply(one);
+                    }
+                    wanted += 1;
+                }
+            }
+        });
+    }
+
+    /// Makes room for `more` entries.
+    fn reserve(&mut self, more: usize) {
+        self.entries.reserve(more);
+        self.state.reserve(more);
+    }
+
     fn apply(&mut self, checked: Checked) {
         let index = self.entries.len() as u64;
         let entry = match checked {

@@ -37,6 +37,7 @@ mod error;
 pub mod finding;
 mod html;
 pub mod ledger;
+mod parallel;
 pub mod params;
 pub mod report;
 mod rules;
@@ -45,7 +46,7 @@ mod view;
 
 pub use error::AuditError;
 pub use finding::{Answer, AuditFinding, FINDING_KEY_TAG, Rule, finding_key, finding_rid};
-pub use ledger::Ledger;
+pub use ledger::{Ledger, LogEntries};
 pub use params::AuditParams;
 pub use report::{
     AuditReport, Counts, Flow, FlowDraw, Light, LogSummary, MemberLight, ProgramLight,

@@ -304,16 +304,18 @@ fn log_summaries(ledger: &Ledger) -> Vec<LogSummary> {
         .logs
         .iter()
         .map(|(member, log)| {
-            let mut records = BTreeMap::new();
+            let mut kinds: BTreeMap<Kind, u64> = BTreeMap::new();
             let mut invalid = 0;
             for entry in &log.entries {
                 match entry {
-                    Entry::Valid { kind, .. } => {
-                        *records.entry(kind.as_str().to_string()).or_insert(0) += 1
-                    }
+                    Entry::Valid { kind, .. } => *kinds.entry(*kind).or_insert(0) += 1,
                     Entry::Invalid { .. } => invalid += 1,
                 }
             }
+            let records = kinds
+                .into_iter()
+                .map(|(kind, n)| (kind.as_str().to_string(), n))
+                .collect();
             LogSummary {
                 member: member.clone(),
                 size: log.entries.len() as u64,
@@ -332,10 +334,20 @@ fn lights(view: &View<'_>, findings: &[AuditFinding]) -> Vec<MemberLight> {
         .keys()
         .map(|m| (m, Default::default()))
         .collect();
-    for rec in &view.recs {
+    // Count by the view's small numbers first (one of the records stands for the names),
+    // then file the few totals under names.
+    let mut records: foldhash::HashMap<(u32, u32), (usize, u64)> = Default::default();
+    for (i, rec) in view.recs.iter().enumerate() {
+        records
+            .entry((rec.log_pos, rec.program_id))
+            .or_insert((i, 0))
+            .1 += 1;
+    }
+    for (example, n) in records.into_values() {
+        let rec = &view.recs[example];
         if let Some((counts, programs)) = members.get_mut(rec.log) {
-            counts.records += 1;
-            programs.entry(rec.program()).or_default().records += 1;
+            counts.records += n;
+            programs.entry(rec.program()).or_default().records += n;
         }
     }
     for finding in findings {

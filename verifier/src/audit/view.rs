@@ -4,8 +4,15 @@
 //! Built in one linear pass per call of [`Ledger::audit`](super::Ledger::audit), with hash
 //! maps for lookups and vectors in ledger order for iteration, so results never depend on
 //! hash order. Invariant: `recs` holds each active factual record once, ordered by log then
-//! by first appearance in the log; `draws[i]` lists the records citing `recs[i]`, in `recs`
+//! by first appearance in the log (so, within a log, `recs` order is the order of the records'
+//! first indexes); `in_force[l][p]` is the place in `recs` of the state at position `p` of
+//! log `l`, or [`NOT_IN_FORCE`]; `draws[i]` lists the records citing `recs[i]`, in `recs`
 //! order; `payments` lists the positions in `recs` of the payments, in order.
+//!
+//! A view of a million records is rebuilt on every audit, so each record's row is kept small
+//! (64 bytes): what is rarely read (its leaf, first index, attestations) is looked up through
+//! its state when needed, and records are found through the hash index each log's state
+//! already has instead of a second map keyed by strings.
 //!
 //! What the rules compare most (log, programme, payee, date, amount) is copied into each
 //! [`Rec`] as small numbers when the view is built: the rules that group every payment then
@@ -20,7 +27,8 @@ use crate::record::{
     Text, Uscc,
 };
 
-use super::ledger::{Entry, Ledger};
+use super::ledger::{Entry, Ledger, Log};
+use super::parallel::map_in_order;
 use super::params::AuditParams;
 
 /// One record in force, at its current version.
@@ -29,13 +37,6 @@ pub(crate) struct Rec<'a> {
     pub log: &'a MemberId,
     /// Its state (current content, versions).
     pub state: &'a RidState,
-    /// The leaf of its current version.
-    pub leaf: Hash,
-    /// The log index of its original entry (log order is the clock).
-    pub first_index: u64,
-    /// Attestor roles on the entry that made the current version; `None` if the log's keys
-    /// were unknown.
-    pub attestations: Option<&'a [Code]>,
     /// The position of its log in ledger order.
     pub log_pos: u32,
     /// Its programme, as a number standing for the programme's identifier in this view.
@@ -76,13 +77,73 @@ impl<'a> Payee<'a> {
     }
 }
 
-/// Numbers standing for values, in first-seen order.
-struct Interner<K>(HashMap<K, u32>);
+/// Numbers standing for values, in first-seen order: `0[n]` is the value numbered `n`.
+struct Interner<K>(Vec<K>, HashMap<K, u32>);
 
-impl<K: std::hash::Hash + Eq> Interner<K> {
+impl<K> Default for Interner<K> {
+    fn default() -> Self {
+        Interner(Vec::new(), HashMap::default())
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Copy> Interner<K> {
     fn id(&mut self, key: K) -> u32 {
         let next = self.0.len() as u32;
-        *self.0.entry(key).or_insert(next)
+        let id = *self.1.entry(key).or_insert(next);
+        if id == next {
+            self.0.push(key);
+        }
+        id
+    }
+}
+
+/// Records handed out per unit of work when resolving funding references.
+const DRAW_CHUNK: usize = 16 * 1024;
+
+/// One log's records in force, built on a thread of its own; programme and party numbers
+/// are the log's own until [`View::new`] renumbers them.
+struct LogPart<'a> {
+    recs: Vec<Rec<'a>>,
+    /// By state position: the place in this part's `recs`, or [`NOT_IN_FORCE`].
+    places: Vec<u32>,
+    programs: Interner<&'a Ident>,
+    parties: Interner<Payee<'a>>,
+}
+
+impl<'a> LogPart<'a> {
+    fn new(log_pos: u32, member: &'a MemberId, log: &'a Log) -> LogPart<'a> {
+        let mut part = LogPart {
+            recs: Vec::with_capacity(log.state.len()),
+            places: Vec::with_capacity(log.state.len()),
+            programs: Interner::default(),
+            parties: Interner::default(),
+        };
+        for state in log.state.iter() {
+            let in_force = state.status == Status::Active
+                && state.kind().is_factual()
+                && !state.versions.is_empty();
+            if !in_force {
+                part.places.push(NOT_IN_FORCE);
+                continue;
+            }
+            part.places.push(part.recs.len() as u32);
+            let content = &state.content;
+            let party = match &content.body {
+                Body::Payment(p) => Some(Payee::of(&p.payee)),
+                Body::Household(h) => Some(Payee::Household(&h.pseudonym)),
+                _ => None,
+            };
+            part.recs.push(Rec {
+                log: member,
+                state,
+                log_pos,
+                program_id: part.programs.id(&content.program),
+                party: party.map_or(NO_PARTY, |payee| part.parties.id(payee)),
+                date: content.event_date,
+                amount: content.body.amount().copied(),
+            });
+        }
+        part
     }
 }
 
@@ -92,8 +153,13 @@ impl Rec<'_> {
         Reference {
             log: self.log.clone(),
             rid: self.state.rid.clone(),
-            leaf: HexHash(self.leaf),
+            leaf: HexHash(self.leaf()),
         }
+    }
+
+    /// The leaf of its current version.
+    pub fn leaf(&self) -> Hash {
+        self.state.current_leaf()
     }
 
     /// The current event date.
@@ -143,6 +209,9 @@ pub(crate) struct Draw {
     pub minor: u64,
 }
 
+/// [`View::in_force`] of a state that is not in `recs` (voided, a correction or void).
+const NOT_IN_FORCE: u32 = u32::MAX;
+
 /// The indexes of one audit run.
 pub(crate) struct View<'a> {
     pub ledger: &'a Ledger,
@@ -153,61 +222,53 @@ pub(crate) struct View<'a> {
     pub payments: Vec<usize>,
     /// By [`Rec::party`]: whether that party is a household.
     households: Vec<bool>,
-    by_rid: HashMap<(&'a str, &'a str), usize>,
+    /// The logs, by [`Rec::log_pos`].
+    logs: Vec<&'a Log>,
+    /// Log id → its position in `logs`.
+    log_pos: HashMap<&'a str, u32>,
+    /// By log position, then by state position: the place in `recs`, or [`NOT_IN_FORCE`].
+    in_force: Vec<Vec<u32>>,
     pub draws: Vec<Vec<Draw>>,
 }
 
 impl<'a> View<'a> {
     pub fn new(ledger: &'a Ledger, params: &'a AuditParams, as_of: Date) -> View<'a> {
-        let mut recs = Vec::with_capacity(ledger.logs.values().map(|l| l.state.len()).sum());
-        let mut programs: Interner<&Ident> = Interner(HashMap::default());
-        let mut parties: Interner<Payee<'_>> = Interner(HashMap::default());
+        let logs: Vec<(usize, (&MemberId, &Log))> = ledger.logs.iter().enumerate().collect();
+        let parts = map_in_order(logs, |(log_pos, (member, log))| {
+            LogPart::new(log_pos as u32, member, log)
+        });
+        // Renumber each log's programmes and parties into view-wide numbers, logs in order,
+        // which gives the numbers one pass over all the logs would have given.
+        let mut recs = Vec::with_capacity(parts.iter().map(|p| p.recs.len()).sum());
+        let mut programs: Interner<&Ident> = Interner::default();
+        let mut parties: Interner<Payee<'_>> = Interner::default();
         let mut households = Vec::new();
-        for (log_pos, (member, log)) in ledger.logs.iter().enumerate() {
-            for state in log.state.iter() {
-                if state.status != Status::Active || !state.kind().is_factual() {
-                    continue;
-                }
-                let (Some(first), Some(current)) = (state.versions.first(), state.versions.last())
-                else {
-                    continue;
-                };
-                let attestations = match log.entries.get(current.index as usize) {
-                    Some(Entry::Valid { attestations, .. }) => attestations.as_deref(),
-                    _ => None,
-                };
-                let content = &state.content;
-                let party = match &content.body {
-                    Body::Payment(p) => Some(Payee::of(&p.payee)),
-                    Body::Household(h) => Some(Payee::Household(&h.pseudonym)),
-                    _ => None,
-                };
-                let party = party.map_or(NO_PARTY, |payee| {
+        let mut in_force = Vec::with_capacity(parts.len());
+        for part in parts {
+            let program_ids: Vec<u32> = part.programs.0.iter().map(|p| programs.id(p)).collect();
+            let party_ids: Vec<u32> = (part.parties.0.iter())
+                .map(|&payee| {
                     let id = parties.id(payee);
                     if id as usize == households.len() {
                         households.push(matches!(payee, Payee::Household(_)));
                     }
                     id
-                });
-                recs.push(Rec {
-                    log: member,
-                    state,
-                    leaf: current.leaf,
-                    first_index: first.index,
-                    attestations,
-                    log_pos: log_pos as u32,
-                    program_id: programs.id(&content.program),
-                    party,
-                    date: content.event_date,
-                    amount: content.body.amount().copied(),
-                });
+                })
+                .collect();
+            let offset = recs.len() as u32;
+            recs.extend(part.recs.into_iter().map(|mut rec| {
+                rec.program_id = program_ids[rec.program_id as usize];
+                if rec.party != NO_PARTY {
+                    rec.party = party_ids[rec.party as usize];
+                }
+                rec
+            }));
+            let mut places = part.places;
+            for place in places.iter_mut().filter(|p| **p != NOT_IN_FORCE) {
+                *place += offset;
             }
+            in_force.push(places);
         }
-        let by_rid = recs
-            .iter()
-            .enumerate()
-            .map(|(i, r)| ((r.log.as_str(), r.state.rid.as_str()), i))
-            .collect();
         let payments = (0..recs.len())
             .filter(|&i| recs[i].kind() == Kind::Payment)
             .collect();
@@ -219,72 +280,105 @@ impl<'a> View<'a> {
             recs,
             payments,
             households,
-            by_rid,
+            logs: ledger.logs.values().collect(),
+            log_pos: (ledger.logs.keys().enumerate())
+                .map(|(pos, id)| (id.as_str(), pos as u32))
+                .collect(),
+            in_force,
         };
-        for by in 0..view.recs.len() {
-            let rec = &view.recs[by];
-            if !matches!(rec.kind(), Kind::Allocation | Kind::Receipt | Kind::Payment) {
-                continue;
-            }
-            for part in rec.body().funded_by() {
-                if let Resolved::Found(source) = view.resolve(&part.reference)
-                    && source != by
-                    && view.recs[source]
-                        .body()
-                        .amount()
-                        .is_some_and(|m| m.currency == part.amount.currency)
-                {
-                    view.draws[source].push(Draw {
-                        by,
-                        minor: part.amount.minor.0,
-                    });
-                }
-            }
+        // Resolving the funding references is the costly part: do it on all cores, then
+        // file the draws in `recs` order.
+        let chunks: Vec<std::ops::Range<usize>> = (0..view.recs.len())
+            .step_by(DRAW_CHUNK)
+            .map(|start| start..view.recs.len().min(start + DRAW_CHUNK))
+            .collect();
+        let found = map_in_order(chunks, |range| {
+            range
+                .flat_map(|by| {
+                    view.draws_of(by)
+                        .map(move |(source, minor)| (source, Draw { by, minor }))
+                })
+                .collect::<Vec<_>>()
+        });
+        for (source, draw) in found.into_iter().flatten() {
+            view.draws[source].push(draw);
         }
         view
     }
 
+    /// The funds `recs[by]` draws on, with the minor units drawn from each: funding parts
+    /// that resolve to another record in force of the same currency.
+    fn draws_of(&self, by: usize) -> impl Iterator<Item = (usize, u64)> + '_ {
+        let rec = &self.recs[by];
+        let parts = match rec.kind() {
+            Kind::Allocation | Kind::Receipt | Kind::Payment => rec.body().funded_by(),
+            _ => &[],
+        };
+        parts
+            .iter()
+            .filter_map(move |part| match self.resolve(&part.reference) {
+                Resolved::Found(source)
+                    if source != by
+                        && self.recs[source]
+                            .body()
+                            .amount()
+                            .is_some_and(|m| m.currency == part.amount.currency) =>
+                {
+                    Some((source, part.amount.minor.0))
+                }
+                _ => None,
+            })
+    }
+
     /// Resolves a reference against the ledger.
     pub fn resolve(&self, reference: &Reference) -> Resolved {
-        // Nearly every reference names a record in force: one hash lookup settles it.
-        if let Some(&i) = self
-            .by_rid
-            .get(&(reference.log.as_str(), reference.rid.as_str()))
-            && self.recs[i]
-                .state
-                .versions
-                .iter()
-                .any(|v| v.leaf == reference.leaf.0)
-        {
-            return Resolved::Found(i);
-        }
-        let Some(log) = self.ledger.logs.get(&reference.log) else {
-            return Resolved::LogNotHeld;
+        let Some((log, position)) = self.locate(&reference.log, reference.rid.as_str()) else {
+            return match self.log_pos.contains_key(reference.log.as_str()) {
+                true => Resolved::NoSuchRid,
+                false => Resolved::LogNotHeld,
+            };
         };
-        let Some(state) = log.state.get(&reference.rid) else {
+        let Some(state) = self.logs[log].state.at(position) else {
             return Resolved::NoSuchRid;
         };
         if !state.versions.iter().any(|v| v.leaf == reference.leaf.0) {
             return Resolved::NotAVersion;
         }
-        if !state.kind().is_factual() {
-            return Resolved::NotFactual;
-        }
-        if state.status != Status::Active {
-            return Resolved::Voided;
-        }
-        match self
-            .by_rid
-            .get(&(reference.log.as_str(), reference.rid.as_str()))
-        {
-            Some(&i) => Resolved::Found(i),
-            None => Resolved::NoSuchRid,
+        match self.in_force[log][position] {
+            NOT_IN_FORCE if !state.kind().is_factual() => Resolved::NotFactual,
+            NOT_IN_FORCE if state.status != Status::Active => Resolved::Voided,
+            NOT_IN_FORCE => Resolved::NoSuchRid,
+            i => Resolved::Found(i as usize),
         }
     }
 
     /// The record in force with this rid in this log, if any.
     pub fn find(&self, log: &MemberId, rid: &str) -> Option<usize> {
-        self.by_rid.get(&(log.as_str(), rid)).copied()
+        let (log, position) = self.locate(log, rid)?;
+        match self.in_force[log][position] {
+            NOT_IN_FORCE => None,
+            i => Some(i as usize),
+        }
+    }
+
+    /// The log position and state position of `rid` in `log`, if both are known.
+    fn locate(&self, log: &MemberId, rid: &str) -> Option<(usize, usize)> {
+        let log = *self.log_pos.get(log.as_str())? as usize;
+        Some((log, self.logs[log].state.position(rid)?))
+    }
+
+    /// The attestor roles on the entry that made `recs[i]` current; `None` if its log's
+    /// keys were unknown, so sign-offs cannot be judged.
+    pub fn attestations(&self, i: usize) -> Option<&'a [Code]> {
+        let rec = &self.recs[i];
+        let current = rec.state.versions.last()?;
+        match self.logs[rec.log_pos as usize]
+            .entries
+            .get(current.index as usize)
+        {
+            Some(Entry::Valid { attestations, .. }) => attestations.as_deref(),
+            _ => None,
+        }
     }
 
     /// Total minor units drawn from `recs[i]`.

@@ -22,6 +22,7 @@ pub mod model;
 pub mod money;
 pub mod privacy;
 pub mod schema;
+mod seq;
 pub mod signing;
 pub mod state;
 pub mod types;

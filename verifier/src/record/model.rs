@@ -118,12 +118,20 @@ pub struct Allocation {
     /// How much.
     pub amount: Money,
     /// Where the money comes from; empty for the publisher's own budget.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::seq::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub funded_by: Vec<FundingPart>,
     /// What the funds are for.
     pub purpose: Text,
     /// The approving documents, by hash.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::seq::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub documents: Vec<Document>,
 }
 
@@ -136,6 +144,7 @@ pub struct Receipt {
     /// How much arrived.
     pub amount: Money,
     /// The upper unit's allocation(s), pinned in their logs; at least one.
+    #[serde(deserialize_with = "super::seq::exact")]
     pub funded_by: Vec<FundingPart>,
 }
 
@@ -148,6 +157,7 @@ pub struct Payment {
     /// How much.
     pub amount: Money,
     /// The allocations or receipts the money comes from; at least one.
+    #[serde(deserialize_with = "super::seq::exact")]
     pub funded_by: Vec<FundingPart>,
     /// What the payment is for.
     pub purpose: Text,
@@ -155,7 +165,11 @@ pub struct Payment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<Ident>,
     /// Supporting documents (contract, invoice, acceptance), by hash.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::seq::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub documents: Vec<Document>,
 }
 
@@ -196,9 +210,14 @@ pub struct Project {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub area: Option<AreaCode>,
     /// The funds committed to it, if any.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::seq::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub funded_by: Vec<FundingPart>,
     /// Approvals, tender notices, contracts, acceptance reports, by hash; at least one.
+    #[serde(deserialize_with = "super::seq::exact")]
     pub documents: Vec<Document>,
 }
 
@@ -234,6 +253,7 @@ pub struct Asset {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<Party>,
     /// Who benefits from its income; at least one.
+    #[serde(deserialize_with = "super::seq::exact")]
     pub beneficiaries: Vec<Party>,
     /// Who supervises its use (usually a township).
     pub supervisor: Party,
@@ -243,7 +263,11 @@ pub struct Asset {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Reference>,
     /// Supporting documents, by hash.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::seq::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub documents: Vec<Document>,
 }
 
@@ -316,13 +340,18 @@ pub struct Finding {
     /// Green, yellow or red.
     pub severity: Severity,
     /// The records concerned, pinned; at least one.
+    #[serde(deserialize_with = "super::seq::exact")]
     pub subjects: Vec<Reference>,
     /// What was found.
     pub summary: Text,
     /// When the check ran.
     pub checked_at: Instant,
     /// Supporting documents, by hash.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::seq::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub evidence: Vec<Document>,
 }
 
@@ -354,7 +383,11 @@ pub struct Rectification {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_date: Option<Date>,
     /// Supporting documents, by hash.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::seq::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub documents: Vec<Document>,
 }
 

@@ -11,10 +11,28 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An ISO 4217 currency that daylight knows the exponent (minor unit digits) of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Currency {
-    code: &'static str,
-    exponent: u8,
+///
+/// Held as its position in [`CURRENCIES`] (one byte, so that a [`Money`] is 16 bytes: a
+/// replayed network holds millions of them); ordered by code.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Currency(u8);
+
+impl fmt::Debug for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Currency").field(&self.code()).finish()
+    }
+}
+
+impl PartialOrd for Currency {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Currency {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.code().cmp(other.code())
+    }
 }
 
 /// The currencies daylight accepts, with their ISO 4217 exponents.
@@ -36,17 +54,14 @@ pub const CURRENCIES: &[(&str, u8)] = &[
 
 impl Currency {
     /// The Chinese yuan renminbi (exponent 2: 1 yuan = 100 fen).
-    pub const CNY: Currency = Currency {
-        code: "CNY",
-        exponent: 2,
-    };
+    pub const CNY: Currency = Currency(0);
 
     /// Looks up an ISO 4217 code (three uppercase letters).
     pub fn parse(code: &str) -> Result<Currency, String> {
         CURRENCIES
             .iter()
-            .find(|(c, _)| *c == code)
-            .map(|&(code, exponent)| Currency { code, exponent })
+            .position(|(c, _)| *c == code)
+            .map(|position| Currency(position as u8))
             .ok_or_else(|| {
                 let known: Vec<&str> = CURRENCIES.iter().map(|(c, _)| *c).collect();
                 format!(
@@ -58,16 +73,16 @@ impl Currency {
 
     /// The three-letter code.
     pub fn code(&self) -> &'static str {
-        self.code
+        CURRENCIES[usize::from(self.0)].0
     }
 
     /// The number of decimal digits of the minor unit (2 for CNY, 0 for JPY).
     pub fn exponent(&self) -> u8 {
-        self.exponent
+        CURRENCIES[usize::from(self.0)].1
     }
 
     fn as_str(&self) -> &str {
-        self.code
+        self.code()
     }
 }
 crate::record::types::text_type!(
@@ -181,16 +196,16 @@ impl Money {
 
     /// The amount in major units with the currency's decimals, e.g. `12500.00 CNY`.
     pub fn to_decimal_string(&self) -> String {
-        let exp = u32::from(self.currency.exponent);
+        let exp = u32::from(self.currency.exponent());
         if exp == 0 {
-            return format!("{} {}", self.minor.0, self.currency.code);
+            return format!("{} {}", self.minor.0, self.currency.code());
         }
         let unit = 10u64.pow(exp);
         format!(
             "{}.{:0width$} {}",
             self.minor.0 / unit,
             self.minor.0 % unit,
-            self.currency.code,
+            self.currency.code(),
             width = exp as usize
         )
     }
@@ -218,6 +233,23 @@ mod tests {
                 .unwrap_err()
                 .contains("too large")
         );
+    }
+
+    #[test]
+    fn a_currency_is_one_byte_ordered_by_code() {
+        assert_eq!(Currency::CNY, Currency::parse("CNY").unwrap());
+        assert_eq!(Currency::CNY.code(), "CNY");
+        assert_eq!(std::mem::size_of::<Money>(), 16);
+        let mut all: Vec<Currency> = CURRENCIES
+            .iter()
+            .map(|(code, _)| Currency::parse(code).unwrap())
+            .collect();
+        all.sort();
+        let codes: Vec<&str> = all.iter().map(Currency::code).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        assert_eq!(codes, sorted);
+        assert_eq!(format!("{:?}", Currency::CNY), r#"Currency("CNY")"#);
     }
 
     #[test]

@@ -275,6 +275,23 @@ pub(crate) enum Personal {
     Mobile,
 }
 
+/// The maximal runs of ASCII digits in `b`, as byte ranges, left to right. An iterator, not a
+/// list: it runs on every digit-heavy string of every entry (hashes in hex), and allocating
+/// there cost more than the search.
+fn digit_runs(b: &[u8]) -> impl Iterator<Item = (usize, usize)> + Clone + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() && !b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        (start < i).then_some((start, i))
+    })
+}
+
 /// Finds a resident ID or mobile number anywhere in `text`: maximal runs of digits (an ID
 /// may end in `X`), `+86`/`86` prefixes, and the 3-4-4 grouping `138-1234-5678` or
 /// `138 1234 5678`. Returns the match.
@@ -283,21 +300,8 @@ pub(crate) fn find_personal(text: &str, check_mobile: bool) -> Option<(Personal,
     if !enough_digits(b) {
         return None;
     }
-    // Maximal runs of ASCII digits, with their byte ranges.
-    let mut runs: Vec<(usize, usize)> = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i].is_ascii_digit() {
-            let start = i;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
-            }
-            runs.push((start, i));
-        } else {
-            i += 1;
-        }
-    }
-    for (n, &(start, end)) in runs.iter().enumerate() {
+    let mut runs = digit_runs(b);
+    while let Some((start, end)) = runs.next() {
         let run = &text[start..end];
         // An ID number: 18 digits, or 17 digits and an X, not glued to more letters/digits.
         let with_x =
@@ -316,9 +320,10 @@ pub(crate) fn find_personal(text: &str, check_mobile: bool) -> Option<(Personal,
             return Some((Personal::Mobile, run.to_string()));
         }
         // 3-4-4 grouping with one '-' or ' ' between groups.
-        if run.len() == 3 && n + 2 < runs.len() {
-            let (s2, e2) = runs[n + 1];
-            let (s3, e3) = runs[n + 2];
+        let mut ahead = runs.clone();
+        if run.len() == 3
+            && let (Some((s2, e2)), Some((s3, e3))) = (ahead.next(), ahead.next())
+        {
             let sep = |at: usize| matches!(b[at], b'-' | b' ');
             if s2 == end + 1 && sep(end) && e2 - s2 == 4 && s3 == e2 + 1 && sep(e2) && e3 - s3 == 4
             {

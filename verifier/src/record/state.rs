@@ -249,7 +249,7 @@ impl LogState {
             self.issue(index, &rid, problem);
             return;
         }
-        if let Some(t) = self.position(target).map(|i| &mut self.states[i]) {
+        if let Some(t) = self.position(target.as_str()).map(|i| &mut self.states[i]) {
             t.versions.push(Version {
                 index,
                 leaf,
@@ -277,14 +277,20 @@ impl LogState {
 
     /// The state of `rid`, if it appears in the log.
     pub fn get(&self, rid: &Rid) -> Option<&RidState> {
-        self.position(rid).map(|i| &self.states[i])
+        self.position(rid.as_str()).map(|i| &self.states[i])
     }
 
-    fn position(&self, rid: &Rid) -> Option<usize> {
-        let hash = self.hasher.hash_one(rid.as_str());
+    /// Where the state of `rid` is in [`LogState::iter`] order, if the rid is known.
+    pub fn position(&self, rid: &str) -> Option<usize> {
+        let hash = self.hasher.hash_one(rid);
         self.by_rid
-            .find(hash, |&i| self.states[i].rid == *rid)
+            .find(hash, |&i| self.states[i].rid.as_str() == rid)
             .copied()
+    }
+
+    /// The state at `position` in [`LogState::iter`] order.
+    pub fn at(&self, position: usize) -> Option<&RidState> {
+        self.states.get(position)
     }
 
     /// Adds the state of a rid not seen before.

@@ -55,7 +55,7 @@ pub(crate) fn household_signoff(view: &View<'_>, out: &mut Vec<Draft>) {
         let Body::Household(h) = rec.body() else {
             continue;
         };
-        if rec.attestations.is_none_or(|a| !a.is_empty()) {
+        if view.attestations(i).is_none_or(|a| !a.is_empty()) {
             continue;
         }
         out.push(view.draft(
@@ -86,7 +86,8 @@ pub(crate) fn household_not_enrolled(view: &View<'_>, out: &mut Vec<Draft>) {
         }
     }
     for list in history.values_mut() {
-        list.sort_by_key(|&i| (view.recs[i].date(), view.recs[i].first_index));
+        // Within a log, `recs` order is first-index order (the view's invariant).
+        list.sort_by_key(|&i| (view.recs[i].date(), i));
     }
     for &i in &view.payments {
         let rec = &view.recs[i];

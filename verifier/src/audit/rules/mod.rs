@@ -102,35 +102,13 @@ pub(crate) fn run_all(view: &View<'_>) -> Vec<Draft> {
         .into_iter()
         .chain((0..RULES.len()).filter(|i| !SLOWEST_FIRST.contains(i)))
         .collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut slots: Vec<Vec<Draft>> = vec![Vec::new(); RULES.len()];
-    let results: Vec<(usize, Vec<Draft>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads.min(RULES.len()))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    while let Some(&rule) =
-                        order.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-                    {
-                        let mut drafts = Vec::new();
-                        RULES[rule](view, &mut drafts);
-                        done.push((rule, drafts));
-                    }
-                    done
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| match w.join() {
-                Ok(done) => done,
-                // A rule that panicked is a bug: re-raise it here.
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
+    let drafts = super::parallel::map_in_order(order.clone(), |rule| {
+        let mut drafts = Vec::new();
+        RULES[rule](view, &mut drafts);
+        drafts
     });
-    for (rule, drafts) in results {
+    let mut slots: Vec<Vec<Draft>> = vec![Vec::new(); RULES.len()];
+    for (rule, drafts) in order.into_iter().zip(drafts) {
         slots[rule] = drafts;
     }
     slots.into_iter().flatten().collect()

@@ -41,7 +41,10 @@ impl<T> Groups<T> {
 
 /// Groups items by key.
 fn groups<K: std::hash::Hash + Eq, T>(items: impl Iterator<Item = (K, T)>) -> Groups<T> {
-    let (size, _) = items.size_hint();
+    // Room for every item the iterator may yield: growing a million-entry table step by
+    // step rehashes and copies it each time.
+    let (least, most) = items.size_hint();
+    let size = most.unwrap_or(least);
     let mut ids: HashMap<K, usize> = HashMap::with_capacity(size);
     let mut tagged: Vec<(usize, T)> = Vec::with_capacity(size);
     for (key, item) in items {
@@ -284,7 +287,7 @@ pub(crate) fn payment_signoff(view: &View<'_>, out: &mut Vec<Draft>) {
         let Some(threshold) = view.params.threshold(amount.currency.code()) else {
             continue;
         };
-        if amount.minor.0 < threshold || rec.attestations.is_none_or(|a| !a.is_empty()) {
+        if amount.minor.0 < threshold || view.attestations(i).is_none_or(|a| !a.is_empty()) {
             continue;
         }
         let threshold = money(u128::from(threshold), &amount);
