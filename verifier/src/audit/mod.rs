@@ -3,12 +3,15 @@
 //!
 //! * [`params`] — [`AuditParams`], the thresholds fixed by the genesis.
 //! * [`ledger`] — [`Ledger`]: entries of many logs, parsed once, append-only (an auditor
-//!   node feeds it as its mirrors grow). Entries that are not valid records and evidence of
-//!   equivocation are kept and reported, never refused. Signatures are not Ed25519-verified
+//!   node feeds it as its mirrors grow, several logs at once with [`Ledger::extend_logs`]).
+//!   Entries that are not valid records and evidence of equivocation are kept and reported,
+//!   never refused. Signatures are not Ed25519-verified
 //!   by default (the publishing node did; see [`Ledger::verify_signatures`]).
 //! * `view` — the indexes of one audit run: records in force at their current version (after
 //!   corrections and voids; voided records do not count), by (log, rid), and the draws on
 //!   each fund. Linear in the number of records.
+//! * `parallel` — the one way work is spread over the cores: results in input order, so
+//!   the split never shows in the report.
 //! * `rules` — one small function per rule; [`Rule`] names them. The semantics of each are
 //!   in `docs/audit.md`.
 //! * [`finding`] — [`AuditFinding`], its stable key, [`finding_rid`], the `finding` record
@@ -18,7 +21,7 @@
 //!   [`AuditReport::render_html`] (a self-contained page, everything escaped).
 //!
 //! Determinism: the same ledger, parameters and `as_of` date give byte-identical JSON, in
-//! whatever order logs were fed and whether by `append` or `extend`. Nothing here reads the
+//! whatever order logs were fed and whether by `append`, `extend` or `extend_logs`. Nothing here reads the
 //! clock; "now" is the `as_of` argument, and the only clock inside a log is its order.
 //!
 //! ```
