@@ -70,19 +70,10 @@ fn hex32(a: u64, b: u64) -> String {
 }
 
 fn date(day: u64) -> String {
-    let d = Date::parse("2024-01-01").unwrap();
-    let days = d.days_since_epoch() + day as i64;
-    // Civil from days (Howard Hinnant).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let dd = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{dd:02}")
+    let start = Date::parse("2024-01-01").unwrap().days_since_epoch();
+    Date::from_days_since_epoch(start + day as i64)
+        .unwrap()
+        .to_string()
 }
 
 /// One log's entries, signed.
