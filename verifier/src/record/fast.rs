@@ -9,10 +9,11 @@
 //! reader, which gives the exact result and error message.
 //!
 //! The same scan screens the entry for the privacy guard: it runs the guard's search on every
-//! value the guard checks (all but hashes and signatures, as
+//! value the guard checks (all but hashes, area codes and signatures, as
 //! [`check_privacy`](super::check_privacy) classifies fields), skipping values with fewer
-//! digits than any personal number, so only an entry that the guard refuses needs the full
-//! check, which names the field.
+//! ASCII digits plus non-ASCII characters than any personal number has digits (a full-width
+//! or other Unicode digit is one non-ASCII character, so none is missed), so only an entry
+//! that the guard refuses needs the full check, which names the field.
 //!
 //! Why `Some` implies what the full reader returns: the subset is exactly what the JCS
 //! serializer writes for such values, so the bytes are the canonical form of the JSON value
@@ -25,7 +26,7 @@ use serde::de::DeserializeOwned;
 
 use super::envelope::{Record, RecordSignature, SignedRecord};
 use super::model::{Body, Kind};
-use super::privacy::{FieldClass, classify, enough_digits, find_personal};
+use super::privacy::{FieldClass, classify, find_personal, may_hold_personal};
 use super::types::{Date, Ident, Rid};
 
 /// One member of the top-level object: its name and the bytes of its value.
@@ -66,15 +67,15 @@ impl<'a> Scanner<'a> {
         Some(s)
     }
 
-    /// Notes a string or number that the privacy guard checks and would refuse. Values with
-    /// fewer digits than any personal number are passed without a search.
+    /// Notes a string or number that the privacy guard checks and would refuse: the guard's
+    /// own search, on the same text with the same field class. Values that cannot hold enough
+    /// digits (counting every non-ASCII character as one) are passed without decoding them.
     fn screen(&mut self, text: &[u8], class: FieldClass) {
-        if class == FieldClass::Exempt || self.maybe_personal || !enough_digits(text) {
+        if self.maybe_personal || !may_hold_personal(text, class) {
             return;
         }
-        self.maybe_personal = std::str::from_utf8(text).map_or(true, |text| {
-            find_personal(text, class == FieldClass::Free).is_some()
-        });
+        self.maybe_personal =
+            std::str::from_utf8(text).map_or(true, |text| find_personal(text, class).is_some());
     }
 
     /// A value of a field of privacy class `class` (list items share their list's class).
@@ -330,7 +331,8 @@ mod tests {
         assert_eq!(read_entry(&bytes), Some((plain, false)));
     }
 
-    /// The screen flags exactly the records whose checked values have 11 digits or more.
+    /// The screen flags exactly the records whose checked values hold a personal number, as
+    /// the guard reads them.
     #[test]
     fn the_privacy_screen_flags_long_numbers_outside_hashes_and_signatures() {
         use crate::{KeyType, SigningKey};
@@ -350,8 +352,12 @@ mod tests {
             let bytes = super::super::canonical::to_entry_bytes(&record.sign(&key));
             read_entry(&bytes).map(|(_, maybe_personal)| maybe_personal)
         };
-        // Hashes full of digits are skipped; a 12-digit area code is searched and passes.
+        // Hashes full of digits and 12-digit area codes are skipped.
         assert_eq!(screened("Monthly allowance", "20000"), Some(false));
+        assert_eq!(
+            screened("每月生活补助 2024年1月至12月", "20000"),
+            Some(false)
+        );
         // An 11-digit amount is legitimate; an ID-shaped one is not.
         assert_eq!(screened("Monthly allowance", "13812345678"), Some(false));
         assert_eq!(
@@ -360,6 +366,22 @@ mod tests {
         );
         assert_eq!(screened("ID 11010519491231002X", "20000"), Some(true));
         assert_eq!(screened("Tel 138-1234-5678", "20000"), Some(true));
+        // Digits as people write them: full-width, invisible separators, cards.
+        assert_eq!(screened("电话１３８１２３４５６７８", "20000"), Some(true));
+        assert_eq!(
+            screened("Tel 138\u{200B}1234\u{200B}5678", "20000"),
+            Some(true)
+        );
+        assert_eq!(screened("Card 4111 1111 1111 1111", "20000"), Some(true));
+        // An amount of 16 digits passes; one of 17 that is a valid card number does not.
+        assert_eq!(
+            screened("Monthly allowance", "4111111111111111"),
+            Some(false)
+        );
+        assert_eq!(
+            screened("Monthly allowance", "41111111111111113"),
+            Some(true)
+        );
         let mut record = Record::from_value(serde_json::json!({
             "v": 1, "rid": "county-1-p1", "kind": "payment", "event_date": "2024-02-01",
             "program": "relief24", "purpose": "Seeds for 2024",
