@@ -2,6 +2,10 @@
 //! the `funded_by` references that pin exact versions (`log`, `rid`, `leaf`), verifying each
 //! hop: the pinned leaf is the fetched record or one of its corrections, and it is included
 //! under a quorum-cosigned checkpoint of its log.
+//!
+//! A node that cannot be reached is named in the report and the trace goes on with the other
+//! nodes; the run then exits 3 (unreachable) unless something failed to verify (exit 1). When
+//! no node answers at all, nothing is traced and the command fails with exit 3.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -53,7 +57,20 @@ struct Tracer<'a> {
     store: SeenStore,
     checkpoints: BTreeMap<(String, String), Result<TrustedCheckpoint, String>>,
     visited: BTreeSet<String>,
+    /// Nodes that could not be reached in this run (base URL → reason); not asked again.
+    down: BTreeMap<String, String>,
     report: Report,
+}
+
+/// What asking the candidate nodes for a record gave.
+#[derive(Default)]
+struct Lookup {
+    /// The first node that had it, and what it served.
+    found: Option<(Client, Fetched)>,
+    /// Whether some node answered (with or without the record).
+    answered: bool,
+    /// The nodes that could not be reached: (base URL, reason).
+    unreachable: Vec<(String, String)>,
 }
 
 /// Runs `daylight flow`.
@@ -80,6 +97,7 @@ pub fn run(
         store: SeenStore::new(&data_dir(data_dir_flag)?),
         checkpoints: BTreeMap::new(),
         visited: BTreeSet::new(),
+        down: BTreeMap::new(),
         report: Report::new(json!({"genesis": genesis.id(), "rid": rid})),
     };
     let root = tracer.hop(&rid, None, None, None, 0)?;
@@ -107,25 +125,38 @@ impl Tracer<'_> {
         list
     }
 
-    fn find(&self, rid: &str, log: Option<&str>) -> Result<Option<(Client, Fetched)>, CliError> {
+    /// Asks the candidate nodes for `rid` in turn. A node that cannot be reached is recorded
+    /// in the report (exit 3) and not asked again in this run.
+    fn find(&mut self, rid: &str, log: Option<&str>) -> Lookup {
         let target = Target::Rid(rid.to_string());
         let log = log.map(str::to_string).or_else(|| self.log_of(rid));
         let candidates = match &log {
             Some(l) => self.candidates(l),
             None => self.clients.clone(),
         };
-        let mut last_error = None;
+        let mut lookup = Lookup::default();
         for client in candidates {
+            if let Some(reason) = self.down.get(client.base()) {
+                lookup
+                    .unreachable
+                    .push((client.base().to_string(), reason.clone()));
+                continue;
+            }
             match fetch_record(&client, &target) {
-                Ok(Some(f)) => return Ok(Some((client, f))),
-                Ok(None) => {}
-                Err(e) => last_error = Some(e),
+                Ok(Some(f)) => {
+                    lookup.found = Some((client, f));
+                    return lookup;
+                }
+                Ok(None) => lookup.answered = true,
+                Err(CliError::Unreachable { reason, .. }) => {
+                    self.report.node_unreachable(client.base(), reason.clone());
+                    self.down.insert(client.base().to_string(), reason.clone());
+                    lookup.unreachable.push((client.base().to_string(), reason));
+                }
+                Err(_) => lookup.answered = true,
             }
         }
-        match last_error {
-            Some(e @ CliError::Unreachable { .. }) if self.clients.len() == 1 => Err(e),
-            _ => Ok(None),
-        }
+        lookup
     }
 
     /// The member whose id prefixes the rid (the longest, if several do).
@@ -199,10 +230,32 @@ impl Tracer<'_> {
             sources: Vec::new(),
         };
         let label = format!("hop {rid}");
-        let Some((client, fetched)) = self.find(rid, log)? else {
-            let problem = "no node given (nor the log's own node) has this record: the reference does not resolve".to_string();
-            self.report.fail(&label, problem.clone());
-            hop.problem = Some(problem);
+        let lookup = self.find(rid, log);
+        let Some((client, fetched)) = lookup.found else {
+            if lookup.unreachable.is_empty() {
+                let problem = "no node given (nor the log's own node) has this record: the reference does not resolve".to_string();
+                self.report.fail(&label, problem.clone());
+                hop.problem = Some(problem);
+                return Ok(hop);
+            }
+            let nodes: Vec<&str> = lookup.unreachable.iter().map(|(u, _)| u.as_str()).collect();
+            if depth == 0 && !lookup.answered {
+                // Nothing to trace: no node answered at all.
+                return Err(CliError::Unreachable {
+                    url: nodes.join(", "),
+                    reason: lookup.unreachable[0].1.clone(),
+                });
+            }
+            // Not a verification failure: the record may be on the node that did not answer.
+            hop.problem = Some(format!(
+                "not fetched: node {} could not be reached{}",
+                nodes.join(", node "),
+                if lookup.answered {
+                    " and no other node asked has this record"
+                } else {
+                    ""
+                }
+            ));
             return Ok(hop);
         };
         hop.log = fetched.log.clone();

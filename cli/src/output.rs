@@ -1,14 +1,16 @@
 //! What a command prints: human lines, or one JSON document on stdout with `--json`.
 //!
 //! Every command returns a [`Report`]: the lines a person reads, the JSON a program reads,
-//! and, when something checked did not verify, the reason (exit code 1). Errors that stop a
-//! command before it has a report go through [`print_error`].
+//! and, when something checked did not verify, the reason (exit code 1); when a node could
+//! not be reached but the command went on without it, which node (exit code 3, unless
+//! something also failed to verify). Errors that stop a command before it has a report go
+//! through [`print_error`].
 
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
 
-use crate::error::{CliError, EXIT_FAILED, EXIT_OK};
+use crate::error::{CliError, EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE};
 
 /// One check a command made, and how it came out.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,6 +34,9 @@ pub struct Report {
     pub checks: Vec<Check>,
     /// Why verification failed, if it did (exit 1).
     pub failure: Option<String>,
+    /// Nodes that could not be reached while the command went on without them: (base URL,
+    /// reason), each node once (exit 3 when nothing failed verification).
+    pub unreachable: Vec<(String, String)>,
 }
 
 impl Report {
@@ -42,6 +47,7 @@ impl Report {
             json,
             checks: Vec::new(),
             failure: None,
+            unreachable: Vec::new(),
         }
     }
 
@@ -72,14 +78,53 @@ impl Report {
         });
     }
 
-    /// Whether every check held.
-    pub fn ok(&self) -> bool {
-        self.failure.is_none()
+    /// Records that the node at `url` could not be reached (once per node) as a failed
+    /// check named after it. This is not a verification failure: with nothing else wrong, the
+    /// exit code is 3.
+    pub fn node_unreachable(&mut self, url: &str, reason: impl Into<String>) {
+        if self.unreachable.iter().any(|(u, _)| u == url) {
+            return;
+        }
+        let reason = reason.into();
+        self.checks.push(Check {
+            what: format!("node {url}"),
+            ok: false,
+            detail: format!("could not be reached: {reason}"),
+        });
+        self.unreachable.push((url.to_string(), reason));
     }
 
-    /// The exit code: 0 when everything verified, 1 otherwise.
+    /// Whether every check held and every node answered.
+    pub fn ok(&self) -> bool {
+        self.failure.is_none() && self.unreachable.is_empty()
+    }
+
+    /// The exit code: 0 when everything verified, 1 when something did not verify, else 3
+    /// when a node could not be reached.
     pub fn exit_code(&self) -> u8 {
-        if self.ok() { EXIT_OK } else { EXIT_FAILED }
+        if self.failure.is_some() {
+            EXIT_FAILED
+        } else if !self.unreachable.is_empty() {
+            EXIT_UNREACHABLE
+        } else {
+            EXIT_OK
+        }
+    }
+
+    /// One sentence naming the nodes that could not be reached, if any.
+    pub fn unreachable_summary(&self) -> Option<String> {
+        if self.unreachable.is_empty() {
+            return None;
+        }
+        let nodes: Vec<String> = self
+            .unreachable
+            .iter()
+            .map(|(url, reason)| format!("{url} ({reason})"))
+            .collect();
+        Some(format!(
+            "could not reach node {}: check the URL, or try again when it answers",
+            nodes.join(", node ")
+        ))
     }
 
     /// The human text: the lines, then one line per check, then the verdict.
@@ -95,6 +140,10 @@ impl Report {
         }
         if let Some(failure) = &self.failure {
             out.push_str(&format!("NOT VERIFIED: {failure}\n"));
+        } else if let Some(nodes) = self.unreachable_summary() {
+            out.push_str(&format!(
+                "INCOMPLETE: {nodes}; every other check above passed.\n"
+            ));
         } else if !self.checks.is_empty() {
             out.push_str("VERIFIED: every check above passed.\n");
         }
@@ -121,6 +170,15 @@ impl Report {
             if let Some(failure) = &self.failure {
                 map.insert("failure".into(), Value::String(failure.clone()));
             }
+            if !self.unreachable.is_empty() {
+                let nodes = self
+                    .unreachable
+                    .iter()
+                    .map(|(url, reason)| json!({"url": url, "reason": reason}))
+                    .collect();
+                map.insert("unreachable".into(), Value::Array(nodes));
+                map.insert("exit_code".into(), json!(self.exit_code()));
+            }
         }
         value
     }
@@ -134,6 +192,9 @@ pub fn print_report(report: &Report, json: bool) -> ExitCode {
         report.human()
     };
     out(&text);
+    if let Some(nodes) = report.unreachable_summary() {
+        eprintln!("daylight: {nodes}");
+    }
     ExitCode::from(report.exit_code())
 }
 
@@ -201,6 +262,32 @@ mod tests {
         assert_eq!(value["rid"], "x");
         assert_eq!(value["checks"][1]["ok"], false);
         assert_eq!(value["failure"], "inclusion: proof leads elsewhere");
+    }
+
+    #[test]
+    fn an_unreachable_node_is_exit_3_unless_something_failed() {
+        let mut report = Report::new(json!({}));
+        report.pass("hop x", "verified at another node");
+        report.node_unreachable("http://127.0.0.1:1", "connection refused");
+        report.node_unreachable("http://127.0.0.1:1", "connection refused again");
+        assert!(!report.ok());
+        assert_eq!(report.exit_code(), 3);
+        assert_eq!(report.unreachable.len(), 1);
+        let human = report.human();
+        assert!(
+            human.contains("[FAIL] node http://127.0.0.1:1: could not be reached"),
+            "{human}"
+        );
+        assert!(
+            human.contains("INCOMPLETE: could not reach node http://127.0.0.1:1"),
+            "{human}"
+        );
+        let value = report.to_json();
+        assert_eq!(value["ok"], false);
+        assert_eq!(value["exit_code"], 3);
+        assert_eq!(value["unreachable"][0]["url"], "http://127.0.0.1:1");
+        report.fail("hop y", "does not verify");
+        assert_eq!(report.exit_code(), 1);
     }
 
     #[test]

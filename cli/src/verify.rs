@@ -89,8 +89,11 @@ pub fn run(
                 if !several {
                     return Err(e);
                 }
+                // Named in the report; exit 3 unless something else failed to verify.
                 unreachable += 1;
-                report.fail(&label("node"), e.to_string());
+                if let CliError::Unreachable { reason, .. } = &e {
+                    report.node_unreachable(client.base(), reason.clone());
+                }
                 node_json.push(json!({"url": client.base(), "ok": false, "error": e.to_string()}));
             }
             Err(e) => return Err(e),

@@ -4,7 +4,8 @@
 //! [`daylight_verifier::record::prepare_record`] — shape, field rules, privacy guard, and who
 //! signed — off the async runtime in parallel chunks, so both cores work; each chunk's
 //! signatures are then verified as one Ed25519 batch. A submission is logged
-//! whole or not at all: the first refused record refuses it, naming its position.
+//! whole or not at all: the first refused record refuses it, naming its position, and so does
+//! a record id that appears twice in it, naming both positions.
 //!
 //! References to records of this same log, and the version a correction or void pins, are
 //! resolved by the sequencer, which sees the log in order. References to other logs are
@@ -39,6 +40,20 @@ pub enum SubmitError {
         rid: Option<String>,
         /// What is wrong.
         error: RecordError,
+    },
+    /// The same record id twice in one submission. Nothing of the submission was logged.
+    #[error(
+        "record id {rid:?} appears twice in this submission, as records {first} and {second} \
+         (counting from 0); a record id names one record, so remove or renumber one of them \
+         and submit again (nothing of this submission was logged)"
+    )]
+    DuplicateInSubmission {
+        /// The record id.
+        rid: String,
+        /// Zero-based position of its first appearance.
+        first: usize,
+        /// Zero-based position of its second appearance.
+        second: usize,
     },
     /// The log could not take the records.
     #[error(transparent)]
@@ -87,6 +102,7 @@ impl Submitter {
             entries.extend(checked);
         }
         let rids: Vec<String> = entries.iter().filter_map(|e| e.rid.clone()).collect();
+        check_distinct(&rids)?;
         let acks = sequencer.submit(entries).await?;
         Ok(rids.into_iter().zip(acks).collect())
     }
@@ -190,7 +206,49 @@ fn split_body(body: &[u8]) -> Result<Vec<Vec<u8>>, SubmitError> {
     Ok(items)
 }
 
+/// Refuses a submission that holds one record id twice, naming the first two positions. (The
+/// sequencer refuses rids already in the log; this tells the two mistakes apart.)
+fn check_distinct(rids: &[String]) -> Result<(), SubmitError> {
+    let mut seen = std::collections::HashMap::with_capacity(rids.len());
+    for (position, rid) in rids.iter().enumerate() {
+        if let Some(&first) = seen.get(rid.as_str()) {
+            return Err(SubmitError::DuplicateInSubmission {
+                rid: rid.clone(),
+                first,
+                second: position,
+            });
+        }
+        seen.insert(rid.as_str(), position);
+    }
+    Ok(())
+}
+
 fn rid_of(json: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(json).ok()?;
     value.get("rid")?.as_str().map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rid_twice_in_one_submission_names_both_positions() {
+        let rids: Vec<String> = ["a-1", "a-2", "a-3", "a-2", "a-1"]
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        let error = check_distinct(&rids).unwrap_err();
+        assert!(matches!(
+            &error,
+            SubmitError::DuplicateInSubmission { rid, first: 1, second: 3 } if rid == "a-2"
+        ));
+        let message = error.to_string();
+        assert!(
+            message.contains("appears twice in this submission, as records 1 and 3"),
+            "{message}"
+        );
+        assert!(!message.contains("already in the log"), "{message}");
+        assert!(check_distinct(&rids[..3]).is_ok());
+    }
 }

@@ -3,14 +3,19 @@
 //! receipts fetched and verified offline (and refused, with the reason, when a byte of the
 //! entry or proof is changed or a cosignature dropped), the seen-checkpoint store, the fund
 //! flow from a city allocation to a county payment, a household's own receipt, genesis
-//! assembly, evidence, and the exit codes for bad input and unreachable nodes.
+//! assembly, evidence, and the exit codes for bad input and unreachable nodes: a receipt cut
+//! short or garbled is bad input (exit 2), one with CRLF line endings is read as LF and says
+//! so, `flow` names a node it could not reach (exit 3), evidence proves equivocation with its
+//! checkpoints in either order, and a node names both places of a rid submitted twice.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use daylight_genesis::Genesis;
-use daylight_tests::{NodeProcess, TempDir, TestNetwork, cli_binary, get, set_bootstrap};
+use daylight_tests::{
+    NodeProcess, TempDir, TestNetwork, cli_binary, get, post_json, set_bootstrap, signed_receipt,
+};
 use daylight_verifier::bundle::ProofBundle;
 use daylight_verifier::checkpoint::{Checkpoint, SignedCheckpoint};
 use daylight_verifier::evidence::Evidence;
@@ -177,6 +182,35 @@ fn publish_verify_receipts_tampering_and_the_seen_store() {
     let county = vec![net.county.url("")];
     let made_up = Hash::digest(b"city allocation").to_hex();
 
+    // One rid twice in one submission: the node names both places and logs none of it (the
+    // receipts below then start at index 0).
+    let operator = &net.network.keys["county-1"].operator;
+    let batch = json!([
+        signed_receipt(operator, "county-1-2024-rcpt-0100", 100),
+        signed_receipt(operator, "county-1-2024-rcpt-0101", 101),
+        signed_receipt(operator, "county-1-2024-rcpt-0100", 102),
+    ]);
+    let reply = post_json(
+        &net.county.url("/v1/records"),
+        &serde_json::to_vec(&batch).unwrap(),
+    )
+    .unwrap();
+    let answer = reply.json();
+    assert_eq!(reply.status, 422, "{answer}");
+    assert_eq!(answer["error"], "duplicate_rid_in_submission", "{answer}");
+    let detail = answer["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(
+            "\"county-1-2024-rcpt-0100\" appears twice in this submission, as records 0 and 2"
+        ),
+        "{detail}"
+    );
+    assert!(!detail.contains("already in the log"), "{detail}");
+    for rid in ["county-1-2024-rcpt-0100", "county-1-2024-rcpt-0101"] {
+        let reply = get(&net.county.url(&format!("/v1/records/{rid}"))).unwrap();
+        assert_eq!(reply.status, 404, "{rid} was logged: {}", reply.text());
+    }
+
     let mut leaves = Vec::new();
     for n in 0..3 {
         leaves.push(net.publish(&net.county, "county-1", &county_receipt(n, &made_up)));
@@ -262,6 +296,12 @@ fn publish_verify_receipts_tampering_and_the_seen_store() {
         std::fs::write(&file, text).unwrap();
         verify_receipt(&file)
     };
+    // The first `len` bytes of `text` (possibly inside a character).
+    let cut_short = |name: &str, text: &str, len: usize| {
+        let file = dir.join(name);
+        std::fs::write(&file, &text.as_bytes()[..len]).unwrap();
+        verify_receipt(&file)
+    };
     // A byte of the entry: the amount.
     let mut entry_changed = bundle.clone();
     let entry = String::from_utf8(bundle.extra.clone().unwrap()).unwrap();
@@ -306,9 +346,86 @@ fn publish_verify_receipts_tampering_and_the_seen_store() {
         "{}",
         run.stdout
     );
-    // Not a receipt at all, a missing genesis: bad input.
+    // A receipt cut short anywhere is damaged input (exit 2) that says what to do. Cut at
+    // the start, middle and end of every line; only a cut right after a signature line leaves
+    // a whole (if less cosigned) receipt, which fails verification instead.
+    let signatures_start = text.rfind("\n\n").unwrap() + 2;
+    let mut cuts = Vec::new();
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        let end = line_start + line.len();
+        cuts.extend([line_start + 1, line_start + line.len() / 2]);
+        if end < text.len() && end <= signatures_start {
+            cuts.push(end);
+        }
+        line_start = end;
+    }
+    cuts.dedup();
+    for cut in cuts {
+        let run = cut_short("cut.tlog-proof", &text, cut);
+        assert_eq!(
+            run.code,
+            2,
+            "cut at {cut} of {}:\nstdout:\n{}\nstderr:\n{}",
+            text.len(),
+            run.stdout,
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("is damaged")
+                && run.stderr.contains("ask the publisher for it again"),
+            "cut at {cut}: {}",
+            run.stderr
+        );
+    }
+    // Cut after the log's own signature line: whole, but missing its cosignature.
+    let first_signature_end = signatures_start + text[signatures_start..].find('\n').unwrap() + 1;
+    assert!(
+        first_signature_end < text.len(),
+        "the receipt has a cosignature"
+    );
+    let run = cut_short("cut-sig.tlog-proof", &text, first_signature_end);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("fetch it again"), "{}", run.stdout);
+    // CRLF line endings (a mail client's doing) are read as LF, and the report says so.
+    let crlf = text.replace('\n', "\r\n");
+    let run = tampered("crlf.tlog-proof", crlf.clone());
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("had Windows (CRLF) line endings"),
+        "{}",
+        run.stdout
+    );
+    let json_run = {
+        let file = dir.join("crlf.tlog-proof");
+        daylight(&[
+            "--json",
+            "receipt",
+            "verify",
+            "--genesis",
+            p(&net.genesis),
+            p(&file),
+        ])
+    };
+    assert_eq!(json_run.json()["line_endings_converted"], true);
+    // ... but a CRLF receipt cut short is still damaged, and a changed one still fails.
+    let run = cut_short("crlf-cut.tlog-proof", &crlf, crlf.len() - 30);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = tampered(
+        "crlf-entry.tlog-proof",
+        entry_changed.to_text().replace('\n', "\r\n"),
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    // Not a receipt at all, garbage after the first line, a missing genesis: bad input.
     let run = tampered("garbage", "hello".into());
     assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("is not a receipt"), "{}", run.stderr);
+    let run = tampered(
+        "garbage.tlog-proof",
+        "c2sp.org/tlog-proof@v1\n\x00\x01garbage\n".into(),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("is damaged"), "{}", run.stderr);
     let run = daylight(&[
         "receipt",
         "verify",
@@ -331,6 +448,21 @@ fn publish_verify_receipts_tampering_and_the_seen_store() {
     });
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert_eq!(run.json()["error"], "unreachable");
+    // One of several nodes unreachable: the others verify, the report names it, exit 3.
+    let some_closed = vec![closed[0].clone(), net.county.url("")];
+    let run = daylight(&verify_args(
+        &net,
+        &data_dir,
+        &some_closed,
+        "county-1-2024-rcpt-0001",
+    ));
+    assert_eq!(run.code, 3, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("INCOMPLETE: could not reach node http://127.0.0.1:1"),
+        "{}",
+        run.stdout
+    );
 
     // The log grows: the next verify checks consistency with the stored checkpoint.
     net.publish(&net.county, "county-1", &county_receipt(3, &made_up));
@@ -456,6 +588,57 @@ fn flow_from_city_allocation_to_county_payment_and_a_household_receipt() {
     assert_eq!(allocation["log"], "city-1");
     assert_eq!(allocation["leaf"], alloc_leaf.as_str());
     assert_eq!(allocation["amount"]["minor"], "1000000");
+
+    // A node named with --node that cannot be reached is named, and the run exits 3 even
+    // though the other nodes gave every hop.
+    let closed = "http://127.0.0.1:1";
+    let mut with_closed: Vec<&str> = args.to_vec();
+    with_closed.splice(5..5, ["--node", closed]);
+    let run = daylight(&with_closed);
+    assert_eq!(
+        run.code, 3,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("[FAIL] node {closed}: could not be reached")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("INCOMPLETE: could not reach node {closed}")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("payment county-1-2024-pay-0001"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stderr.contains(closed), "{}", run.stderr);
+    let mut json_closed = vec!["--json"];
+    json_closed.extend(with_closed);
+    let run = daylight(&json_closed);
+    assert_eq!(run.code, 3, "{}", run.stdout);
+    let report = run.json();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["unreachable"][0]["url"], closed);
+    assert_eq!(report["flow"]["verified"], true);
+    // Only an unreachable node: nothing to trace, exit 3 naming it.
+    let run = daylight(&[
+        "--data-dir",
+        p(data.path()),
+        "flow",
+        "--genesis",
+        p(&net.genesis),
+        "--node",
+        closed,
+        rid,
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains(closed), "{}", run.stderr);
 
     // The household's receipt: bundle and opening in one file, verified offline.
     let dir = net.network.dir.path();
@@ -664,6 +847,24 @@ fn evidence_is_checked_against_the_genesis() {
     ]))
     .json();
     assert_eq!(json["member"], "county-1");
+    // The same two checkpoints in the other order prove the same.
+    let mut swapped = evidence.clone();
+    swapped.checkpoints.swap(0, 1);
+    std::fs::write(&file, swapped.to_json()).unwrap();
+    let run = ok(daylight(&[
+        "evidence",
+        "verify",
+        "--genesis",
+        genesis,
+        p(&file),
+    ]));
+    assert!(
+        run.stdout.contains(
+            "MISBEHAVIOUR PROVEN: log test.daylight/county-1 signed two different trees of size 5"
+        ),
+        "{}",
+        run.stdout
+    );
 
     // The same statements signed by a key that is not the log's prove nothing.
     let impostor = SigningKey::generate(origin, KeyType::Ed25519).unwrap();

@@ -12,13 +12,19 @@
 //!
 //! Evidence is checked offline with nothing but the log's verifier key, which the genesis file
 //! provides. Its JSON form is what nodes gossip and what `daylight evidence verify` reads.
+//!
+//! The two checkpoints prove the same in either order. Evidence is written in a canonical
+//! order (conflicting roots by root, an inconsistent history the smaller tree first), and
+//! [`Evidence::from_json`] reads a document into that order, so one piece of evidence has one
+//! [`Evidence::id`] however it was received; [`Evidence::verify`] accepts either order.
 
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{CheckpointError, SignedCheckpoint};
+use crate::checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 use crate::hash::Hash;
 use crate::key::VerifierKey;
 use crate::merkle::{ProofError, verify_consistency};
+use crate::note::Note;
 
 /// The `format` field of every evidence document.
 pub const EVIDENCE_FORMAT: &str = "daylight-evidence/v1";
@@ -65,8 +71,9 @@ pub struct Evidence {
     pub kind: EvidenceKind,
     /// The origin of the misbehaving log.
     pub origin: String,
-    /// The two signed checkpoint notes, verbatim: for conflicting roots ordered by root, for
-    /// an inconsistent history the smaller tree first.
+    /// The two signed checkpoint notes, verbatim. Either order proves the same; the canonical
+    /// order, in which evidence is built and read, is by root for conflicting roots and the
+    /// smaller tree first for an inconsistent history.
     pub checkpoints: [String; 2],
     /// For an inconsistent history: the consistency proof from `proven_old_root` to the second
     /// checkpoint.
@@ -105,6 +112,20 @@ impl std::fmt::Display for EvidenceSummary {
             ),
         }
     }
+}
+
+/// Whether `a` then `b` is the canonical order of two checkpoints in evidence of `kind`.
+fn in_canonical_order(kind: EvidenceKind, a: &Checkpoint, b: &Checkpoint) -> bool {
+    match kind {
+        EvidenceKind::ConflictingRoots => a.root <= b.root,
+        EvidenceKind::InconsistentHistory => a.size <= b.size,
+    }
+}
+
+/// The checkpoint body of a note, read for its structure only (no signature checked).
+fn body(note: &str) -> Option<Checkpoint> {
+    let note = Note::parse(note.as_bytes()).ok()?;
+    Checkpoint::parse(&note.text).ok()
 }
 
 fn open(
@@ -173,9 +194,10 @@ impl Evidence {
         serde_json::to_string_pretty(self).expect("evidence always serializes")
     }
 
-    /// Parses a JSON evidence document (structure only; see [`Evidence::verify`]).
+    /// Parses a JSON evidence document (structure only; see [`Evidence::verify`]), with its
+    /// checkpoints put in canonical order ([`Evidence::canonicalize`]).
     pub fn from_json(bytes: &[u8]) -> Result<Evidence, EvidenceError> {
-        let evidence: Evidence =
+        let mut evidence: Evidence =
             serde_json::from_slice(bytes).map_err(|e| EvidenceError::Malformed(e.to_string()))?;
         if evidence.format != EVIDENCE_FORMAT {
             return Err(EvidenceError::Malformed(format!(
@@ -183,11 +205,25 @@ impl Evidence {
                 evidence.format
             )));
         }
+        evidence.canonicalize();
         Ok(evidence)
     }
 
+    /// Puts the two checkpoints in canonical order (conflicting roots by root, an inconsistent
+    /// history the smaller tree first), so that the same evidence received in either order
+    /// has the same JSON and [`Evidence::id`]. Checkpoints that do not parse are left as they
+    /// are, for [`Evidence::verify`] to refuse.
+    pub fn canonicalize(&mut self) {
+        if let (Some(a), Some(b)) = (body(&self.checkpoints[0]), body(&self.checkpoints[1]))
+            && !in_canonical_order(self.kind, &a, &b)
+        {
+            self.checkpoints.swap(0, 1);
+        }
+    }
+
     /// Checks the evidence against the log's key: both checkpoints are signed by it and
-    /// together prove the log signed incompatible views.
+    /// together prove the log signed incompatible views. The checkpoints may come in either
+    /// order; the summary lists them in canonical order.
     pub fn verify(&self, log_key: &VerifierKey) -> Result<EvidenceSummary, EvidenceError> {
         if self.origin != log_key.name() {
             return Err(EvidenceError::NotMisbehaviour(format!(
@@ -196,16 +232,20 @@ impl Evidence {
                 log_key.name()
             )));
         }
-        let first = open(&self.checkpoints[0], log_key, "first")?;
-        let second = open(&self.checkpoints[1], log_key, "second")?;
-        let rebuilt = match self.kind {
+        let mut first = open(&self.checkpoints[0], log_key, "first")?;
+        let mut second = open(&self.checkpoints[1], log_key, "second")?;
+        // Two conflicting statements prove the same whichever is read first.
+        if !in_canonical_order(self.kind, &first.checkpoint, &second.checkpoint) {
+            std::mem::swap(&mut first, &mut second);
+        }
+        match self.kind {
             EvidenceKind::ConflictingRoots => {
                 if self.consistency_proof.is_some() || self.proven_old_root.is_some() {
                     return Err(EvidenceError::Malformed(
                         "conflicting-roots evidence carries no proof".into(),
                     ));
                 }
-                Evidence::conflicting_roots(&first, &second)?
+                Evidence::conflicting_roots(&first, &second)?;
             }
             EvidenceKind::InconsistentHistory => {
                 let (Some(proof), Some(root)) = (&self.consistency_proof, self.proven_old_root)
@@ -215,13 +255,8 @@ impl Evidence {
                             .into(),
                     ));
                 };
-                Evidence::inconsistent_history(&first, &second, root, proof.clone())?
+                Evidence::inconsistent_history(&first, &second, root, proof.clone())?;
             }
-        };
-        if rebuilt.checkpoints[0] != self.checkpoints[0] {
-            return Err(EvidenceError::Malformed(
-                "checkpoints are not in canonical order".into(),
-            ));
         }
         Ok(EvidenceSummary {
             origin: self.origin.clone(),
@@ -315,6 +350,55 @@ mod tests {
             Evidence::inconsistent_history(&older, &newer, x, wrong),
             Err(EvidenceError::Proof(_))
         ));
+    }
+
+    #[test]
+    fn either_order_of_the_two_checkpoints_proves_misbehaviour() {
+        let key = log_key().verifier();
+        // Conflicting roots, the checkpoints swapped by hand (as another implementation or a
+        // person assembling evidence might write them).
+        let a = signed(5, Hash::digest(b"a"));
+        let b = signed(5, Hash::digest(b"b"));
+        let canonical = Evidence::conflicting_roots(&a, &b).unwrap();
+        let mut swapped = canonical.clone();
+        swapped.checkpoints.swap(0, 1);
+        assert_ne!(swapped, canonical);
+        let summary = swapped
+            .verify(&key)
+            .expect("swapped conflicting roots prove it");
+        assert_eq!(summary, canonical.verify(&key).unwrap());
+        assert!(
+            summary
+                .to_string()
+                .contains("two different trees of size 5")
+        );
+        // Read from JSON, either order is the same document with the same id.
+        let read = Evidence::from_json(swapped.to_json().as_bytes()).unwrap();
+        assert_eq!(read, canonical);
+        assert_eq!(read.id(), canonical.id());
+
+        // Inconsistent history, the larger tree first.
+        let honest = tree("honest", 6);
+        let forked = tree("forked", 9);
+        let older = signed(6, tree_hash(6, &honest).unwrap());
+        let newer = signed(9, tree_hash(9, &forked).unwrap());
+        let proof = prove_consistency(6, 9, &forked).unwrap();
+        let x = tree_hash(6, &forked).unwrap();
+        let canonical = Evidence::inconsistent_history(&older, &newer, x, proof).unwrap();
+        let mut swapped = canonical.clone();
+        swapped.checkpoints.swap(0, 1);
+        let summary = swapped.verify(&key).expect("swapped history proves it");
+        assert_eq!(summary.kind, EvidenceKind::InconsistentHistory);
+        assert_eq!(summary.signed[0].0, 6);
+        assert_eq!(summary.signed[1].0, 9);
+        let read = Evidence::from_json(swapped.to_json().as_bytes()).unwrap();
+        assert_eq!(read.id(), canonical.id());
+
+        // Swapping does not make non-evidence into evidence: two checkpoints of one tree.
+        let same = signed(5, Hash::digest(b"a"));
+        let mut not_evidence = Evidence::conflicting_roots(&a, &b).unwrap();
+        not_evidence.checkpoints = [same.note.to_text(), a.note.to_text()];
+        assert!(not_evidence.verify(&key).is_err());
     }
 
     #[test]
