@@ -53,10 +53,166 @@ pub struct NodeConfig {
     /// caught mid-sync leave no wrong findings behind.
     #[serde(default = "default_audit_settle_seconds")]
     pub audit_settle_seconds: u64,
+    /// The background scrub (DESIGN §5.5 *Damage*): most stored entries checked per second,
+    /// which bounds the disk reads and CPU it takes from serving.
+    #[serde(default = "default_scrub_entries_per_second")]
+    pub scrub_entries_per_second: u64,
+    /// Seconds between the end of one scrub pass over every held log and the next.
+    #[serde(default = "default_scrub_interval_seconds")]
+    pub scrub_interval_seconds: u64,
+    /// Limits of the HTTP server against abuse (the `[http]` table; DESIGN §5.5). Every field
+    /// has a default, and `init` writes none of them.
+    #[serde(default, skip_serializing_if = "HttpLimits::is_default")]
+    pub http: HttpLimits,
+}
+
+/// Limits of the HTTP server (DESIGN §5.5 "Abuse"; docs/decisions/0010-http-limits.md): the
+/// `[http]` table of `node.toml`. Every field is optional; the defaults suit a public node.
+///
+/// ```toml
+/// [http]
+/// max_connections = 1024
+/// header_read_timeout_seconds = 10
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpLimits {
+    /// Most HTTP connections open at once (default 1024). The node also keeps the cap
+    /// `fd_reserve` below its open-file limit, which it raises to the hard limit at start. At
+    /// the cap, a new connection closes the least recently active connection that has no
+    /// request in flight (one that never sent a request first); when every connection has a
+    /// request in flight, the new one gets a 503.
+    pub max_connections: usize,
+    /// File descriptors kept free for the database, libp2p, the runtime and refused
+    /// connections (default 128): the connection cap is at most the open-file limit minus this.
+    pub fd_reserve: usize,
+    /// Seconds a client has to send a request's head (default 10): the first request's from
+    /// when the connection opens, a later one's from its first byte. A client that sent part
+    /// of a head in time gets a 408; a new connection that sent nothing is closed.
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a kept-alive connection may stay idle between requests before it is closed
+    /// (default 30).
+    pub keep_alive_seconds: u64,
+    /// Longest request target (path and query) in bytes (default 8192); longer ones get 414.
+    pub max_uri_bytes: usize,
+    /// Largest request head (request line and headers) in bytes (default 16384); larger ones
+    /// get 431 (or 414 when the request line alone is too long). At least 8192 bytes are
+    /// buffered per connection whatever this says.
+    pub max_header_bytes: usize,
+    /// Most header fields in a request (default 100); more get 431.
+    pub max_headers: usize,
+    /// Largest submission body in bytes (default 16 MiB); larger ones get 413.
+    pub max_body_bytes: usize,
+    /// Most records in one submission (default 10,000); more get 413. Counted as the body
+    /// arrives, before anything is parsed.
+    pub max_records_per_submission: usize,
+    /// Largest single record of a submission as sent, in bytes (default 256 KiB, room for a
+    /// pretty-printed record whose entry is at the 65,535-byte limit); larger ones get 413.
+    pub max_record_bytes: usize,
+    /// Submission bytes held in memory at once, across all submissions (default 64 MiB). A
+    /// submission reserves its declared length (a body without one: `max_body_bytes`) before
+    /// its body is read, and keeps it until it is answered.
+    pub submission_memory_bytes: usize,
+    /// Most submissions handled at once (default 64): each reserves at least
+    /// `submission_memory_bytes / max_concurrent_submissions`.
+    pub max_concurrent_submissions: usize,
+    /// Seconds a submission waits for room before it is refused with a 503 (default 10).
+    pub submission_wait_seconds: u64,
+}
+
+impl Default for HttpLimits {
+    fn default() -> HttpLimits {
+        HttpLimits {
+            max_connections: 1024,
+            fd_reserve: 128,
+            header_read_timeout_seconds: 10,
+            keep_alive_seconds: 30,
+            max_uri_bytes: 8 << 10,
+            max_header_bytes: 16 << 10,
+            max_headers: 100,
+            max_body_bytes: crate::http::MAX_BODY_BYTES,
+            max_records_per_submission: 10_000,
+            max_record_bytes: 256 << 10,
+            submission_memory_bytes: 64 << 20,
+            max_concurrent_submissions: 64,
+            submission_wait_seconds: 10,
+        }
+    }
+}
+
+impl HttpLimits {
+    /// Whether every limit has its default value (then `init` leaves the table out).
+    pub fn is_default(&self) -> bool {
+        *self == HttpLimits::default()
+    }
+
+    /// Refuses limits the server cannot work with: zeros, and a body limit above the memory
+    /// budget (such a body could never be read).
+    pub fn check(&self) -> anyhow::Result<()> {
+        let positive = [
+            ("max_connections", self.max_connections as u64),
+            (
+                "header_read_timeout_seconds",
+                self.header_read_timeout_seconds,
+            ),
+            ("keep_alive_seconds", self.keep_alive_seconds),
+            ("max_uri_bytes", self.max_uri_bytes as u64),
+            ("max_header_bytes", self.max_header_bytes as u64),
+            ("max_headers", self.max_headers as u64),
+            ("max_body_bytes", self.max_body_bytes as u64),
+            (
+                "max_records_per_submission",
+                self.max_records_per_submission as u64,
+            ),
+            ("max_record_bytes", self.max_record_bytes as u64),
+            (
+                "submission_memory_bytes",
+                self.submission_memory_bytes as u64,
+            ),
+            (
+                "max_concurrent_submissions",
+                self.max_concurrent_submissions as u64,
+            ),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                bail!("[http] {name} must be more than 0");
+            }
+        }
+        if self.max_body_bytes > self.submission_memory_bytes {
+            bail!(
+                "[http] max_body_bytes ({}) is larger than submission_memory_bytes ({}): such a \
+                 submission could never be read; raise the budget or lower the body limit",
+                self.max_body_bytes,
+                self.submission_memory_bytes
+            );
+        }
+        Ok(())
+    }
 }
 
 fn default_audit_settle_seconds() -> u64 {
     30
+}
+
+fn default_scrub_entries_per_second() -> u64 {
+    crate::integrity::ScrubPace::default().entries_per_second
+}
+
+fn default_scrub_interval_seconds() -> u64 {
+    crate::integrity::ScrubPace::default()
+        .pass_interval
+        .as_secs()
+}
+
+impl NodeConfig {
+    /// How the background scrub is paced.
+    pub fn scrub_pace(&self) -> crate::integrity::ScrubPace {
+        crate::integrity::ScrubPace {
+            entries_per_second: self.scrub_entries_per_second.max(1),
+            pass_interval: std::time::Duration::from_secs(self.scrub_interval_seconds),
+        }
+    }
 }
 
 fn default_http() -> SocketAddr {
@@ -112,6 +268,10 @@ impl NodeConfig {
                 *p = base.join(&*p);
             }
         };
+        config
+            .http
+            .check()
+            .with_context(|| format!("{} has an invalid [http] table", path.display()))?;
         absolute(&mut config.genesis);
         absolute(&mut config.data_dir);
         absolute(&mut config.p2p_key);
@@ -358,6 +518,9 @@ pub fn init(
         bootstrap: Vec::new(),
         max_batch: default_max_batch(),
         audit_settle_seconds: default_audit_settle_seconds(),
+        scrub_entries_per_second: default_scrub_entries_per_second(),
+        scrub_interval_seconds: default_scrub_interval_seconds(),
+        http: HttpLimits::default(),
     };
     std::fs::write(&config_path, toml::to_string(&config)?)
         .with_context(|| format!("cannot write {}", config_path.display()))?;

@@ -18,11 +18,12 @@ use axum::routing::{get, post};
 use daylight_verifier::Hash;
 use daylight_verifier::bundle::ProofBundle;
 use daylight_verifier::checkpoint::parse_canonical_u64;
-use daylight_verifier::merkle::{leaf_hash, prove_consistency, prove_inclusion};
+use daylight_verifier::merkle::leaf_hash;
 use daylight_verifier::tile::{Tile, TileKind, push_bundle_entry};
 use serde_json::json;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::integrity::{Damage, SignedRoot};
 use crate::sequencer::{Sequencer, SequencerError};
 use crate::storage::Store;
 use crate::submit::{SubmitError, Submitter};
@@ -32,12 +33,14 @@ pub const MAX_BODY_BYTES: usize = 16 << 20;
 /// Longest any request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A JSON error response.
+/// A JSON error response: `{"error": <code>, "detail": <explanation>}` with its status.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     error: &'static str,
     detail: String,
+    /// Seconds for a `Retry-After` header, when trying again later can succeed.
+    retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -47,7 +50,19 @@ impl ApiError {
             status,
             error,
             detail: detail.into(),
+            retry_after: None,
         }
+    }
+
+    /// The same error, telling the client to try again after `seconds` (`Retry-After`).
+    pub fn retry_after(mut self, seconds: u32) -> ApiError {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// The JSON body's text.
+    pub fn json_text(&self) -> String {
+        json!({ "error": self.error, "detail": self.detail }).to_string()
     }
 
     fn bad_request(detail: impl Into<String>) -> ApiError {
@@ -71,7 +86,13 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "error": self.error, "detail": self.detail });
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -85,6 +106,11 @@ impl From<SubmitError> for ApiError {
                     e.to_string(),
                 )
             }
+            SubmitError::DuplicateInSubmission { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "duplicate_rid_in_submission",
+                e.to_string(),
+            ),
             SubmitError::Sequencer(SequencerError::DuplicateRid(_)) => {
                 ApiError::new(StatusCode::CONFLICT, "duplicate_rid", e.to_string())
             }
@@ -154,14 +180,22 @@ pub struct AppState {
     pub genesis: Arc<daylight_genesis::Genesis>,
     /// The audit of every held log, on an auditor member's node.
     pub auditor: Option<Arc<crate::auditor::Auditor>>,
+    /// What is wrong right now (damage, failing writes), for `/healthz` and `/metrics`.
+    pub health: Arc<crate::health::Health>,
+    /// Checks every stored byte against a signed root before it is served.
+    pub integrity: Arc<crate::integrity::Integrity>,
 }
 
 type Shared = State<Arc<AppState>>;
 
 /// The node's HTTP routes.
-pub fn router(state: Arc<AppState>) -> Router {
+///
+/// `guards` hold the HTTP limits ([`crate::serve`]): the submission handler reads bodies
+/// through them, `/metrics` shows their counters, and [`crate::serve::json_errors`] (the
+/// outermost layer) refuses over-long targets and makes every framework error JSON.
+pub fn router(state: Arc<AppState>, guards: Arc<crate::serve::HttpGuards>) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/v1/records", post(submit))
         .route("/v1/records/{rid}", get(record))
@@ -186,6 +220,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             state.clone(),
             count_request,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            guards.clone(),
+            crate::serve::json_errors,
+        ))
+        .layer(axum::Extension(guards))
         .with_state(state)
 }
 
@@ -235,6 +274,25 @@ impl AppState {
         let note = crate::replication::with_cosignatures(&self.store, log.number, &note);
         Ok((size, Arc::from(note)))
     }
+
+    /// The latest checkpoint of a log as [`head`](Self::head) gives it, with its size and
+    /// root: what every read of that log is checked against before it is served.
+    fn signed_head(&self, log: &ServedLog) -> Result<(SignedRoot, Arc<str>), ApiError> {
+        let (size, note) = self.head(log)?;
+        let head = self.integrity.check_note(log.number, &note)?;
+        if head.size != size {
+            return Err(ApiError::internal(
+                "the stored checkpoint's size disagrees with its note",
+            ));
+        }
+        Ok((head, note))
+    }
+}
+
+impl From<Damage> for ApiError {
+    fn from(e: Damage) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "damaged", e.to_string())
+    }
 }
 
 fn query(raw: &Option<String>) -> HashMap<&str, &str> {
@@ -272,7 +330,7 @@ async fn checkpoint(
     State(state): Shared,
     Path(member): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (_, note) = state.head(state.log(&member)?)?;
+    let (_, note) = state.signed_head(state.log(&member)?)?;
     Ok(text_response(note.to_string(), "no-cache, max-age=2"))
 }
 
@@ -283,7 +341,8 @@ async fn tile(
     let log = state.log(&member)?;
     let tile =
         Tile::parse(&format!("tile/{path}")).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let (size, _) = state.head(log)?;
+    let (head, _) = state.signed_head(log)?;
+    let size = head.size;
     if tile.min_tree_size().is_none_or(|needed| needed > size) {
         return Err(ApiError::not_found(format!(
             "tile {} is not part of the tree of size {size}",
@@ -291,11 +350,20 @@ async fn tile(
         )));
     }
     let body = match tile.kind {
-        TileKind::Hashes { .. } => {
+        TileKind::Hashes { level } => {
             let ids: Vec<_> = tile.node_ids().into_iter().flatten().collect();
             let reader = state.store.hash_reader(log.number);
             let hashes = daylight_verifier::merkle::HashReader::read_hashes(&reader, &ids)
-                .map_err(ApiError::internal)?;
+                .map_err(|e| {
+                    state.integrity.report(
+                        log.number,
+                        (0, size),
+                        format!("hash tile {} ({e})", tile.path()),
+                    )
+                })?;
+            state
+                .integrity
+                .check_hash_tile(log.number, level, tile.index, &hashes, head)?;
             hashes.iter().flat_map(|h| h.0).collect::<Vec<u8>>()
         }
         TileKind::Entries => {
@@ -304,8 +372,15 @@ async fn tile(
                 .ok_or_else(|| ApiError::bad_request("bad tile"))?;
             let entries = state
                 .store
-                .entries(log.number, range)
+                .entries(log.number, range.clone())
                 .map_err(ApiError::internal)?;
+            state.integrity.check_entries(
+                log.number,
+                range.start,
+                &entries,
+                range.end - range.start,
+                head,
+            )?;
             let mut bundle = Vec::new();
             for entry in &entries {
                 push_bundle_entry(&mut bundle, entry).map_err(ApiError::internal)?;
@@ -369,12 +444,15 @@ fn proof(
         ProofKind::Consistency => ("old", "new"),
     };
     let (a, b) = (number(&params, first)?, number(&params, second)?);
-    let (current, _) = state.head(log)?;
-    let reader = state.store.hash_reader(log.number);
+    let (head, _) = state.signed_head(log)?;
+    let current = head.size;
+    let checks = &state.integrity;
     let proof = match kind {
-        ProofKind::Inclusion if a < b && b <= current => prove_inclusion(a, b, &reader),
+        ProofKind::Inclusion if a < b && b <= current => {
+            checks.inclusion_proof(log.number, a, b, None, head)
+        }
         ProofKind::Consistency if 0 < a && a <= b && b <= current => {
-            prove_consistency(a, b, &reader)
+            checks.consistency_proof(log.number, a, b, head)
         }
         ProofKind::Inclusion => {
             return Err(ApiError::bad_request(format!(
@@ -386,8 +464,7 @@ fn proof(
                 "need 0 < old <= new <= {current} (the latest checkpoint), got old {a}, new {b}"
             )));
         }
-    }
-    .map_err(ApiError::internal)?;
+    }?;
     Ok(axum::Json(json!({
         first: a,
         second: b,
@@ -404,20 +481,18 @@ async fn receipt(
     let index = parse_canonical_u64(&index).ok_or_else(|| {
         ApiError::bad_request(format!("index must be a decimal number, got {index:?}"))
     })?;
-    let (size, note) = state.head(log)?;
+    let (head, note) = state.signed_head(log)?;
+    let size = head.size;
     if index >= size {
         return Err(ApiError::not_found(format!(
             "no entry {index} in the log's latest checkpoint (size {size})"
         )));
     }
-    let entry = state
-        .store
-        .entries(log.number, index..index + 1)
-        .map_err(ApiError::internal)?
-        .pop()
-        .ok_or_else(|| ApiError::internal("entry missing below the checkpoint size"))?;
-    let proof = prove_inclusion(index, size, &state.store.hash_reader(log.number))
-        .map_err(ApiError::internal)?;
+    let entry = entry_at(&state, log, index)?;
+    let proof =
+        state
+            .integrity
+            .inclusion_proof(log.number, index, size, Some(leaf_hash(&entry)), head)?;
     let bundle = ProofBundle {
         extra: Some(entry),
         index,
@@ -449,6 +524,21 @@ async fn record(State(state): Shared, Path(rid): Path<String>) -> Result<Respons
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found(format!("no record {rid:?} in the log of {member}")))?;
     let entry = entry_at(&state, log, index)?;
+    // The entry is the one the log signed at `index`; the rid index must also be right.
+    let logged_rid = serde_json::from_slice::<serde_json::Value>(&entry)
+        .ok()
+        .and_then(|v| v.get("rid")?.as_str().map(str::to_string));
+    if logged_rid.as_deref() != Some(rid.as_str()) {
+        tracing::error!("damage in the record index of {member}: {rid:?} points at entry {index}");
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "damaged",
+            format!(
+                "this node's record index for {rid:?} is damaged; ask another node for it, or \
+                 find it by leaf or in the log's tiles"
+            ),
+        ));
+    }
     record_at(&state, member, log, rid, index, entry)
 }
 
@@ -483,13 +573,23 @@ async fn record_by_leaf(
     record_at(&state, member, log, rid, index, entry)
 }
 
+/// Entry `index` of `log`, checked against the log's signed root before it is served.
 fn entry_at(state: &AppState, log: &ServedLog, index: u64) -> Result<Vec<u8>, ApiError> {
-    state
+    let (head, _) = state.signed_head(log)?;
+    if index >= head.size {
+        return Err(ApiError::not_found(format!(
+            "entry {index} is not yet covered by the log's latest checkpoint (size {})",
+            head.size
+        )));
+    }
+    let entries = state
         .store
         .entries(log.number, index..index + 1)
-        .map_err(ApiError::internal)?
-        .pop()
-        .ok_or_else(|| ApiError::internal("indexed entry missing"))
+        .map_err(ApiError::internal)?;
+    state
+        .integrity
+        .check_entries(log.number, index, &entries, 1, head)?;
+    Ok(entries.into_iter().next().unwrap_or_default())
 }
 
 /// The JSON answer for the record `entry` at `index` of `log`: its entry, leaf, and every
@@ -570,12 +670,39 @@ async fn audit_html(State(state): Shared) -> Result<Response, ApiError> {
         .into_response())
 }
 
-async fn submit(State(state): Shared, body: Bytes) -> Result<Response, ApiError> {
-    let publisher = state.observer_refusal()?;
-    let outcome = publisher
-        .submitter
-        .submit(&publisher.sequencer, &body)
-        .await;
+/// `POST /v1/records`. The body is read through the HTTP guards (a memory reservation taken
+/// before it is read, and the body, record-count and record-size limits: 413, or 503 when
+/// the budget stays full), then checked and logged; the reservation is held until the answer.
+async fn submit(
+    State(state): Shared,
+    axum::Extension(guards): axum::Extension<Arc<crate::serve::HttpGuards>>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let publisher = match state.observer_refusal() {
+        Ok(publisher) => publisher,
+        Err(refusal) => {
+            guards.discard_body(request).await;
+            return Err(refusal);
+        }
+    };
+    let submission = guards.read_submission(request).await.inspect_err(|_| {
+        state
+            .metrics
+            .records_refused
+            .fetch_add(1, Ordering::Relaxed);
+    })?;
+    let body = &submission.body;
+    let outcome = if body.len() > crate::serve::OFFLOAD_BYTES {
+        // A large body is split and checked on a blocking thread: parsing megabytes on an
+        // async worker would hold up every other request on it (/healthz, reads).
+        let (submitter, sequencer) = (publisher.submitter.clone(), publisher.sequencer.clone());
+        let (runtime, owned) = (tokio::runtime::Handle::current(), body.clone());
+        tokio::task::spawn_blocking(move || runtime.block_on(submitter.submit(&sequencer, &owned)))
+            .await
+            .map_err(ApiError::internal)?
+    } else {
+        publisher.submitter.submit(&publisher.sequencer, body).await
+    };
     match outcome {
         Ok(accepted) => {
             state
@@ -614,8 +741,28 @@ async fn submit(State(state): Shared, body: Bytes) -> Result<Response, ApiError>
     }
 }
 
-async fn metrics(State(state): Shared) -> Result<Response, ApiError> {
+/// `GET /healthz`: `{"status":"ok"}` (200), or `{"status":"degraded","problems":[...]}` (503)
+/// naming each problem and what the node does about it. Answers from memory only, so it
+/// stays fast whatever the disk or the database is doing.
+async fn healthz(State(state): Shared) -> Response {
+    let problems = state.health.report();
+    if problems.is_empty() {
+        axum::Json(json!({ "status": "ok" })).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({ "status": "degraded", "problems": problems })),
+        )
+            .into_response()
+    }
+}
+
+async fn metrics(
+    State(state): Shared,
+    axum::Extension(guards): axum::Extension<Arc<crate::serve::HttpGuards>>,
+) -> Result<Response, ApiError> {
     let mut out = String::new();
+    guards.metrics.render(&mut out);
     let m = &state.metrics;
     let mut counter = |name: &str, help: &str, value: u64| {
         out.push_str(&format!(
@@ -642,6 +789,18 @@ async fn metrics(State(state): Shared) -> Result<Response, ApiError> {
         "Submissions refused.",
         m.records_refused.load(Ordering::Relaxed),
     );
+    counter(
+        "daylight_problems_raised_total",
+        "Problems (damage, failing writes) raised since start.",
+        state.health.raised_total(),
+    );
+    out.push_str(
+        "# HELP daylight_problems Problems raised now, by kind (0 when healthy).\n\
+         # TYPE daylight_problems gauge\n",
+    );
+    for (kind, count) in state.health.counts() {
+        out.push_str(&format!("daylight_problems{{kind=\"{kind}\"}} {count}\n"));
+    }
     out.push_str(
         "# HELP daylight_log_size Entries in each log held.\n# TYPE daylight_log_size gauge\n",
     );
@@ -663,12 +822,15 @@ async fn metrics(State(state): Shared) -> Result<Response, ApiError> {
 }
 
 /// C2SP tlog-witness add-checkpoint: `old <size>`, proof lines, a blank line, the checkpoint.
+/// The checkpoint must be of `<member>`'s log (400 otherwise), and a witness never cosigns its
+/// own log (403). The body is at most [`crate::witness::MAX_REQUEST_BYTES`].
 async fn add_checkpoint(
     State(state): Shared,
     Path(member): Path<String>,
-    body: Bytes,
+    request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
-    state.log(&member)?;
+    let origin = state.log(&member)?.origin.clone();
+    let body: Bytes = crate::serve::read_body(request, crate::witness::MAX_REQUEST_BYTES).await?;
     let text =
         std::str::from_utf8(&body).map_err(|_| ApiError::bad_request("the body is not UTF-8"))?;
     let (head, checkpoint) = text.split_once("\n\n").ok_or_else(|| {
@@ -700,9 +862,11 @@ async fn add_checkpoint(
         )
     })?;
     let note = checkpoint.as_bytes().to_vec();
-    let outcome = tokio::task::spawn_blocking(move || witness.add_checkpoint(old, &proof, &note))
-        .await
-        .map_err(ApiError::internal)?;
+    let outcome = tokio::task::spawn_blocking(move || {
+        witness.add_checkpoint_for(&origin, old, &proof, &note)
+    })
+    .await
+    .map_err(ApiError::internal)?;
     use crate::witness::AddOutcome;
     match outcome {
         AddOutcome::Cosigned(lines) => {
@@ -742,6 +906,23 @@ async fn add_checkpoint(
             "bad_proof",
             detail,
         )),
+        AddOutcome::WrongLog { expected, found } => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "origin_mismatch",
+            format!(
+                "this endpoint witnesses the log {expected:?} (/log/{member}), but the \
+                 checkpoint is of {found:?}; post it to that log's add-checkpoint endpoint"
+            ),
+        )),
+        AddOutcome::OwnLog(origin) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "own_log",
+            format!(
+                "{origin:?} is this node's own log: a witness does not cosign its own log, \
+                 since a cosignature vouches that someone other than the log saw the \
+                 checkpoint; ask another member's witness"
+            ),
+        )),
     }
 }
 
@@ -756,6 +937,24 @@ async fn evidence(State(state): Shared) -> Result<Response, ApiError> {
 
 async fn network(State(state): Shared) -> Result<Response, ApiError> {
     let peers = state.network.peers().await.unwrap_or_default();
+    // Every genesis member but this node, connected or not, and when it was last heard from.
+    let links = state.network.members().await.unwrap_or_default();
+    let own_id = state.publisher.as_ref().map(|p| p.member.as_str());
+    let member_links: Vec<serde_json::Value> = state
+        .genesis
+        .members()
+        .iter()
+        .filter(|m| Some(m.id.as_str()) != own_id)
+        .map(|m| {
+            let link = links.iter().find(|l| l.peer_id == m.peer_id);
+            json!({
+                "member": m.id,
+                "peer_id": m.peer_id,
+                "connected": link.is_some_and(|l| l.connected),
+                "last_seen": link.and_then(|l| l.last_seen.clone()),
+            })
+        })
+        .collect();
     let mut logs = Vec::new();
     let mut members: Vec<&String> = state.logs.keys().collect();
     members.sort();
@@ -784,6 +983,7 @@ async fn network(State(state): Shared) -> Result<Response, ApiError> {
         "member": state.publisher.as_ref().map(|p| p.member.as_str()),
         "peer_id": state.network.local_peer.to_string(),
         "peers": peers,
+        "members": member_links,
         "logs": logs,
         "evidence": evidence,
     }))

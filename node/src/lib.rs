@@ -6,8 +6,11 @@
 //! * [`clock`] — today's date and the current instant, in record types.
 //! * [`config`] — the configuration file and `init`.
 //! * [`demo`] — `daylight-node demo`: a city, two counties and an auditor on one machine.
+//! * [`health`] — what is wrong right now (`/healthz`, `/metrics`): damage, failing writes.
 //! * [`http`] — the HTTP API: tlog-tiles, proofs, receipts, records, metrics.
+//! * [`integrity`] — checks on read, the background scrub, and repair from peers (§5.5).
 //! * [`node`] — starting the pieces together, and graceful shutdown.
+//! * [`serve`] — the HTTP server: connection cap, timeouts, submission limits, JSON errors.
 //! * [`shutdown`] — waiting for Ctrl-C or SIGTERM.
 //! * [`sequencer`] — the single writer: batches, signs, commits, then acknowledges.
 //! * [`storage`] — the redb database: entries, stored hashes, checkpoints, indexes.
@@ -16,11 +19,14 @@ pub mod auditor;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod health;
 pub mod http;
+pub mod integrity;
 pub mod node;
 pub mod p2p;
 pub mod replication;
 pub mod sequencer;
+pub mod serve;
 pub mod shutdown;
 pub mod storage;
 pub mod submit;

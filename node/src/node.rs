@@ -17,7 +17,9 @@ use daylight_verifier::record::MemberId;
 
 use crate::auditor::{Auditor, FindingPublisher};
 use crate::config::{Loaded, MemberKeys};
+use crate::health::Health;
 use crate::http::{AppState, Metrics, Publisher, ServedLog, router};
+use crate::integrity::{CheckedLog, Integrity};
 use crate::p2p::{MAX_GOSSIP_BYTES, Network, NetworkConfig};
 use crate::replication::Replication;
 use crate::sequencer::{LogWriter, Sequencer};
@@ -47,6 +49,11 @@ pub struct RunningNode {
         tokio::sync::watch::Sender<bool>,
         tokio::task::JoinHandle<()>,
     )>,
+    scrub: (
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    ),
+    integrity: Arc<Integrity>,
 }
 
 /// Opens storage (checking it belongs to this member and matches its last checkpoint), starts
@@ -64,6 +71,7 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
     let store = Arc::new(
         Store::open(&db_path).with_context(|| format!("cannot open {}", db_path.display()))?,
     );
+    let health = Arc::new(Health::default());
     let me = member.as_ref().map_or(OBSERVER, |m| m.id.as_str());
     claim_data_dir(&store, me, genesis.id())?;
 
@@ -77,9 +85,19 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         }) => {
             operator = operator_key;
             let origin = genesis.origin(&id)?;
+            let own = CheckedLog {
+                origin: origin.clone(),
+                number: store.log_number(&origin)?,
+                log_key: log_key.verifier(),
+            };
+            // Hashes damaged while the node was stopped are rewritten from the entries before
+            // the writer checks the tree against its last checkpoint.
+            crate::integrity::repair_locally(&store, &own).map_err(|e| {
+                anyhow::anyhow!("refusing to start: {e}; restore the database from a backup")
+            })?;
             let writer = LogWriter::open(store.clone(), &origin, log_key)?;
             let publisher = Publisher {
-                sequencer: Sequencer::start(writer, config.max_batch),
+                sequencer: Sequencer::start(writer, config.max_batch, health.clone()),
                 submitter: Submitter::from_genesis(&genesis, &id)?,
                 origin,
                 member: id,
@@ -139,6 +157,23 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
             (log.member.clone(), served)
         })
         .collect();
+    let checked_logs = replication
+        .logs()
+        .iter()
+        .map(|(origin, log)| CheckedLog {
+            origin: origin.clone(),
+            number: log.number,
+            log_key: log.policy.log_key().clone(),
+        })
+        .collect();
+    let integrity = Arc::new(Integrity::new(
+        store.clone(),
+        health.clone(),
+        checked_logs,
+        Some(network.clone()),
+    ));
+    let (stop_scrub, scrub_stopped) = tokio::sync::watch::channel(false);
+    let scrub = tokio::spawn(integrity.clone().run(config.scrub_pace(), scrub_stopped));
     let genesis = Arc::new(genesis);
     let (stop_auditor, auditor_stopped) = tokio::sync::watch::channel(false);
     let auditor = match &publisher {
@@ -170,20 +205,24 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         replication,
         genesis,
         auditor: auditor.as_ref().map(|(a, _)| a.clone()),
+        health: health.clone(),
+        integrity: integrity.clone(),
     });
     let listener = tokio::net::TcpListener::bind(config.http_listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.http_listen))?;
     let http_addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let app = router(state);
+    // The HTTP limits (connection cap within the open-file limit, timeouts, submission
+    // budget) and the server that keeps them: see crate::serve.
+    let guards = Arc::new(crate::serve::HttpGuards::new(config.http.clone()));
+    let app = router(state, guards.clone());
     let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-            .context("HTTP server failed")
+        crate::serve::serve(listener, app, guards, async {
+            let _ = stopped.await;
+        })
+        .await;
+        Ok(())
     });
     Ok(RunningNode {
         http_addr,
@@ -195,6 +234,8 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         sequencer,
         store,
         auditor: auditor.map(|(_, task)| (stop_auditor, task)),
+        scrub: (stop_scrub, scrub),
+        integrity,
     })
 }
 
@@ -295,6 +336,11 @@ fn claim_data_dir(store: &Store, member: &str, genesis_id: &str) -> anyhow::Resu
 }
 
 impl RunningNode {
+    /// The node's integrity checker and scrub (benchmarks and tools).
+    pub fn integrity(&self) -> &Arc<Integrity> {
+        &self.integrity
+    }
+
     /// A handle to the node's log writer, for a member (benchmarks and tools that bypass HTTP).
     pub fn sequencer(&self) -> Option<&Sequencer> {
         self.sequencer.as_ref()
@@ -313,11 +359,16 @@ impl RunningNode {
             let _ = stop.send(true);
             let _ = task.await;
         }
+        let (stop_scrub, scrub) = self.scrub;
+        let _ = stop_scrub.send(true);
+        let _ = scrub.await;
         self.network.shutdown().await;
         let _ = self.replication.await;
         if let Some(sequencer) = self.sequencer {
             tokio::task::spawn_blocking(move || sequencer.shutdown()).await?;
         }
+        // The integrity checker holds the store too; compaction needs the only reference.
+        drop(self.integrity);
         let store = self.store;
         tokio::task::spawn_blocking(move || compact_if_worthwhile(store)).await?;
         served

@@ -2,30 +2,82 @@
 //!
 //! Submissions arrive on a channel, already validated. A dedicated thread takes everything
 //! queued (up to `max_batch` entries: group commit, so batches grow exactly when load does,
-//! with no added wait), appends it to the in-memory [`Frontier`], signs the new checkpoint,
-//! and makes entries, hashes, indexes and checkpoint durable in one redb transaction (one
-//! fsync). Only after that commit returns does it publish the new checkpoint and then answer
-//! the submitters. So:
+//! with no added wait), appends it to a copy of the in-memory [`Frontier`], signs the new
+//! checkpoint, and makes entries, hashes, indexes and checkpoint durable in one redb
+//! transaction (one fsync). Only after that commit returns does it adopt the new frontier,
+//! publish the new checkpoint and then answer the submitters.
 //!
-//! * nothing is acknowledged before it is durable;
-//! * a checkpoint is released only over durable entries; it is signed inside the batch but
-//!   leaves the thread only after the commit. If a commit fails the sequencer stops for good
-//!   (the node must restart), so it can never sign a second root for that size;
-//! * one checkpoint per size: the frontier only moves forward after a successful commit, and
-//!   storage refuses a second, different checkpoint for a size.
+//! # Invariants, kept here
 //!
-//! On start, [`LogWriter::open`] recomputes the stored tree's root and refuses to run if it
-//! does not match the last signed checkpoint.
+//! * **Nothing is acknowledged before it is durable**: a submitter is answered `Ok` only after
+//!   the commit holding its entries returned.
+//! * **A checkpoint is released only over durable entries**: it is signed inside the batch but
+//!   leaves the thread (published to readers, or in an acknowledgement) only after its commit
+//!   returned, or after [`LogWriter::reload`] read it back from storage.
+//! * **One checkpoint per size**: the writer signs only sizes beyond the state it last
+//!   committed or read from storage. After a failed commit it signs nothing until it has
+//!   reloaded that state from storage, since a commit reported as failed may, rarely, have
+//!   reached the disk, and then its checkpoint is the one of that size. Storage also refuses a
+//!   second, different checkpoint for a size.
+//! * **The tree extended leads to the last signed checkpoint**: [`LogWriter::open`] and
+//!   [`LogWriter::reload`] recompute the stored tree's root and refuse to go on, with a clear
+//!   message, if it does not match.
+//!
+//! # Faults (DESIGN §5.5)
+//!
+//! A storage fault ([`StorageError::needs_reopen`]: a full disk, a failed write or fsync, a
+//! database open read-only) does not stop the writer:
+//!
+//! 1. the failed batch's submitters get [`SequencerError::Unavailable`] (HTTP 503) naming the
+//!    cause, and [`Problem::WritesFailing`] is raised, so `/healthz` and `/metrics` show it;
+//! 2. while faulted, new submissions are refused at once with that error, never queued; reads
+//!    do not go through the sequencer and continue;
+//! 3. the writer probes by itself, first after [`FIRST_PROBE`], then at doubling pauses up to
+//!    [`MAX_PROBE_PAUSE`]. A probe durably writes a scratch value at least as large as the
+//!    batch that failed ([`MIN_PROBE_BYTES`] or more), frees it, and reloads the writer's state
+//!    from storage. (A tiny write can succeed in free pages the database file already holds,
+//!    ending the fault only for the next batch to fail; this one ends it only once the disk
+//!    takes a batch like the one refused, and leaves that room free for it.) After each failed
+//!    write the writer reopens the database at once, so that reads are not left failing on
+//!    the engine's "previous I/O error" state;
+//! 4. once a probe succeeds, the problem is cleared and acknowledgements resume.
+//!
+//! The writer also probes once when it starts: a node started on a full disk (its database
+//! perhaps open read-only) starts, serves reads, and reports the fault without waiting for a
+//! submission to fail.
+//!
+//! A batch refused because storage holds another size ([`StorageError::OutOfOrder`], as after
+//! a commit reported failed that did reach the disk) makes the writer reload and go on; its
+//! submitters get [`SequencerError::Unconfirmed`], never an acknowledgement. Any other storage
+//! failure (damage, a broken invariant) stops the writer for good and raises
+//! [`Problem::WritesFailing`] saying so; the node must then be restarted.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use daylight_verifier::checkpoint::{Checkpoint, SignedCheckpoint};
-use daylight_verifier::merkle::{Frontier, NodeId};
+use daylight_verifier::merkle::{Frontier, NodeId, TreeError};
 use daylight_verifier::{Hash, SigningKey};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::health::{Health, Problem};
 use crate::storage::{Batch, CurrentVersion, NewEntry, StorageError, Store};
+
+/// How long after a storage fault the writer first probes whether writes work again.
+pub const FIRST_PROBE: Duration = Duration::from_secs(1);
+
+/// The longest pause between two probes while writes fail.
+pub const MAX_PROBE_PAUSE: Duration = Duration::from_secs(4);
+
+/// The smallest scratch write of a probe.
+pub const MIN_PROBE_BYTES: usize = 1 << 20;
+
+/// The largest scratch write of a probe, however large the batch that failed.
+pub const MAX_PROBE_BYTES: usize = 32 << 20;
+
+/// The `meta` row a probe writes its scratch value to (and leaves empty).
+pub const PROBE_META: &str = "write_probe";
 
 /// Why a submission was not logged.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -42,12 +94,33 @@ pub enum SequencerError {
         /// What does not resolve, naming the field.
         detail: String,
     },
+    /// The log cannot be written now (full disk, failed write or fsync, database open
+    /// read-only): the submission was not acknowledged. The node retries by itself and
+    /// accepts records again once a write succeeds.
+    #[error("{}", writes_failing(.0))]
+    Unavailable(String),
     /// The sequencer stopped after a storage failure; the node must be restarted.
     #[error("the log writer has stopped after a storage failure; restart the node")]
     Stopped,
-    /// Storage failed while committing this batch.
+    /// Storage failed while committing or checking this batch.
     #[error("storage failure, nothing from this batch was logged: {0}")]
     Storage(String),
+    /// Storage turned out to hold more of the log than the writer knew while committing this
+    /// batch: most likely the batch itself, from a commit attempt reported as failed.
+    #[error(
+        "storage failure while logging this submission ({0}); it may have been logged: look \
+         its records up by rid before submitting them again"
+    )]
+    Unconfirmed(String),
+}
+
+/// The sentence for a storage fault, given its cause: what is wrong, what is refused, what
+/// still works. Shared by the 503 answer and `/healthz`.
+fn writes_failing(cause: &str) -> String {
+    format!(
+        "cannot write the log: {cause}; new records are refused until the disk accepts writes \
+         again (the node retries by itself); reads continue"
+    )
 }
 
 /// Why the log could not be opened for writing.
@@ -58,14 +131,28 @@ pub enum OpenError {
     Storage(#[from] StorageError),
     /// The stored tree could not be read back.
     #[error("cannot read the stored tree: {0}")]
-    Tree(#[from] daylight_verifier::merkle::TreeError),
+    Tree(#[from] TreeError),
     /// The last checkpoint is missing, not ours, or does not match the stored tree.
     #[error("refusing to start: {0}")]
     Mismatch(String),
 }
 
+impl OpenError {
+    /// Whether this may be a storage fault that clears by itself (an I/O failure while
+    /// reading), as opposed to damage: then a later [`LogWriter::reload`] may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            OpenError::Storage(e) => e.needs_reopen(),
+            // The hash reader reports storage failures as text: retrying is safe, and damage
+            // that persists keeps the fault raised with this message.
+            OpenError::Tree(TreeError::Storage(_)) => true,
+            OpenError::Tree(_) | OpenError::Mismatch(_) => false,
+        }
+    }
+}
+
 /// The latest durable checkpoint of the log, as published to readers.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedHead {
     /// The tree size it signs.
     pub size: u64,
@@ -89,6 +176,32 @@ struct Submission {
     reply: oneshot::Sender<Result<Vec<Ack>, SequencerError>>,
 }
 
+/// A commit that failed: the storage error, roughly how many bytes the batch needed (the size
+/// of the probe that decides whether writes work again), and the batch's submissions, not
+/// answered yet: the sequencer thread first acts on the failure (raising it in `/healthz`,
+/// refusing new submissions), so that whoever gets the refusal already sees the fault.
+struct CommitFailure {
+    error: StorageError,
+    bytes: usize,
+    waiting: Vec<Submission>,
+}
+
+impl CommitFailure {
+    /// Answers the batch's submissions with the error that fits the failure.
+    fn refuse_waiting(self) {
+        let answer = match &self.error {
+            e if e.needs_reopen() => SequencerError::Unavailable(e.to_string()),
+            // The store retries a commit once after reopening the database; if the first
+            // attempt did reach the disk, the retry finds the log already longer.
+            e @ StorageError::OutOfOrder { .. } => SequencerError::Unconfirmed(e.to_string()),
+            e => SequencerError::Storage(e.to_string()),
+        };
+        for submission in self.waiting {
+            let _ = submission.reply.send(Err(answer.clone()));
+        }
+    }
+}
+
 /// The state of the node's own log that the sequencer thread owns.
 pub struct LogWriter {
     /// Where each new durable head is published, before any submitter is answered, so that
@@ -104,42 +217,81 @@ pub struct LogWriter {
 
 impl LogWriter {
     /// Opens the log for writing, checking the stored tree against the last checkpoint. A
-    /// new log gets its size-0 checkpoint.
+    /// new log gets its size-0 checkpoint; an existing one is only read, so a database open
+    /// read-only (a full disk) can be opened.
     pub fn open(store: Arc<Store>, origin: &str, key: SigningKey) -> Result<LogWriter, OpenError> {
         let log = store.log_number(origin)?;
-        let size = store.size(log)?;
-        let frontier = Frontier::load(size, &store.hash_reader(log))?;
-        let latest = store.latest_checkpoint(log)?;
         let mut writer = LogWriter {
             publish: None,
             store,
             log,
             origin: origin.to_string(),
             key,
-            frontier,
+            frontier: Frontier::empty(),
             checkpoint: Arc::from(""),
         };
+        let (frontier, latest) = writer.read_state()?;
         match latest {
-            None if size == 0 => {
-                let note = writer.sign(&writer.frontier.clone());
+            None if frontier.size() == 0 => {
+                let note = writer.sign(&frontier);
                 let batch = writer.batch(Vec::new(), Vec::new(), note.clone());
                 writer.store.commit_batch(&batch, origin)?;
                 writer.checkpoint = Arc::from(note);
             }
-            None => {
-                return Err(OpenError::Mismatch(format!(
-                    "log {origin} holds {size} entries but no signed checkpoint"
-                )));
-            }
-            Some((checkpoint_size, note)) => {
-                writer.check_checkpoint(checkpoint_size, &note)?;
-                writer.checkpoint = Arc::from(note);
-            }
+            latest => writer.adopt(frontier, latest)?,
         }
         Ok(writer)
     }
 
-    fn check_checkpoint(&self, size: u64, note: &str) -> Result<(), OpenError> {
+    /// Reads the writer's state back from storage (size, frontier, latest checkpoint) and
+    /// checks it as [`LogWriter::open`] does; on success the writer extends that state.
+    /// Returns whether the head moved (a commit reported as failed that did reach the disk),
+    /// after publishing it: it is durable and signed by this log.
+    ///
+    /// On error the writer's state is unchanged, and it must not commit until a reload
+    /// succeeds.
+    pub fn reload(&mut self) -> Result<bool, OpenError> {
+        let before = self.head();
+        let (frontier, latest) = self.read_state()?;
+        self.adopt(frontier, latest)?;
+        let head = self.head();
+        if head == before {
+            return Ok(false);
+        }
+        tracing::warn!(
+            "log {}: storage holds size {} where the writer had {}; continuing from storage",
+            self.origin,
+            head.size,
+            before.size
+        );
+        if let Some(publish) = &self.publish {
+            publish.send_replace(head);
+        }
+        Ok(true)
+    }
+
+    /// The stored tree's frontier and the latest stored checkpoint.
+    fn read_state(&self) -> Result<(Frontier, Option<(u64, String)>), OpenError> {
+        let size = self.store.size(self.log)?;
+        let frontier = Frontier::load(size, &self.store.hash_reader(self.log))?;
+        let latest = self.store.latest_checkpoint(self.log)?;
+        Ok((frontier, latest))
+    }
+
+    /// Takes `frontier` and the checkpoint `latest` as the writer's state if the checkpoint is
+    /// this log's and signs exactly that tree.
+    fn adopt(
+        &mut self,
+        frontier: Frontier,
+        latest: Option<(u64, String)>,
+    ) -> Result<(), OpenError> {
+        let Some((size, note)) = latest else {
+            return Err(OpenError::Mismatch(format!(
+                "log {} holds {} entries but no signed checkpoint",
+                self.origin,
+                frontier.size()
+            )));
+        };
         let signed =
             SignedCheckpoint::open(note.as_bytes(), &self.key.verifier()).map_err(|e| {
                 OpenError::Mismatch(format!(
@@ -147,17 +299,19 @@ impl LogWriter {
                     self.origin
                 ))
             })?;
-        let root = self.frontier.root();
-        if size != self.frontier.size() || signed.checkpoint.root != root {
+        let root = frontier.root();
+        if size != frontier.size() || signed.checkpoint.root != root {
             return Err(OpenError::Mismatch(format!(
                 "the stored tree of {} has size {} and root {root}, but the last signed \
                  checkpoint says size {size} and root {}; the database is damaged — restore it \
                  from a backup or a mirror",
                 self.origin,
-                self.frontier.size(),
+                frontier.size(),
                 signed.checkpoint.root
             )));
         }
+        self.frontier = frontier;
+        self.checkpoint = Arc::from(note);
         Ok(())
     }
 
@@ -202,9 +356,21 @@ impl LogWriter {
         self.log
     }
 
+    /// Checks that storage takes a durable write about `bytes` large: writes a scratch value
+    /// of that size to the `meta` row [`PROBE_META`] and empties it again, in commits of their
+    /// own (the first empties what an earlier, interrupted probe left). Reopens a database
+    /// left unusable or read-only by an I/O failure on the way (see [`Store`]).
+    fn probe_write(&self, bytes: usize) -> Result<(), StorageError> {
+        self.store.set_meta(PROBE_META, "")?;
+        self.store.set_meta(PROBE_META, &"0".repeat(bytes))?;
+        self.store.set_meta(PROBE_META, "")
+    }
+
     /// Logs a group of submissions in one transaction. Submissions with a duplicate rid are
-    /// answered with an error and left out; the others share one commit.
-    fn commit(&mut self, submissions: Vec<Submission>) -> Result<(), SequencerError> {
+    /// answered with an error and left out; the others share one commit. If the commit
+    /// fails, the failure is returned with them, unanswered: the writer's state is then
+    /// unchanged, and storage may or may not hold the batch.
+    fn commit(&mut self, submissions: Vec<Submission>) -> Result<(), CommitFailure> {
         let mut pending = Pending::default();
         let mut accepted = Vec::with_capacity(submissions.len());
         for submission in submissions {
@@ -233,12 +399,12 @@ impl LogWriter {
         }
         let note = self.sign(&frontier);
         let batch = self.batch(entries, hashes, note.clone());
-        if let Err(e) = self.store.commit_batch(&batch, &self.origin) {
-            let error = SequencerError::Storage(e.to_string());
-            for submission in accepted {
-                let _ = submission.reply.send(Err(error.clone()));
-            }
-            return Err(error);
+        if let Err(error) = self.store.commit_batch(&batch, &self.origin) {
+            return Err(CommitFailure {
+                error,
+                bytes: batch_bytes(&batch),
+                waiting: accepted,
+            });
         }
         self.frontier = frontier;
         self.checkpoint = Arc::from(note);
@@ -349,8 +515,14 @@ impl LogWriter {
     }
 }
 
+/// A storage error met while checking a submission, as its answer: a fault is
+/// [`SequencerError::Unavailable`].
 fn storage(e: StorageError) -> SequencerError {
-    SequencerError::Storage(e.to_string())
+    if e.needs_reopen() {
+        SequencerError::Unavailable(e.to_string())
+    } else {
+        SequencerError::Storage(e.to_string())
+    }
 }
 
 /// What the submissions accepted so far into the batch being built change, before it is
@@ -360,6 +532,17 @@ struct Pending {
     rids: HashSet<String>,
     current: HashMap<String, CurrentVersion>,
     versions: HashMap<String, Vec<Hash>>,
+}
+
+/// Roughly how many bytes a batch adds to the database: what a probe must be able to write
+/// before the writer tries such a batch again.
+fn batch_bytes(batch: &Batch) -> usize {
+    let entries: usize = batch
+        .entries
+        .iter()
+        .map(|e| e.bytes.len() + e.rid.as_ref().map_or(0, String::len) + 64)
+        .sum();
+    entries + batch.hashes.len() * 48 + batch.checkpoint.as_ref().map_or(0, String::len)
 }
 
 /// What the sequencer thread receives.
@@ -374,55 +557,40 @@ enum Message {
 pub struct Sequencer {
     submissions: mpsc::Sender<Message>,
     checkpoints: watch::Receiver<SignedHead>,
+    /// The cause of the storage fault the writer is in, if any (see the module doc).
+    fault: watch::Receiver<Option<Arc<str>>>,
+    /// The sequencer thread, to wake it while it waits for its next probe.
+    worker: std::thread::Thread,
     thread: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
 impl Sequencer {
-    /// Starts the sequencer thread for `writer`, batching up to `max_batch` entries.
-    pub fn start(mut writer: LogWriter, max_batch: usize) -> Sequencer {
-        let (submissions, mut queue) = mpsc::channel::<Message>(65_536);
+    /// Starts the sequencer thread for `writer`, batching up to `max_batch` entries. Storage
+    /// faults are raised in, and cleared from, `health` as [`Problem::WritesFailing`].
+    ///
+    /// The thread first probes that storage takes writes (see the module doc): until that
+    /// probe has run, submissions queue; if it fails, the writer starts faulted.
+    pub fn start(mut writer: LogWriter, max_batch: usize, health: Arc<Health>) -> Sequencer {
+        let (submissions, queue) = mpsc::channel::<Message>(65_536);
         let (publish, checkpoints) = watch::channel(writer.head());
+        let (fault_sender, fault) = watch::channel(None);
         writer.publish = Some(publish);
+        let worker = Worker {
+            writer,
+            queue,
+            max_batch: max_batch.max(1),
+            health,
+            fault: fault_sender,
+        };
         let thread = std::thread::Builder::new()
             .name("daylight-sequencer".into())
-            .spawn(move || {
-                while let Some(Message::Submit(first)) = queue.blocking_recv() {
-                    let mut count = first.entries.len();
-                    let mut group = vec![first];
-                    let mut stop = false;
-                    while count < max_batch {
-                        match queue.try_recv() {
-                            Ok(Message::Submit(next)) => {
-                                count += next.entries.len();
-                                group.push(next);
-                            }
-                            Ok(Message::Stop) => {
-                                stop = true;
-                                break;
-                            }
-                            Err(_) => break,
-                        }
-                    }
-                    if let Err(e) = writer.commit(group) {
-                        tracing::error!("sequencer stopped: {e}");
-                        break;
-                    }
-                    if stop {
-                        break;
-                    }
-                }
-                // Anything still queued is refused, never left waiting.
-                queue.close();
-                while let Ok(message) = queue.try_recv() {
-                    if let Message::Submit(rest) = message {
-                        let _ = rest.reply.send(Err(SequencerError::Stopped));
-                    }
-                }
-            })
+            .spawn(move || worker.run())
             .expect("the operating system can start a thread");
         Sequencer {
             submissions,
             checkpoints,
+            fault,
+            worker: thread.thread().clone(),
             thread: Arc::new(std::sync::Mutex::new(Some(thread))),
         }
     }
@@ -433,19 +601,35 @@ impl Sequencer {
     pub fn shutdown(self) {
         let thread = self.thread.lock().ok().and_then(|mut t| t.take());
         let _ = self.submissions.blocking_send(Message::Stop);
+        self.worker.unpark();
         if let Some(thread) = thread {
             let _ = thread.join();
         }
     }
 
     /// Logs `entries` (validated records) and returns, once they are durable, their places.
+    /// While storage faults, refuses at once with [`SequencerError::Unavailable`].
     pub async fn submit(&self, entries: Vec<NewEntry>) -> Result<Vec<Ack>, SequencerError> {
+        if let Some(cause) = self.fault() {
+            return Err(SequencerError::Unavailable(cause.to_string()));
+        }
         let (reply, answer) = oneshot::channel();
         self.submissions
             .send(Message::Submit(Submission { entries, reply }))
             .await
             .map_err(|_| SequencerError::Stopped)?;
+        // The thread may have faulted since the check above and be waiting for its next
+        // probe: wake it to refuse this submission now. (It marks the fault before it looks
+        // at the queue, so either it sees the submission or this sees the fault.)
+        if self.fault.borrow().is_some() {
+            self.worker.unpark();
+        }
         answer.await.map_err(|_| SequencerError::Stopped)?
+    }
+
+    /// The cause of the storage fault that keeps the writer from acknowledging now, if any.
+    pub fn fault(&self) -> Option<Arc<str>> {
+        self.fault.borrow().clone()
     }
 
     /// The latest signed checkpoint, updated after every durable batch.
@@ -461,6 +645,225 @@ impl Sequencer {
     /// A receiver that changes whenever a new checkpoint is durable.
     pub fn watch_checkpoints(&self) -> watch::Receiver<SignedHead> {
         self.checkpoints.clone()
+    }
+}
+
+/// What the sequencer thread is doing.
+enum State {
+    /// Taking batches from the queue and committing them.
+    Writing,
+    /// Storage faulted: refusing submissions, probing until a write succeeds.
+    Faulted(Fault),
+    /// Done: shut down, or stopped by a failure that is not a fault.
+    Stopped,
+}
+
+/// A storage fault the writer is waiting out.
+struct Fault {
+    /// What failed, for the 503 answers and `/healthz`.
+    cause: Arc<str>,
+    /// When to probe next.
+    next_probe: Instant,
+    /// The pause before the probe after that.
+    pause: Duration,
+    /// How much the probe writes.
+    probe_bytes: usize,
+}
+
+/// The sequencer thread.
+struct Worker {
+    writer: LogWriter,
+    queue: mpsc::Receiver<Message>,
+    max_batch: usize,
+    health: Arc<Health>,
+    fault: watch::Sender<Option<Arc<str>>>,
+}
+
+impl Worker {
+    fn run(mut self) {
+        let mut state = if self.writer.store.is_read_only() {
+            self.faulted(StorageError::ReadOnly.to_string(), MIN_PROBE_BYTES)
+        } else {
+            self.probe(MIN_PROBE_BYTES)
+        };
+        loop {
+            state = match state {
+                State::Writing => self.write_next(),
+                State::Faulted(fault) => self.wait_out(fault),
+                State::Stopped => break,
+            };
+        }
+        // Anything still queued is refused, never left waiting.
+        self.fault.send_replace(None);
+        self.queue.close();
+        while let Ok(message) = self.queue.try_recv() {
+            if let Message::Submit(rest) = message {
+                let _ = rest.reply.send(Err(SequencerError::Stopped));
+            }
+        }
+    }
+
+    /// Waits for submissions and commits everything queued (up to `max_batch` entries) as one
+    /// batch.
+    fn write_next(&mut self) -> State {
+        let Some(Message::Submit(first)) = self.queue.blocking_recv() else {
+            return State::Stopped;
+        };
+        let mut count = first.entries.len();
+        let mut group = vec![first];
+        let mut stop = false;
+        while count < self.max_batch {
+            match self.queue.try_recv() {
+                Ok(Message::Submit(next)) => {
+                    count += next.entries.len();
+                    group.push(next);
+                }
+                Ok(Message::Stop) => {
+                    stop = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let next = match self.writer.commit(group) {
+            Ok(()) => State::Writing,
+            Err(failure) => {
+                let next = self.after_failed_commit(&failure.error, failure.bytes);
+                failure.refuse_waiting();
+                next
+            }
+        };
+        if stop { State::Stopped } else { next }
+    }
+
+    /// Acts on a failed commit of about `bytes`: a storage fault is raised and waited out; a
+    /// log longer in storage than the writer knew is reloaded; anything else stops the writer.
+    fn after_failed_commit(&mut self, error: &StorageError, bytes: usize) -> State {
+        if error.needs_reopen() {
+            let state = self.faulted(error.to_string(), probe_size(bytes));
+            self.reopen_for_readers();
+            return state;
+        }
+        if !matches!(error, StorageError::OutOfOrder { .. }) {
+            return self.fail(&error.to_string());
+        }
+        // Read storage's state back before anything is signed again.
+        tracing::warn!("log writer: {error}; reloading its state from storage");
+        match self.writer.reload() {
+            Ok(_) => State::Writing,
+            Err(e) if e.is_transient() => self.faulted(e.to_string(), probe_size(bytes)),
+            Err(e) => self.fail(&reload_failure(&e)),
+        }
+    }
+
+    /// While faulted: refuses what arrives, and probes when it is time.
+    fn wait_out(&mut self, mut fault: Fault) -> State {
+        loop {
+            match self.queue.try_recv() {
+                Ok(Message::Submit(refused)) => {
+                    let error = SequencerError::Unavailable(fault.cause.to_string());
+                    let _ = refused.reply.send(Err(error));
+                    continue;
+                }
+                Ok(Message::Stop) | Err(mpsc::error::TryRecvError::Disconnected) => {
+                    return State::Stopped;
+                }
+                Err(mpsc::error::TryRecvError::Empty) => {}
+            }
+            let now = Instant::now();
+            if now >= fault.next_probe {
+                break;
+            }
+            // Woken early by a submission or a shutdown (see `Sequencer::submit`).
+            std::thread::park_timeout(fault.next_probe - now);
+        }
+        match self.probe(fault.probe_bytes) {
+            State::Faulted(again) => {
+                fault.cause = again.cause;
+                fault.next_probe = Instant::now() + fault.pause;
+                fault.pause = (fault.pause * 2).min(MAX_PROBE_PAUSE);
+                State::Faulted(fault)
+            }
+            other => other,
+        }
+    }
+
+    /// Checks that storage takes a write of `bytes` and reloads the writer's state: on
+    /// success the fault (if any) is over; a storage fault keeps or makes it faulted.
+    fn probe(&mut self, bytes: usize) -> State {
+        if let Err(e) = self.writer.probe_write(bytes) {
+            if !e.needs_reopen() {
+                return self.fail(&e.to_string());
+            }
+            let state = self.faulted(e.to_string(), bytes);
+            self.reopen_for_readers();
+            return state;
+        }
+        match self.writer.reload() {
+            Ok(_) => {
+                if self.fault.borrow().is_some() {
+                    self.fault.send_replace(None);
+                    tracing::info!("log writer: storage takes writes again; accepting records");
+                }
+                self.health.clear(&Problem::WritesFailing);
+                State::Writing
+            }
+            Err(e) if e.is_transient() => self.faulted(e.to_string(), bytes),
+            Err(e) => self.fail(&reload_failure(&e)),
+        }
+    }
+
+    /// Enters (or stays in) the faulted state for `cause`: marks the fault, so submissions are
+    /// refused at once, and raises it.
+    fn faulted(&mut self, cause: String, probe_bytes: usize) -> State {
+        let cause: Arc<str> = Arc::from(cause);
+        self.health
+            .raise(Problem::WritesFailing, writes_failing(&cause));
+        self.fault.send_replace(Some(cause.clone()));
+        State::Faulted(Fault {
+            cause,
+            next_probe: Instant::now() + FIRST_PROBE,
+            pause: (FIRST_PROBE * 2).min(MAX_PROBE_PAUSE),
+            probe_bytes,
+        })
+    }
+
+    /// Reopens the database after a write failed on it. The engine refuses every call on a
+    /// database after an I/O failure, and the store reopens it on the next call only if it
+    /// did not reopen it moments before (as it does while retrying the failed write), so
+    /// without this, reads could fail for that moment after each failed write.
+    fn reopen_for_readers(&self) {
+        if let Err(e) = self.writer.store.reopen(true) {
+            tracing::warn!("log writer: cannot reopen the database after a failed write: {e}");
+        }
+    }
+
+    /// Stops the writer for good after a failure that is not a fault, saying so in `health`.
+    fn fail(&mut self, reason: &str) -> State {
+        tracing::error!("log writer stopped: {reason}");
+        self.health.raise(
+            Problem::WritesFailing,
+            format!(
+                "the log writer has stopped: {reason}; new records are refused until the node \
+                 is restarted; reads continue"
+            ),
+        );
+        State::Stopped
+    }
+}
+
+/// The probe size for a batch of `bytes` that failed: twice it, within the probe bounds.
+fn probe_size(bytes: usize) -> usize {
+    bytes
+        .saturating_mul(2)
+        .clamp(MIN_PROBE_BYTES, MAX_PROBE_BYTES)
+}
+
+/// The reason a reload that found damage gives (without `open`'s "refusing to start").
+fn reload_failure(e: &OpenError) -> String {
+    match e {
+        OpenError::Mismatch(detail) => detail.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -499,8 +902,9 @@ mod tests {
         let dir = tempdir();
         let path = dir.join("db.redb");
         let store = Arc::new(Store::open(&path).unwrap());
-        let sequencer =
-            Sequencer::start(LogWriter::open(store.clone(), ORIGIN, key()).unwrap(), 64);
+        let health = Arc::new(Health::default());
+        let writer = LogWriter::open(store.clone(), ORIGIN, key()).unwrap();
+        let sequencer = Sequencer::start(writer, 64, health.clone());
         let mut tasks = Vec::new();
         for i in 0..200 {
             let s = sequencer.clone();
@@ -530,6 +934,7 @@ mod tests {
             Err(SequencerError::Stopped)
         ));
         drop(still_held);
+        assert!(health.report().is_empty(), "{:?}", health.report());
         drop(store);
         let store = Arc::new(Store::open(&path).unwrap());
         let log = store.find_log(ORIGIN).unwrap().unwrap();
@@ -548,6 +953,70 @@ mod tests {
         for (size, note) in checkpoints {
             let signed = SignedCheckpoint::open(note.as_bytes(), &key().verifier()).unwrap();
             assert_eq!(signed.checkpoint.size, size);
+            assert_eq!(
+                signed.checkpoint.root,
+                tree_hash(size, &store.hash_reader(log)).unwrap()
+            );
+        }
+        assert!(LogWriter::open(store, ORIGIN, key()).is_ok());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A commit reported as failed can have reached the disk; the writer must then continue
+    /// from what storage holds and never sign a second checkpoint for that size.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writer_reloads_when_storage_holds_more_than_it_knows() {
+        let dir = tempdir();
+        let store = Arc::new(Store::open(&dir.join("db.redb")).unwrap());
+        let health = Arc::new(Health::default());
+        let writer = LogWriter::open(store.clone(), ORIGIN, key()).unwrap();
+        let log = writer.log_number();
+        let sequencer = Sequencer::start(writer, 64, health.clone());
+        let first = sequencer.submit(vec![entry(0)]).await.unwrap();
+        assert_eq!(first[0].index, 0);
+
+        // Entry 1 reaches storage behind the writer's back, with its signed checkpoint: what
+        // a batch whose commit failed after it was written looks like.
+        let mut frontier = Frontier::load(1, &store.hash_reader(log)).unwrap();
+        let mut hashes = Vec::new();
+        let behind = entry(1);
+        frontier.append(behind.leaf, &mut hashes);
+        let durable = Checkpoint::new(ORIGIN, 2, frontier.root())
+            .sign(&key())
+            .unwrap()
+            .to_text();
+        let batch = Batch {
+            log,
+            start: 1,
+            entries: vec![behind],
+            hashes,
+            checkpoint: Some(durable.clone()),
+            mirrored: false,
+        };
+        store.commit_batch(&batch, ORIGIN).unwrap();
+
+        // The next batch is refused (it starts at 1), and the writer reloads: the head is the
+        // stored checkpoint of size 2, and the batch after lands at index 2.
+        let refused = sequencer.submit(vec![entry(2)]).await;
+        assert!(
+            matches!(refused, Err(SequencerError::Unconfirmed(_))),
+            "{refused:?}"
+        );
+        let head = sequencer.head();
+        assert_eq!((head.size, &*head.note), (2, durable.as_str()));
+        let next = sequencer.submit(vec![entry(3)]).await.unwrap();
+        assert_eq!(next[0].index, 2);
+        assert!(health.report().is_empty(), "{:?}", health.report());
+
+        tokio::task::spawn_blocking(move || sequencer.shutdown())
+            .await
+            .unwrap();
+        let checkpoints = store.checkpoints(log).unwrap();
+        let sizes: Vec<u64> = checkpoints.iter().map(|(size, _)| *size).collect();
+        assert_eq!(sizes, vec![0, 1, 2, 3]);
+        assert_eq!(checkpoints[2].1, durable);
+        for (size, note) in checkpoints {
+            let signed = SignedCheckpoint::open(note.as_bytes(), &key().verifier()).unwrap();
             assert_eq!(
                 signed.checkpoint.root,
                 tree_hash(size, &store.hash_reader(log)).unwrap()

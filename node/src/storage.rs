@@ -27,12 +27,15 @@
 //! when it returns everything in it is on disk (one fsync per batch).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use daylight_verifier::Hash;
 use daylight_verifier::merkle::{HashReader, NodeId, TreeError};
 use redb::{
-    Database, MultimapTableDefinition, ReadableDatabase, ReadableTable, ReadableTableMetadata,
-    TableDefinition,
+    Database, MultimapTableDefinition, ReadOnlyDatabase, ReadableDatabase, ReadableTable,
+    ReadableTableMetadata, TableDefinition,
 };
 
 const LOGS: TableDefinition<&str, u32> = TableDefinition::new("logs");
@@ -90,6 +93,45 @@ pub enum StorageError {
     /// The log is not known to this database.
     #[error("unknown log {0}")]
     UnknownLog(String),
+    /// The storage engine failed on damaged data (it panicked, and the panic was caught).
+    #[error(
+        "the database file is damaged where this request reads it ({0}); the node reports it \
+         at /healthz and repairs what a peer holds"
+    )]
+    Corrupt(String),
+    /// The database is open read-only: it could not be opened for writing.
+    #[error(
+        "the database is open read-only because it could not be opened for writing (is the \
+         disk full?); writes resume once the disk accepts them"
+    )]
+    ReadOnly,
+    /// A repair tried to write at or beyond the durable size.
+    #[error("refusing to repair index {index}: the log's durable size is {size}")]
+    BeyondSize {
+        /// The index (or node index) refused.
+        index: u64,
+        /// The durable size.
+        size: u64,
+    },
+    /// Internal to [`Store::swap_witnessed`]: the witness state was not the expected one.
+    #[error("the witness state moved")]
+    WitnessStateMoved(Option<(u64, Hash)>),
+}
+
+impl StorageError {
+    /// Whether this failure is an I/O fault (a full disk, a failed write or fsync, a database
+    /// opened read-only because of one) that may clear by itself, after which the database
+    /// must be reopened; as opposed to damage or a broken invariant.
+    pub fn needs_reopen(&self) -> bool {
+        match self {
+            StorageError::ReadOnly => true,
+            StorageError::Database(e) => matches!(
+                e,
+                redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::DatabaseClosed
+            ),
+            _ => false,
+        }
+    }
 }
 
 macro_rules! from_redb {
@@ -188,38 +230,206 @@ pub struct Batch {
     pub mirrored: bool,
 }
 
-/// The node's database.
-pub struct Store {
-    db: Database,
-    path: std::path::PathBuf,
+/// The open database: read-write normally; read-only when it could not be opened for writing
+/// (a full disk that the engine's start-up repair needs to write to), so that reads are
+/// still served.
+enum Handle {
+    ReadWrite(Database),
+    ReadOnly(ReadOnlyDatabase),
 }
 
+/// The node's database.
+///
+/// Every transaction runs through [`Store::read`] or [`Store::write`], which keep two
+/// promises the rest of the node relies on:
+/// * a panic inside the storage engine (it can panic on a damaged file) becomes
+///   [`StorageError::Corrupt`] for that one call, never a crashed worker;
+/// * after an I/O failure the engine refuses every later call until the database is
+///   reopened; the store reopens it by itself and retries the call once, so reads keep
+///   working after a failed write, and writes resume once the disk accepts them again. A
+///   write is not retried after its *own* I/O failure (its commit may have reached the disk;
+///   the caller must find out), only after an earlier call's.
+pub struct Store {
+    db: RwLock<Option<Handle>>,
+    path: std::path::PathBuf,
+    /// Bumped by every successful reopen, under the write lock. A call that failed on
+    /// generation `g` reopens only if the handle is still generation `g`; otherwise another
+    /// call has reopened it already and this one just retries.
+    generation: AtomicU64,
+    /// When a reopen last failed: the next attempt waits [`REOPEN_PAUSE`] (the disk is not
+    /// back yet, and reopening costs a file open and the engine's checks).
+    last_failed_reopen: Mutex<Option<Instant>>,
+}
+
+/// The shortest pause after a failed reopen before the next automatic attempt.
+pub const REOPEN_PAUSE: Duration = Duration::from_millis(500);
+
 impl Store {
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path`. A database that exists but cannot
+    /// be opened for writing because the disk is full or read-only is opened read-only
+    /// instead (see [`Store::is_read_only`]); a file the engine cannot read at all is an
+    /// error naming the file, never a panic.
     pub fn open(path: &Path) -> Result<Store, StorageError> {
-        let db = Database::create(path)?;
-        let txn = db.begin_write()?;
-        for_each_table(&txn)?;
-        txn.commit()?;
-        Ok(Store {
-            db,
+        let handle = open_handle(path)?;
+        let store = Store {
+            db: RwLock::new(Some(handle)),
             path: path.to_path_buf(),
+            generation: AtomicU64::new(0),
+            last_failed_reopen: Mutex::new(None),
+        };
+        if !store.is_read_only() && store.read(missing_tables)? {
+            store.write(for_each_table)?;
+        }
+        Ok(store)
+    }
+
+    /// Whether the database is open read-only because it could not be opened for writing;
+    /// every write fails until a later reopen succeeds.
+    pub fn is_read_only(&self) -> bool {
+        let guard = self.db.read().unwrap_or_else(|e| e.into_inner());
+        matches!(guard.as_ref(), Some(Handle::ReadOnly(_)))
+    }
+
+    /// Closes and reopens the database: after an I/O failure the engine answers nothing until
+    /// it is reopened, and a read-only store becomes writable again once the disk allows it.
+    /// Waits for transactions in flight. With `force` false, does nothing within
+    /// [`REOPEN_PAUSE`] of a failed reopen.
+    pub fn reopen(&self, force: bool) -> Result<(), StorageError> {
+        let seen = self.generation.load(Ordering::Acquire);
+        self.reopen_from(seen, force)
+    }
+
+    /// Reopens the database if it is still at generation `seen`.
+    fn reopen_from(&self, seen: u64, force: bool) -> Result<(), StorageError> {
+        let mut guard = self.db.write().unwrap_or_else(|e| e.into_inner());
+        if self.generation.load(Ordering::Acquire) != seen && guard.is_some() {
+            return Ok(());
+        }
+        let mut failed = self
+            .last_failed_reopen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if !force && failed.is_some_and(|t| t.elapsed() < REOPEN_PAUSE) {
+            return Err(StorageError::Database(redb::Error::PreviousIo));
+        }
+        match guard.take() {
+            Some(Handle::ReadWrite(db)) => {
+                let _ = db.close();
+            }
+            Some(Handle::ReadOnly(db)) => {
+                let _ = db.close();
+            }
+            None => {}
+        }
+        match open_handle(&self.path) {
+            Ok(handle) => {
+                *guard = Some(handle);
+                *failed = None;
+                self.generation.fetch_add(1, Ordering::AcqRel);
+                Ok(())
+            }
+            Err(e) => {
+                *failed = Some(Instant::now());
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs `f` in a read transaction (see the type's promises).
+    fn read<T>(
+        &self,
+        f: impl Fn(&redb::ReadTransaction) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        self.retrying(true, |handle| {
+            let txn = match handle {
+                Handle::ReadWrite(db) => db.begin_read()?,
+                Handle::ReadOnly(db) => db.begin_read()?,
+            };
+            f(&txn)
         })
+    }
+
+    /// Runs `f` in a write transaction and commits it durably (one fsync) if `f` succeeds;
+    /// if `f` fails, nothing of it is kept.
+    fn write<T>(
+        &self,
+        f: impl Fn(&redb::WriteTransaction) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        self.write_with(redb::Durability::Immediate, f)
+    }
+
+    fn write_with<T>(
+        &self,
+        durability: redb::Durability,
+        f: impl Fn(&redb::WriteTransaction) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        self.retrying(false, |handle| {
+            let Handle::ReadWrite(db) = handle else {
+                return Err(StorageError::ReadOnly);
+            };
+            let mut txn = db.begin_write()?;
+            txn.set_durability(durability)
+                .map_err(|e| StorageError::Database(redb::Error::from(e)))?;
+            let value = f(&txn)?;
+            txn.commit()?;
+            Ok(value)
+        })
+    }
+
+    /// Runs `attempt` against the open handle, catching engine panics. After an I/O failure
+    /// (or on a read-only store) it reopens the database and tries once more — except a write
+    /// after its own I/O error (`retry_own_io` false), which may have reached the disk.
+    fn retrying<T>(
+        &self,
+        retry_own_io: bool,
+        attempt: impl Fn(&Handle) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let (generation, first) = self.guarded(&attempt);
+        let Err(e) = &first else { return first };
+        if !e.needs_reopen() {
+            return first;
+        }
+        let own_io = matches!(e, StorageError::Database(redb::Error::Io(_)));
+        if self.reopen_from(generation, false).is_err() || (own_io && !retry_own_io) {
+            return first;
+        }
+        self.guarded(&attempt).1
+    }
+
+    /// Runs `attempt` once, with the handle's generation.
+    fn guarded<T>(
+        &self,
+        attempt: &impl Fn(&Handle) -> Result<T, StorageError>,
+    ) -> (u64, Result<T, StorageError>) {
+        let guard = self.db.read().unwrap_or_else(|e| e.into_inner());
+        let generation = self.generation.load(Ordering::Acquire);
+        let Some(handle) = guard.as_ref() else {
+            return (
+                generation,
+                Err(StorageError::Database(redb::Error::DatabaseClosed)),
+            );
+        };
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| attempt(handle)));
+        (
+            generation,
+            result.unwrap_or_else(|panic| Err(StorageError::Corrupt(panic_message(&panic)))),
+        )
     }
 
     /// A metadata value (e.g. `member`, `genesis`).
     pub fn meta(&self, name: &str) -> Result<Option<String>, StorageError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(META)?;
-        Ok(table.get(name)?.map(|v| v.value().to_string()))
+        self.read(|txn| {
+            let table = txn.open_table(META)?;
+            Ok(table.get(name)?.map(|v| v.value().to_string()))
+        })
     }
 
     /// Sets a metadata value, durably.
     pub fn set_meta(&self, name: &str, value: &str) -> Result<(), StorageError> {
-        let txn = self.db.begin_write()?;
-        txn.open_table(META)?.insert(name, value)?;
-        txn.commit()?;
-        Ok(())
+        self.write(|txn| {
+            txn.open_table(META)?.insert(name, value)?;
+            Ok(())
+        })
     }
 
     /// The number of log `origin`, registering it if new.
@@ -227,62 +437,63 @@ impl Store {
         if let Some(n) = self.find_log(origin)? {
             return Ok(n);
         }
-        let txn = self.db.begin_write()?;
-        let number = {
+        self.write(|txn| {
             let mut logs = txn.open_table(LOGS)?;
+            if let Some(n) = logs.get(origin)? {
+                return Ok(n.value());
+            }
             let next = logs.len()? as u32;
             logs.insert(origin, next)?;
             txn.open_table(SIZES)?.insert(next, 0)?;
-            next
-        };
-        txn.commit()?;
-        Ok(number)
+            Ok(next)
+        })
     }
 
     /// The number of log `origin`, if registered.
     pub fn find_log(&self, origin: &str) -> Result<Option<u32>, StorageError> {
-        let txn = self.db.begin_read()?;
-        Ok(txn.open_table(LOGS)?.get(origin)?.map(|v| v.value()))
+        self.read(|txn| Ok(txn.open_table(LOGS)?.get(origin)?.map(|v| v.value())))
     }
 
     /// The durable size of a log.
     pub fn size(&self, log: u32) -> Result<u64, StorageError> {
-        let txn = self.db.begin_read()?;
-        Ok(txn.open_table(SIZES)?.get(log)?.map_or(0, |v| v.value()))
+        self.read(|txn| Ok(txn.open_table(SIZES)?.get(log)?.map_or(0, |v| v.value())))
     }
 
     /// The signed checkpoint of the largest size, if any.
     pub fn latest_checkpoint(&self, log: u32) -> Result<Option<(u64, String)>, StorageError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(CHECKPOINTS)?;
-        let mut range = table.range((log, 0)..=(log, u64::MAX))?;
-        Ok(match range.next_back() {
-            Some(row) => {
-                let (key, value) = row?;
-                Some((key.value().1, value.value().to_string()))
-            }
-            None => None,
+        self.read(|txn| {
+            let table = txn.open_table(CHECKPOINTS)?;
+            let mut range = table.range((log, 0)..=(log, u64::MAX))?;
+            Ok(match range.next_back() {
+                Some(row) => {
+                    let (key, value) = row?;
+                    Some((key.value().1, value.value().to_string()))
+                }
+                None => None,
+            })
         })
     }
 
     /// The checkpoint signed at exactly `size`, if any.
     pub fn checkpoint_at(&self, log: u32, size: u64) -> Result<Option<String>, StorageError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(CHECKPOINTS)?;
-        Ok(table.get((log, size))?.map(|v| v.value().to_string()))
+        self.read(|txn| {
+            let table = txn.open_table(CHECKPOINTS)?;
+            Ok(table.get((log, size))?.map(|v| v.value().to_string()))
+        })
     }
 
     /// Every checkpoint of a log, by size.
     pub fn checkpoints(&self, log: u32) -> Result<Vec<(u64, String)>, StorageError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(CHECKPOINTS)?;
-        table
-            .range((log, 0)..=(log, u64::MAX))?
-            .map(|row| {
-                let (k, v) = row?;
-                Ok((k.value().1, v.value().to_string()))
-            })
-            .collect()
+        self.read(|txn| {
+            let table = txn.open_table(CHECKPOINTS)?;
+            table
+                .range((log, 0)..=(log, u64::MAX))?
+                .map(|row| {
+                    let (k, v) = row?;
+                    Ok((k.value().1, v.value().to_string()))
+                })
+                .collect()
+        })
     }
 
     /// Entries `range` of a log (those that exist).
@@ -294,25 +505,26 @@ impl Store {
         if range.is_empty() {
             return Ok(Vec::new());
         }
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(ENTRIES)?;
-        table
-            .range((log, range.start)..(log, range.end))?
-            .map(|row| Ok(row?.1.value().to_vec()))
-            .collect()
+        self.read(|txn| {
+            let table = txn.open_table(ENTRIES)?;
+            table
+                .range((log, range.start)..(log, range.end))?
+                .map(|row| Ok(row?.1.value().to_vec()))
+                .collect()
+        })
     }
 
     /// The index of record `rid` in a log.
     pub fn rid_index(&self, log: u32, rid: &str) -> Result<Option<u64>, StorageError> {
-        let txn = self.db.begin_read()?;
-        Ok(txn.open_table(RIDS)?.get((log, rid))?.map(|v| v.value()))
+        self.read(|txn| Ok(txn.open_table(RIDS)?.get((log, rid))?.map(|v| v.value())))
     }
 
     /// Indexes of the corrections and voids of record `rid`, in log order.
     pub fn amendments(&self, log: u32, rid: &str) -> Result<Vec<u64>, StorageError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_multimap_table(AMENDMENTS)?;
-        table.get((log, rid))?.map(|v| Ok(v?.value())).collect()
+        self.read(|txn| {
+            let table = txn.open_multimap_table(AMENDMENTS)?;
+            table.get((log, rid))?.map(|v| Ok(v?.value())).collect()
+        })
     }
 
     /// The current version of record `rid`, if the log has it.
@@ -321,32 +533,34 @@ impl Store {
         log: u32,
         rid: &str,
     ) -> Result<Option<CurrentVersion>, StorageError> {
-        let txn = self.db.begin_read()?;
-        if let Some(v) = txn.open_table(CURRENT)?.get((log, rid))? {
-            let (leaf, voided) = v.value();
-            return Ok(Some(CurrentVersion {
-                leaf: Hash(leaf),
-                voided,
-            }));
-        }
-        Ok(original_leaf(&txn, log, rid)?.map(|leaf| CurrentVersion {
-            leaf,
-            voided: false,
-        }))
+        self.read(|txn| {
+            if let Some(v) = txn.open_table(CURRENT)?.get((log, rid))? {
+                let (leaf, voided) = v.value();
+                return Ok(Some(CurrentVersion {
+                    leaf: Hash(leaf),
+                    voided,
+                }));
+            }
+            Ok(original_leaf(txn, log, rid)?.map(|leaf| CurrentVersion {
+                leaf,
+                voided: false,
+            }))
+        })
     }
 
     /// Whether `leaf` is a version (any, current or not) of record `rid`.
     pub fn is_version(&self, log: u32, rid: &str, leaf: &Hash) -> Result<bool, StorageError> {
-        let txn = self.db.begin_read()?;
-        if original_leaf(&txn, log, rid)? == Some(*leaf) {
-            return Ok(true);
-        }
-        for value in txn.open_multimap_table(VERSIONS)?.get((log, rid))? {
-            if value?.value() == leaf.0 {
+        self.read(|txn| {
+            if original_leaf(txn, log, rid)? == Some(*leaf) {
                 return Ok(true);
             }
-        }
-        Ok(false)
+            for value in txn.open_multimap_table(VERSIONS)?.get((log, rid))? {
+                if value?.value() == leaf.0 {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })
     }
 
     /// Stores a verified cosignature line of `witness` over the checkpoint of `size` with
@@ -365,13 +579,11 @@ impl Store {
     ) -> Result<(), StorageError> {
         let mut value = root.0.to_vec();
         value.extend_from_slice(line.as_bytes());
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(redb::Durability::None)
-            .map_err(|e| StorageError::Database(redb::Error::from(e)))?;
-        txn.open_table(COSIGNATURES)?
-            .insert((log, size, witness), value.as_slice())?;
-        txn.commit()?;
-        Ok(())
+        self.write_with(redb::Durability::None, |txn| {
+            txn.open_table(COSIGNATURES)?
+                .insert((log, size, witness), value.as_slice())?;
+            Ok(())
+        })
     }
 
     /// The cosignature lines stored for the checkpoint of `size` with `root`.
@@ -381,31 +593,33 @@ impl Store {
         size: u64,
         root: &Hash,
     ) -> Result<Vec<String>, StorageError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(COSIGNATURES)?;
-        let mut lines = Vec::new();
-        for row in table.range((log, size, "")..=(log, size, "\u{10FFFF}"))? {
-            let (_, value) = row?;
-            let value = value.value();
-            if value.len() > 32 && value[..32] == root.0 {
-                lines.push(String::from_utf8_lossy(&value[32..]).into_owned());
+        self.read(|txn| {
+            let table = txn.open_table(COSIGNATURES)?;
+            let mut lines = Vec::new();
+            for row in table.range((log, size, "")..=(log, size, "\u{10FFFF}"))? {
+                let (_, value) = row?;
+                let value = value.value();
+                if value.len() > 32 && value[..32] == root.0 {
+                    lines.push(String::from_utf8_lossy(&value[32..]).into_owned());
+                }
             }
-        }
-        Ok(lines)
+            Ok(lines)
+        })
     }
 
     /// The (size, root) this node last cosigned for `origin`, with its note.
     pub fn witnessed(&self, origin: &str) -> Result<Option<(u64, Hash, String)>, StorageError> {
-        let txn = self.db.begin_read()?;
-        let Some(state) = txn.open_table(WITNESSED)?.get(origin)?.map(|v| v.value()) else {
-            return Ok(None);
-        };
-        let note = txn
-            .open_table(WITNESSED_NOTES)?
-            .get(origin)?
-            .map(|v| v.value().to_string())
-            .unwrap_or_default();
-        Ok(Some((state.0, Hash(state.1), note)))
+        self.read(|txn| {
+            let Some(state) = txn.open_table(WITNESSED)?.get(origin)?.map(|v| v.value()) else {
+                return Ok(None);
+            };
+            let note = txn
+                .open_table(WITNESSED_NOTES)?
+                .get(origin)?
+                .map(|v| v.value().to_string())
+                .unwrap_or_default();
+            Ok(Some((state.0, Hash(state.1), note)))
+        })
     }
 
     /// Atomically replaces the witness state of `origin` if it still is `expected` (`None`:
@@ -418,27 +632,33 @@ impl Store {
         new: (u64, Hash),
         note: &str,
     ) -> Result<Result<(), Option<(u64, Hash)>>, StorageError> {
-        let txn = self.db.begin_write()?;
-        {
+        // A mismatch must abort the transaction, so it travels as an error out of `write`.
+        let swapped = self.write(|txn| {
             let mut state = txn.open_table(WITNESSED)?;
             let current = state.get(origin)?.map(|v| {
                 let (size, root) = v.value();
                 (size, Hash(root))
             });
             if current != expected {
-                return Ok(Err(current));
+                return Err(StorageError::WitnessStateMoved(current));
             }
             state.insert(origin, (new.0, new.1.0))?;
             txn.open_table(WITNESSED_NOTES)?.insert(origin, note)?;
+            Ok(())
+        });
+        match swapped {
+            Ok(()) => Ok(Ok(())),
+            Err(StorageError::WitnessStateMoved(current)) => Ok(Err(current)),
+            Err(e) => Err(e),
         }
-        txn.commit()?;
-        Ok(Ok(()))
     }
 
     /// Stores evidence and marks its log as equivocating. Returns false if already stored.
     pub fn put_evidence(&self, origin: &str, id: &str, json: &str) -> Result<bool, StorageError> {
-        let txn = self.db.begin_write()?;
-        {
+        if self.read(|txn| Ok(txn.open_table(EVIDENCE)?.get(id)?.is_some()))? {
+            return Ok(false);
+        }
+        self.write(|txn| {
             let mut evidence = txn.open_table(EVIDENCE)?;
             if evidence.get(id)?.is_some() {
                 return Ok(false);
@@ -448,48 +668,58 @@ impl Store {
             if equivocating.get(origin)?.is_none() {
                 equivocating.insert(origin, id)?;
             }
-        }
-        txn.commit()?;
-        Ok(true)
+            Ok(true)
+        })
     }
 
     /// All stored evidence documents.
     pub fn evidence(&self) -> Result<Vec<String>, StorageError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(EVIDENCE)?;
-        table
-            .iter()?
-            .map(|row| Ok(row?.1.value().to_string()))
-            .collect()
+        self.read(|txn| {
+            let table = txn.open_table(EVIDENCE)?;
+            table
+                .iter()?
+                .map(|row| Ok(row?.1.value().to_string()))
+                .collect()
+        })
     }
 
     /// Whether evidence shows `origin` equivocated.
     pub fn is_equivocating(&self, origin: &str) -> Result<bool, StorageError> {
-        let txn = self.db.begin_read()?;
-        Ok(txn.open_table(EQUIVOCATING)?.get(origin)?.is_some())
+        self.read(|txn| Ok(txn.open_table(EQUIVOCATING)?.get(origin)?.is_some()))
     }
 
     /// Moves live pages to the front of the file and truncates it, returning freed space to
     /// the file system. Needs exclusive access; takes time proportional to the database.
     pub fn compact(&mut self) -> Result<(), StorageError> {
-        while self
-            .db
-            .compact()
-            .map_err(|e| StorageError::Database(e.into()))?
-        {}
-        Ok(())
+        let handle = self.db.get_mut().unwrap_or_else(|e| e.into_inner());
+        let Some(Handle::ReadWrite(db)) = handle.as_mut() else {
+            return Err(StorageError::ReadOnly);
+        };
+        let compacted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            while db.compact()? {}
+            Ok::<(), redb::CompactionError>(())
+        }));
+        match compacted {
+            Ok(result) => result.map_err(|e| StorageError::Database(e.into())),
+            Err(panic) => Err(StorageError::Corrupt(panic_message(&panic))),
+        }
     }
 
     /// How the database file's space is used.
     pub fn space(&self) -> Result<SpaceUse, StorageError> {
-        let txn = self.db.begin_write()?;
-        let stats = txn.stats()?;
-        txn.abort()?;
-        Ok(SpaceUse {
-            allocated: stats.allocated_pages() * stats.page_size() as u64,
-            stored: stats.stored_bytes(),
-            metadata: stats.metadata_bytes(),
-            fragmented: stats.fragmented_bytes(),
+        self.retrying(true, |handle| {
+            let Handle::ReadWrite(db) = handle else {
+                return Err(StorageError::ReadOnly);
+            };
+            let txn = db.begin_write()?;
+            let stats = txn.stats()?;
+            txn.abort()?;
+            Ok(SpaceUse {
+                allocated: stats.allocated_pages() * stats.page_size() as u64,
+                stored: stats.stored_bytes(),
+                metadata: stats.metadata_bytes(),
+                fragmented: stats.fragmented_bytes(),
+            })
         })
     }
 
@@ -500,93 +730,176 @@ impl Store {
 
     /// Makes a batch durable in one transaction (one fsync), checking the invariants above.
     pub fn commit_batch(&self, batch: &Batch, origin: &str) -> Result<(), StorageError> {
-        let txn = self.db.begin_write()?;
-        {
-            let mut sizes = txn.open_table(SIZES)?;
-            let durable = sizes.get(batch.log)?.map_or(0, |v| v.value());
-            if durable != batch.start {
-                return Err(StorageError::OutOfOrder {
-                    log: origin.to_string(),
-                    start: batch.start,
-                    durable,
-                });
-            }
-            let mut entries = txn.open_table(ENTRIES)?;
-            let mut rids = txn.open_table(RIDS)?;
-            let mut leaves = txn.open_table(LEAVES)?;
-            for (offset, entry) in batch.entries.iter().enumerate() {
-                let index = batch.start + offset as u64;
-                entries.insert((batch.log, index), entry.bytes.as_slice())?;
-                if !batch.mirrored {
-                    let prefix = leaf_prefix(&entry.leaf);
-                    if leaves.get(prefix)?.is_none() {
-                        leaves.insert(prefix, (batch.log, index))?;
-                    }
-                }
-                let Some(rid) = &entry.rid else { continue };
-                if batch.mirrored {
-                    if rids.get((batch.log, rid.as_str()))?.is_none() {
-                        rids.insert((batch.log, rid.as_str()), index)?;
-                    }
-                } else if let Some(existing) = rids.insert((batch.log, rid.as_str()), index)? {
-                    return Err(StorageError::DuplicateRid {
-                        rid: rid.clone(),
-                        index: existing.value(),
+        self.write(|txn| write_batch(txn, batch, origin))
+    }
+
+    /// Overwrites stored entries and hashes of a log below its durable size with verified
+    /// copies (see `integrity`): the repair of damage found by the scrub. Refuses anything at
+    /// or beyond the durable size, so it can never extend or reorder the log; index rows are
+    /// untouched (they are derived from the same entries, which a repair restores as they
+    /// were). One durable transaction.
+    pub fn repair(
+        &self,
+        log: u32,
+        entries: &[(u64, Vec<u8>)],
+        hashes: &[(NodeId, Hash)],
+    ) -> Result<(), StorageError> {
+        self.write(|txn| {
+            let size = txn.open_table(SIZES)?.get(log)?.map_or(0, |v| v.value());
+            let mut table = txn.open_table(ENTRIES)?;
+            for (index, bytes) in entries {
+                if *index >= size {
+                    return Err(StorageError::BeyondSize {
+                        index: *index,
+                        size,
                     });
                 }
+                table.insert((log, *index), bytes.as_slice())?;
             }
-            // Only amended records get version rows: a record never corrected or voided has
-            // one version, whose leaf is already stored as hash (0, index).
-            let mut amendments = txn.open_multimap_table(AMENDMENTS)?;
-            let mut versions = txn.open_multimap_table(VERSIONS)?;
-            let mut current = txn.open_table(CURRENT)?;
-            for (offset, entry) in batch.entries.iter().enumerate() {
-                if let Some(a) = &entry.amends {
-                    let index = batch.start + offset as u64;
-                    amendments.insert((batch.log, a.target.as_str()), index)?;
-                    versions.insert((batch.log, a.target.as_str()), entry.leaf.0)?;
-                    current.insert((batch.log, a.target.as_str()), (entry.leaf.0, a.void))?;
+            let mut table = txn.open_table(HASHES)?;
+            for (id, hash) in hashes {
+                let end = (id.index + 1).checked_shl(u32::from(id.level));
+                if end.is_none_or(|end| end > size) {
+                    return Err(StorageError::BeyondSize {
+                        index: id.index,
+                        size,
+                    });
                 }
+                table.insert((log, id.level, id.index), hash.0)?;
             }
-            let mut hashes = txn.open_table(HASHES)?;
-            for (id, hash) in &batch.hashes {
-                hashes.insert((batch.log, id.level, id.index), hash.0)?;
-            }
-            let new_size = batch.start + batch.entries.len() as u64;
-            if let Some(checkpoint) = &batch.checkpoint {
-                let mut checkpoints = txn.open_table(CHECKPOINTS)?;
-                if let Some(existing) = checkpoints.get((batch.log, new_size))?
-                    && existing.value() != checkpoint
-                {
-                    return Err(StorageError::CheckpointConflict(new_size));
-                }
-                checkpoints.insert((batch.log, new_size), checkpoint.as_str())?;
-            }
-            sizes.insert(batch.log, new_size)?;
-        }
-        txn.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// The log and index of the entry of the node's own log whose leaf hash is `leaf`. The
     /// first entry with that leaf keeps the slot.
     pub fn find_leaf(&self, leaf: &Hash) -> Result<Option<(u32, u64)>, StorageError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(LEAVES)?;
-        let Some((log, index)) = table.get(leaf_prefix(leaf))?.map(|v| v.value()) else {
-            return Ok(None);
-        };
-        let Some(bytes) = txn.open_table(ENTRIES)?.get((log, index))? else {
-            return Ok(None);
-        };
-        let found = daylight_verifier::merkle::leaf_hash(bytes.value()) == *leaf;
-        Ok(found.then_some((log, index)))
+        self.read(|txn| {
+            let table = txn.open_table(LEAVES)?;
+            let Some((log, index)) = table.get(leaf_prefix(leaf))?.map(|v| v.value()) else {
+                return Ok(None);
+            };
+            let Some(bytes) = txn.open_table(ENTRIES)?.get((log, index))? else {
+                return Ok(None);
+            };
+            let found = daylight_verifier::merkle::leaf_hash(bytes.value()) == *leaf;
+            Ok(found.then_some((log, index)))
+        })
     }
 
     /// Bytes the database file takes on disk.
     pub fn file_bytes(&self) -> std::io::Result<u64> {
         Ok(std::fs::metadata(&self.path)?.len())
     }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Opens the database read-write, or read-only when that fails for a reason a full or
+/// read-only disk gives (the engine's start-up repair writes to the file).
+fn open_handle(path: &Path) -> Result<Handle, StorageError> {
+    let opened = std::panic::catch_unwind(|| Database::create(path));
+    let error = match opened {
+        Ok(Ok(db)) => return Ok(Handle::ReadWrite(db)),
+        Ok(Err(e)) => StorageError::Database(e.into()),
+        Err(panic) => return Err(StorageError::Corrupt(panic_message(&panic))),
+    };
+    if !error.needs_reopen() || !path.exists() {
+        return Err(error);
+    }
+    tracing::warn!(
+        "cannot open {} for writing ({error}); serving it read-only until writes succeed",
+        path.display()
+    );
+    match std::panic::catch_unwind(|| redb::Builder::new().open_read_only(path)) {
+        Ok(Ok(db)) => Ok(Handle::ReadOnly(db)),
+        Ok(Err(_)) => Err(error),
+        Err(panic) => Err(StorageError::Corrupt(panic_message(&panic))),
+    }
+}
+
+/// The text of a caught panic.
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "the storage engine failed".to_string()
+    }
+}
+
+/// The body of [`Store::commit_batch`], inside its write transaction.
+fn write_batch(
+    txn: &redb::WriteTransaction,
+    batch: &Batch,
+    origin: &str,
+) -> Result<(), StorageError> {
+    let mut sizes = txn.open_table(SIZES)?;
+    let durable = sizes.get(batch.log)?.map_or(0, |v| v.value());
+    if durable != batch.start {
+        return Err(StorageError::OutOfOrder {
+            log: origin.to_string(),
+            start: batch.start,
+            durable,
+        });
+    }
+    let mut entries = txn.open_table(ENTRIES)?;
+    let mut rids = txn.open_table(RIDS)?;
+    let mut leaves = txn.open_table(LEAVES)?;
+    for (offset, entry) in batch.entries.iter().enumerate() {
+        let index = batch.start + offset as u64;
+        entries.insert((batch.log, index), entry.bytes.as_slice())?;
+        if !batch.mirrored {
+            let prefix = leaf_prefix(&entry.leaf);
+            if leaves.get(prefix)?.is_none() {
+                leaves.insert(prefix, (batch.log, index))?;
+            }
+        }
+        let Some(rid) = &entry.rid else { continue };
+        if batch.mirrored {
+            if rids.get((batch.log, rid.as_str()))?.is_none() {
+                rids.insert((batch.log, rid.as_str()), index)?;
+            }
+        } else if let Some(existing) = rids.insert((batch.log, rid.as_str()), index)? {
+            return Err(StorageError::DuplicateRid {
+                rid: rid.clone(),
+                index: existing.value(),
+            });
+        }
+    }
+    // Only amended records get version rows: a record never corrected or voided has
+    // one version, whose leaf is already stored as hash (0, index).
+    let mut amendments = txn.open_multimap_table(AMENDMENTS)?;
+    let mut versions = txn.open_multimap_table(VERSIONS)?;
+    let mut current = txn.open_table(CURRENT)?;
+    for (offset, entry) in batch.entries.iter().enumerate() {
+        if let Some(a) = &entry.amends {
+            let index = batch.start + offset as u64;
+            amendments.insert((batch.log, a.target.as_str()), index)?;
+            versions.insert((batch.log, a.target.as_str()), entry.leaf.0)?;
+            current.insert((batch.log, a.target.as_str()), (entry.leaf.0, a.void))?;
+        }
+    }
+    let mut hashes = txn.open_table(HASHES)?;
+    for (id, hash) in &batch.hashes {
+        hashes.insert((batch.log, id.level, id.index), hash.0)?;
+    }
+    let new_size = batch.start + batch.entries.len() as u64;
+    if let Some(checkpoint) = &batch.checkpoint {
+        let mut checkpoints = txn.open_table(CHECKPOINTS)?;
+        if let Some(existing) = checkpoints.get((batch.log, new_size))?
+            && existing.value() != checkpoint
+        {
+            return Err(StorageError::CheckpointConflict(new_size));
+        }
+        checkpoints.insert((batch.log, new_size), checkpoint.as_str())?;
+    }
+    sizes.insert(batch.log, new_size)?;
+    Ok(())
 }
 
 fn leaf_prefix(leaf: &Hash) -> [u8; 16] {
@@ -594,6 +907,36 @@ fn leaf_prefix(leaf: &Hash) -> [u8; 16] {
     prefix.copy_from_slice(&leaf.0[..16]);
     prefix
 }
+
+/// Whether any table is missing (a new database, or one from before a table was added): only
+/// then does opening need a write, so a node on a full disk still opens its database.
+fn missing_tables(txn: &redb::ReadTransaction) -> Result<bool, StorageError> {
+    use redb::{MultimapTableHandle as _, TableHandle as _};
+    let mut names: std::collections::HashSet<String> =
+        txn.list_tables()?.map(|t| t.name().to_string()).collect();
+    names.extend(txn.list_multimap_tables()?.map(|t| t.name().to_string()));
+    Ok(TABLE_NAMES.iter().any(|name| !names.contains(*name)))
+}
+
+/// The name of every table, for [`missing_tables`].
+const TABLE_NAMES: [&str; 16] = [
+    "leaves",
+    "logs",
+    "sizes",
+    "entries",
+    "hashes",
+    "checkpoints",
+    "rids",
+    "meta",
+    "amendments",
+    "versions",
+    "current",
+    "cosignatures",
+    "witnessed",
+    "witnessed_notes",
+    "evidence",
+    "equivocating",
+];
 
 fn for_each_table(txn: &redb::WriteTransaction) -> Result<(), StorageError> {
     txn.open_table(LEAVES)?;
@@ -651,17 +994,21 @@ pub struct LogHashes<'a> {
 
 impl HashReader for LogHashes<'_> {
     fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, TreeError> {
-        let storage = |e: StorageError| TreeError::Storage(e.to_string());
-        let txn = self.store.db.begin_read().map_err(|e| storage(e.into()))?;
-        let table = txn.open_table(HASHES).map_err(|e| storage(e.into()))?;
-        ids.iter()
-            .map(|id| {
-                table
-                    .get((self.log, id.level, id.index))
-                    .map_err(|e| storage(e.into()))?
-                    .map(|v| Hash(v.value()))
-                    .ok_or(TreeError::Missing(*id))
-            })
+        let read = self.store.read(|txn| {
+            let table = txn.open_table(HASHES)?;
+            ids.iter()
+                .map(|id| {
+                    Ok(table
+                        .get((self.log, id.level, id.index))?
+                        .map(|v| Hash(v.value())))
+                })
+                .collect::<Result<Vec<_>, StorageError>>()
+        });
+        let hashes = read.map_err(|e| TreeError::Storage(e.to_string()))?;
+        hashes
+            .into_iter()
+            .zip(ids)
+            .map(|(hash, id)| hash.ok_or(TreeError::Missing(*id)))
             .collect()
     }
 }

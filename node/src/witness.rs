@@ -13,6 +13,13 @@
 //!
 //! A log caught signing two incompatible checkpoints yields [`Evidence`]; once evidence is
 //! stored against a log, the witness refuses to cosign it again.
+//!
+//! A witness never cosigns its own log: a cosignature vouches that someone other than the log
+//! saw the checkpoint. Its own log is the one whose origin prefixes its key name (the genesis
+//! requires witness keys named `<network>/<member id>/witness` and origins
+//! `<network>/<member id>`). Over HTTP, a request names the log it is for
+//! (`/log/<member>/add-checkpoint`), and a checkpoint of another log is refused
+//! ([`Witness::add_checkpoint_for`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,6 +32,13 @@ use daylight_verifier::note::{Note, NoteSignature};
 use daylight_verifier::{Hash, SigningKey, VerifierKey};
 
 use crate::storage::{StorageError, Store};
+
+/// Largest add-checkpoint request body: the old size, at most 63 proof lines and a checkpoint
+/// note with its signatures fit in a few kilobytes.
+pub const MAX_REQUEST_BYTES: usize = 64 << 10;
+
+/// The suffix the genesis requires of a witness key's name after the member's log origin.
+const WITNESS_KEY_SUFFIX: &str = "/witness";
 
 /// The answer to an add-checkpoint request, mapped to the tlog-witness HTTP statuses.
 #[derive(Debug)]
@@ -48,6 +62,15 @@ pub enum AddOutcome {
     },
     /// 422: the consistency proof does not verify.
     BadProof(String),
+    /// 400: the request was for one log, the checkpoint is of another.
+    WrongLog {
+        /// The origin of the log the request was for.
+        expected: String,
+        /// The checkpoint's origin.
+        found: String,
+    },
+    /// 403: the checkpoint is of this witness's own log, which it never cosigns.
+    OwnLog(String),
 }
 
 /// Why a mirrored checkpoint was not cosigned.
@@ -74,6 +97,8 @@ pub struct Witness {
     store: Arc<Store>,
     key: SigningKey,
     log_keys: HashMap<String, VerifierKey>,
+    /// The origin of this witness's own log, if it is one of `log_keys`.
+    own_origin: Option<String>,
     // Serialises check-and-store within this process; the storage swap is the real guard.
     busy: Mutex<()>,
 }
@@ -85,14 +110,38 @@ fn now() -> u64 {
 }
 
 impl Witness {
-    /// A witness with key `key` for the logs of `log_keys` (origin → log key).
+    /// A witness with key `key` for the logs of `log_keys` (origin → log key). Its own log,
+    /// which it refuses to cosign, is the one whose origin its key's name extends.
     pub fn new(store: Arc<Store>, key: SigningKey, log_keys: HashMap<String, VerifierKey>) -> Self {
+        let own_origin = key
+            .name()
+            .strip_suffix(WITNESS_KEY_SUFFIX)
+            .filter(|origin| log_keys.contains_key(*origin))
+            .map(str::to_string);
         Witness {
             store,
             key,
             log_keys,
+            own_origin,
             busy: Mutex::new(()),
         }
+    }
+
+    /// The origin of this witness's own log, which it never cosigns.
+    pub fn own_origin(&self) -> Option<&str> {
+        self.own_origin.as_deref()
+    }
+
+    /// [`Witness::add_checkpoint`] for a request addressed to the log with origin `expected`:
+    /// a checkpoint of any other log is refused with [`AddOutcome::WrongLog`].
+    pub fn add_checkpoint_for(
+        &self,
+        expected: &str,
+        old: u64,
+        proof: &[Hash],
+        note: &[u8],
+    ) -> AddOutcome {
+        self.add(Some(expected), old, proof, note)
     }
 
     /// The witness's public key.
@@ -102,7 +151,12 @@ impl Witness {
 
     /// tlog-witness add-checkpoint: `old` is the size the caller believes this witness last
     /// cosigned, `proof` a consistency proof from it to the checkpoint in `note`.
+    /// Refuses its own log ([`AddOutcome::OwnLog`]).
     pub fn add_checkpoint(&self, old: u64, proof: &[Hash], note: &[u8]) -> AddOutcome {
+        self.add(None, old, proof, note)
+    }
+
+    fn add(&self, expected: Option<&str>, old: u64, proof: &[Hash], note: &[u8]) -> AddOutcome {
         let Ok(parsed) = Note::parse(note) else {
             return AddOutcome::BadRequest("the checkpoint is not a signed note".into());
         };
@@ -110,6 +164,15 @@ impl Witness {
             Ok(c) => c,
             Err(e) => return AddOutcome::BadRequest(e.to_string()),
         };
+        if let Some(expected) = expected.filter(|e| *e != checkpoint.origin) {
+            return AddOutcome::WrongLog {
+                expected: expected.to_string(),
+                found: checkpoint.origin,
+            };
+        }
+        if self.own_origin.as_deref() == Some(checkpoint.origin.as_str()) {
+            return AddOutcome::OwnLog(checkpoint.origin);
+        }
         let Some(log_key) = self.log_keys.get(&checkpoint.origin) else {
             return AddOutcome::UnknownOrigin(checkpoint.origin);
         };

@@ -1,6 +1,9 @@
 //! Fixtures for daylight's integration tests: a small network with real keys and a signed
 //! genesis, temporary directories that clean up after themselves, and real `daylight-node`
 //! processes on loopback with ephemeral ports.
+//!
+//! Modules: [`demo`], the one-process demo network; [`netns`], Linux network namespaces (a
+//! bridge in a hub namespace, one namespace per node) whose links a test can cut and heal.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
@@ -14,6 +17,7 @@ use daylight_genesis::{GenesisBuilder, Member, Role, names};
 use daylight_verifier::{KeyType, SigningKey};
 
 pub mod demo;
+pub mod netns;
 
 /// The network name of test networks.
 pub const NETWORK: &str = "test.daylight";
@@ -90,20 +94,7 @@ impl TestNetwork {
         counties: usize,
         peers: Option<usize>,
     ) -> anyhow::Result<TestNetwork> {
-        let mut members = vec![("city-1".to_string(), Role::City, None)];
-        for i in 1..=counties {
-            members.push((
-                format!("county-{i}"),
-                Role::County,
-                Some("city-1".to_string()),
-            ));
-        }
-        members.push((
-            "auditor-1".to_string(),
-            Role::Auditor,
-            Some("city-1".to_string()),
-        ));
-        TestNetwork::with_members(members, 2, |id| {
+        TestNetwork::with_members(city_members(counties), 2, |id| {
             peers.map(|peers| limited_witnesses(id, counties, peers))
         })
     }
@@ -125,12 +116,32 @@ impl TestNetwork {
         )
     }
 
+    /// Like [`TestNetwork::city_with_counties`], but the genesis lists `addresses(id)` as each
+    /// member's libp2p addresses (multiaddrs without `/p2p/`), which every node dials.
+    pub fn city_with_counties_at(
+        counties: usize,
+        addresses: impl Fn(&str) -> Vec<String>,
+    ) -> anyhow::Result<TestNetwork> {
+        TestNetwork::with_members_at(city_members(counties), 2, |_| None, addresses)
+    }
+
     /// A network of these members (id, role, parent), every member a founder, with the given
     /// quorum; `witnesses(id)` lists the witnesses of a log (`None`: every other member).
     pub fn with_members(
         members: Vec<(String, Role, Option<String>)>,
         quorum: usize,
         witnesses: impl Fn(&str) -> Option<Vec<String>>,
+    ) -> anyhow::Result<TestNetwork> {
+        TestNetwork::with_members_at(members, quorum, witnesses, |_| Vec::new())
+    }
+
+    /// Like [`TestNetwork::with_members`], and the genesis lists `addresses(id)` as each
+    /// member's libp2p addresses.
+    pub fn with_members_at(
+        members: Vec<(String, Role, Option<String>)>,
+        quorum: usize,
+        witnesses: impl Fn(&str) -> Option<Vec<String>>,
+        addresses: impl Fn(&str) -> Vec<String>,
     ) -> anyhow::Result<TestNetwork> {
         let dir = TempDir::new("network");
         let mut draft = GenesisBuilder::new(NETWORK);
@@ -156,6 +167,7 @@ impl TestNetwork {
                 &peer_id,
             );
             member.witnesses = witnesses(&id);
+            member.addresses = addresses(&id);
             member.parent = parent;
             member.operators = vec![operator.verifier()];
             draft.add_member(member);
@@ -237,6 +249,24 @@ impl TestNetwork {
     }
 }
 
+/// A city, `counties` counties under it and an auditor: (id, role, parent).
+fn city_members(counties: usize) -> Vec<(String, Role, Option<String>)> {
+    let mut members = vec![("city-1".to_string(), Role::City, None)];
+    for i in 1..=counties {
+        members.push((
+            format!("county-{i}"),
+            Role::County,
+            Some("city-1".to_string()),
+        ));
+    }
+    members.push((
+        "auditor-1".to_string(),
+        Role::Auditor,
+        Some("city-1".to_string()),
+    ));
+    members
+}
+
 /// The §6a witness set of `id` in a city with `counties` counties and an auditor: its parent
 /// or the city, the auditor, and `peers` counties after it in a ring (never itself).
 fn limited_witnesses(id: &str, counties: usize, peers: usize) -> Vec<String> {
@@ -296,6 +326,27 @@ pub fn wait_for<T>(
     }
 }
 
+/// Like [`wait_for`], but `check` says why it is not done yet (`Err(reason)`), and the panic
+/// at the deadline gives the last reason.
+pub fn wait_until<T>(
+    deadline: std::time::Duration,
+    what: &str,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        let reason = match check() {
+            Ok(value) => return value,
+            Err(reason) => reason,
+        };
+        assert!(
+            start.elapsed() < deadline,
+            "timed out waiting for {what}: {reason}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 /// Sets the addresses a node dials at start (multiaddrs ending in `/p2p/<peer id>`).
 pub fn set_bootstrap(config: &Path, addresses: &[String]) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(config)?;
@@ -311,6 +362,28 @@ pub fn set_bootstrap(config: &Path, addresses: &[String]) -> anyhow::Result<()> 
         .join("\n");
     // Top-level keys must come before any table; node.toml has none.
     std::fs::write(config, format!("bootstrap = [{list}]\n{text}\n"))?;
+    Ok(())
+}
+
+/// Sets the libp2p address a node listens on (a multiaddr such as `/ip4/10.77.0.1/tcp/4001`).
+pub fn set_p2p_listen(config: &Path, address: &str) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(config)?;
+    let mut found = false;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("p2p_listen") {
+                found = true;
+                format!("p2p_listen = {address:?}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    if !found {
+        bail!("{} has no p2p_listen line", config.display());
+    }
+    std::fs::write(config, lines.join("\n") + "\n")?;
     Ok(())
 }
 
@@ -357,10 +430,16 @@ pub struct NodeProcess {
 impl NodeProcess {
     /// Starts a node and waits for the line announcing its HTTP address.
     pub fn start(config: &Path) -> anyhow::Result<NodeProcess> {
-        let mut child = Command::new(node_binary()?)
-            .arg("run")
-            .arg("--config")
-            .arg(config)
+        let mut command = Command::new(node_binary()?);
+        command.arg("run").arg("--config").arg(config);
+        NodeProcess::start_command(command)
+    }
+
+    /// Starts a node with `command` (`daylight-node run --config ...`, possibly behind a
+    /// wrapper that `exec`s it, such as `ip netns exec`) and waits for the line announcing its
+    /// HTTP address.
+    pub fn start_command(mut command: Command) -> anyhow::Result<NodeProcess> {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()?;
@@ -384,8 +463,11 @@ impl NodeProcess {
                 );
             };
             let http = addr.parse()?;
-            // Keep draining stdout so the node never blocks on a full pipe.
+            // Keep draining stdout and stderr so the node never blocks on a full pipe.
             std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+            if let Some(mut stderr) = child.stderr.take() {
+                std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+            }
             return Ok(NodeProcess { child, http, p2p });
         }
     }

@@ -9,11 +9,17 @@
 //! Peers are found from the genesis file's addresses, from configured bootstrap addresses and
 //! from identify; members we know an address for but are not connected to are redialled with
 //! exponential backoff.
+//!
+//! A connection whose pings go unanswered is closed (libp2p's ping only reports failures, and
+//! only the second in a row), so a member cut off by the network shows as disconnected within
+//! `2 × PING_INTERVAL + PING_TIMEOUT` plus libp2p's 10 s stream negotiation timeout (30 s), not
+//! when TCP gives up (a quarter of an hour); the redial loop reconnects it once the network
+//! heals. [`Network::members`] reports each member's connectivity and when it was last heard from.
 
 pub mod protocol;
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use libp2p::futures::StreamExt as _;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
@@ -29,6 +35,12 @@ pub use protocol::{SyncRequest, SyncResponse};
 
 /// Largest gossip message accepted (a checkpoint is a few hundred bytes; evidence a few KiB).
 pub const MAX_GOSSIP_BYTES: usize = 64 * 1024;
+
+/// How often each connection is pinged (libp2p's default is 15 s).
+pub const PING_INTERVAL: Duration = Duration::from_secs(5);
+
+/// How long a ping may go unanswered; after two failures in a row the connection is closed.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a network operation failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -101,6 +113,18 @@ pub struct PeerInfo {
     pub score: Option<f64>,
 }
 
+/// A genesis member's connectivity, for `/v1/network`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct MemberLink {
+    /// The member's peer id.
+    pub peer_id: String,
+    /// Whether a connection to it is open.
+    pub connected: bool,
+    /// When it was last heard from (connection, ping, gossip or request), RFC 3339 UTC; `None`
+    /// if never since this node started.
+    pub last_seen: Option<String>,
+}
+
 /// How to start the network.
 pub struct NetworkConfig {
     /// This node's libp2p identity.
@@ -149,6 +173,9 @@ enum Command {
     },
     Peers {
         reply: oneshot::Sender<Vec<PeerInfo>>,
+    },
+    Members {
+        reply: oneshot::Sender<Vec<MemberLink>>,
     },
     Shutdown,
 }
@@ -251,7 +278,11 @@ fn build_swarm(config: &NetworkConfig) -> Result<Swarm<Behaviour>, NetworkError>
                 "/daylight/1".into(),
                 key.public(),
             )),
-            ping: ping::Behaviour::default(),
+            ping: ping::Behaviour::new(
+                ping::Config::new()
+                    .with_interval(PING_INTERVAL)
+                    .with_timeout(PING_TIMEOUT),
+            ),
             gossip,
             sync: request_response::cbor::Behaviour::new(
                 [(
@@ -298,6 +329,7 @@ impl Network {
             pending: HashMap::new(),
             known: HashMap::new(),
             backoff: HashMap::new(),
+            last_seen: HashMap::new(),
             members: config.members.iter().map(|(p, _)| *p).collect(),
             topics: (
                 IdentTopic::new(config.checkpoint_topic.clone()),
@@ -392,6 +424,29 @@ impl Network {
         self.send(Command::Peers { reply }).await?;
         answer.await.map_err(|_| NetworkError::Stopped)
     }
+
+    /// Every genesis member but this node (those with a valid peer id), connected or not.
+    pub async fn members(&self) -> Result<Vec<MemberLink>, NetworkError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Members { reply }).await?;
+        answer.await.map_err(|_| NetworkError::Stopped)
+    }
+}
+
+/// `time` as RFC 3339 in UTC, to the second: `YYYY-MM-DDTHH:MM:SSZ`.
+fn rfc3339(time: SystemTime) -> String {
+    let seconds = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let date = daylight_verifier::record::Date::from_days_since_epoch((seconds / 86_400) as i64)
+        .map_or_else(|| "1970-01-01".to_string(), |d| d.to_string());
+    let of_day = seconds % 86_400;
+    format!(
+        "{date}T{:02}:{:02}:{:02}Z",
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60
+    )
 }
 
 struct SwarmTask {
@@ -400,6 +455,8 @@ struct SwarmTask {
     pending: HashMap<OutboundRequestId, oneshot::Sender<Result<SyncResponse, NetworkError>>>,
     known: HashMap<PeerId, Vec<Multiaddr>>,
     backoff: HashMap<PeerId, (Instant, Duration)>,
+    /// When each peer was last heard from.
+    last_seen: HashMap<PeerId, SystemTime>,
     members: Vec<PeerId>,
     topics: (IdentTopic, IdentTopic),
 }
@@ -469,15 +526,59 @@ impl SwarmTask {
                     .collect();
                 let _ = reply.send(peers);
             }
+            Command::Members { reply } => {
+                let local = *self.swarm.local_peer_id();
+                let members = self
+                    .members
+                    .iter()
+                    .filter(|p| **p != local)
+                    .map(|p| MemberLink {
+                        peer_id: p.to_string(),
+                        connected: self.swarm.is_connected(p),
+                        last_seen: self.last_seen.get(p).copied().map(rfc3339),
+                    })
+                    .collect();
+                let _ = reply.send(members);
+            }
         }
+    }
+
+    /// Notes that `peer` was heard from just now.
+    fn seen(&mut self, peer: PeerId) {
+        self.last_seen.insert(peer, SystemTime::now());
     }
 
     fn swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
                 self.backoff.remove(&peer_id);
+                self.seen(peer_id);
                 self.deliver(NetworkEvent::Connected(peer_id));
             }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                cause,
+                ..
+            } => {
+                tracing::info!(
+                    "disconnected from {peer_id}{}",
+                    cause.map(|c| format!(": {c}")).unwrap_or_default()
+                );
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
+                peer,
+                connection,
+                result,
+            })) => match result {
+                Ok(_) => self.seen(peer),
+                // A peer without ping (any libp2p client may read the gossip) stays connected.
+                Err(ping::Failure::Unsupported) => {}
+                Err(failure) => {
+                    tracing::info!("closing a connection to {peer}: {failure}");
+                    self.swarm.close_connection(connection);
+                }
+            },
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
                 info,
@@ -496,6 +597,7 @@ impl SwarmTask {
                 message_id,
                 message,
             })) => {
+                self.seen(propagation_source);
                 let event = if message.topic == self.topics.0.hash() {
                     NetworkEvent::Checkpoint {
                         source: propagation_source,
@@ -528,23 +630,26 @@ impl SwarmTask {
 
     fn sync_event(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
         match event {
-            request_response::Event::Message { peer, message, .. } => match message {
-                request_response::Message::Request {
-                    request, channel, ..
-                } => self.deliver(NetworkEvent::Request {
-                    peer,
-                    request,
-                    channel,
-                }),
-                request_response::Message::Response {
-                    request_id,
-                    response,
-                } => {
-                    if let Some(reply) = self.pending.remove(&request_id) {
-                        let _ = reply.send(Ok(response));
+            request_response::Event::Message { peer, message, .. } => {
+                self.seen(peer);
+                match message {
+                    request_response::Message::Request {
+                        request, channel, ..
+                    } => self.deliver(NetworkEvent::Request {
+                        peer,
+                        request,
+                        channel,
+                    }),
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    } => {
+                        if let Some(reply) = self.pending.remove(&request_id) {
+                            let _ = reply.send(Ok(response));
+                        }
                     }
                 }
-            },
+            }
             request_response::Event::OutboundFailure {
                 peer,
                 request_id,

@@ -293,6 +293,47 @@ fn main() -> anyhow::Result<()> {
         ),
     );
 
+    // 4b. The scrub's cost to appends: the same sequencer appends as in 3, first alone, then
+    //     while a scrub pass runs over the whole log at the node's default pace.
+    let extra = 100_000 / scale;
+    let appends = |from: u64| {
+        runtime.block_on(async {
+            let pad = "x".repeat(mean_entry as usize - 40);
+            let began = Instant::now();
+            let mut i = from;
+            while i < from + extra {
+                let n = (from + extra - i).min(4096);
+                let entries = (i..i + n)
+                    .map(|k| {
+                        daylight_node::storage::NewEntry::plain(
+                            format!("{{\"rid\":\"county-1-fill-{k:08}\",\"pad\":\"{pad}\"}}")
+                                .into_bytes(),
+                            Some(format!("county-1-fill-{k:08}")),
+                        )
+                    })
+                    .collect();
+                let sequencer = node.sequencer().context("a member node has a sequencer")?;
+                sequencer.submit(entries).await?;
+                i += n;
+            }
+            anyhow::Ok(extra as f64 / began.elapsed().as_secs_f64())
+        })
+    };
+    let alone = appends(target)?;
+    let scrubbed_before = node.integrity().scrubbed.load(Ordering::Relaxed);
+    node.integrity().scrub_now();
+    let began = Instant::now();
+    let with_scrub = appends(target + extra)?;
+    let scrub_rate = (node.integrity().scrubbed.load(Ordering::Relaxed) - scrubbed_before) as f64
+        / began.elapsed().as_secs_f64();
+    report.add(
+        "sequencer appends/s, 4096-entry batches: alone / while the scrub runs at its default pace",
+        format!(
+            "{alone:.0} / {with_scrub:.0} ({:+.1} %), scrub meanwhile {scrub_rate:.0} entries/s",
+            (with_scrub / alone - 1.0) * 100.0
+        ),
+    );
+
     // 5. Bytes on disk (while running, then after the graceful shutdown's compaction), and
     //    restart with 1,000,000 entries.
     let disk = std::fs::metadata(&db_path)?.len();
@@ -338,6 +379,30 @@ fn main() -> anyhow::Result<()> {
         format!("{:.0} ms", began.elapsed().as_secs_f64() * 1e3),
     );
     runtime.block_on(node.shutdown())?;
+
+    // 5b. A whole scrub pass, unthrottled, in one thread: every entry hashed, every stored
+    //     hash compared, the root checked against the signed checkpoint.
+    {
+        let store = daylight_node::storage::Store::open(&db_path)?;
+        let origin = daylight_genesis::names::origin(daylight_tests::NETWORK, "county-1");
+        let log = daylight_node::integrity::CheckedLog {
+            number: store.find_log(&origin)?.context("the county's log")?,
+            origin,
+            log_key: network.keys["county-1"].log.verifier(),
+        };
+        let size = store.size(log.number)?;
+        let began = Instant::now();
+        let damage =
+            daylight_node::integrity::verify_log(&store, &log).map_err(|e| anyhow::anyhow!(e))?;
+        anyhow::ensure!(damage.is_none(), "the scrub found damage: {damage:?}");
+        report.add(
+            &format!("scrub, unthrottled, one thread ({size} entries)"),
+            format!(
+                "{:.0} entries/s",
+                size as f64 / began.elapsed().as_secs_f64()
+            ),
+        );
+    }
 
     // 6. Physical references.
     references(&mut report, &records, mean_entry as usize, &data_dir)?;

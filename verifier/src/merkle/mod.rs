@@ -26,11 +26,13 @@
 //! the Go reference (`golang.org/x/mod/sumdb/tlog`); `tests/vectors.rs` holds this to the
 //! reference's own output.
 
+mod anchor;
 mod memory;
 mod proof;
 mod tree;
 mod verify;
 
+pub use anchor::root_with_nodes;
 pub use memory::MemoryHashStore;
 pub use proof::{prove_consistency, prove_inclusion};
 pub use tree::{Frontier, append, append_batch, frontier_nodes, reference_root, tree_hash};
