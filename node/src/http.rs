@@ -685,6 +685,11 @@ async fn submit(
             return Err(refusal);
         }
     };
+    // While the log cannot be written, refuse before reading and checking the body.
+    if let Some(cause) = publisher.sequencer.fault() {
+        guards.discard_body(request).await;
+        return Err(SubmitError::Sequencer(SequencerError::Unavailable(cause.to_string())).into());
+    }
     let submission = guards.read_submission(request).await.inspect_err(|_| {
         state
             .metrics
