@@ -240,7 +240,7 @@ enum Handle {
 
 /// The node's database.
 ///
-/// Every transaction runs through [`Store::read`] or [`Store::write`], which keep two
+/// Every transaction runs through `Store::read` or `Store::write` (private), which keep two
 /// promises the rest of the node relies on:
 /// * a panic inside the storage engine (it can panic on a damaged file) becomes
 ///   [`StorageError::Corrupt`] for that one call, never a crashed worker;
