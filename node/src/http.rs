@@ -799,6 +799,22 @@ async fn metrics(
         "Problems (damage, failing writes) raised since start.",
         state.health.raised_total(),
     );
+    let integrity = &state.integrity;
+    counter(
+        "daylight_damage_found_total",
+        "Damaged stored items found (on read or by the scrub) since start.",
+        integrity.damage_found.load(Ordering::Relaxed),
+    );
+    counter(
+        "daylight_repairs_total",
+        "Repairs of damaged stored items written since start.",
+        integrity.repairs.load(Ordering::Relaxed),
+    );
+    counter(
+        "daylight_scrubbed_entries_total",
+        "Stored entries checked by the background scrub since start.",
+        integrity.scrubbed.load(Ordering::Relaxed),
+    );
     out.push_str(
         "# HELP daylight_problems Problems raised now, by kind (0 when healthy).\n\
          # TYPE daylight_problems gauge\n",

@@ -355,6 +355,7 @@ impl RunningNode {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
         let served = self.server.await.context("HTTP task panicked")?;
+        tracing::info!("stopping: HTTP server stopped");
         if let Some((stop, task)) = self.auditor {
             let _ = stop.send(true);
             let _ = task.await;
@@ -362,13 +363,16 @@ impl RunningNode {
         let (stop_scrub, scrub) = self.scrub;
         let _ = stop_scrub.send(true);
         let _ = scrub.await;
+        tracing::info!("stopping: scrub stopped");
         self.network.shutdown().await;
         let _ = self.replication.await;
+        tracing::info!("stopping: network and replication stopped");
         if let Some(sequencer) = self.sequencer {
             tokio::task::spawn_blocking(move || sequencer.shutdown()).await?;
         }
         // The integrity checker holds the store too; compaction needs the only reference.
         drop(self.integrity);
+        tracing::info!("stopping: log writer stopped");
         let store = self.store;
         tokio::task::spawn_blocking(move || compact_if_worthwhile(store)).await?;
         served

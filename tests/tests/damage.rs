@@ -396,6 +396,26 @@ fn random_damage_is_never_served_and_is_repaired_from_a_peer() -> anyhow::Result
                 std::thread::sleep(Duration::from_millis(200));
             }
         };
+        if first.refused > 0 && repaired {
+            // What was refused was reported and repaired, and /metrics says so.
+            let metrics = get(&node.url("/metrics"))
+                .map(|r| r.text())
+                .unwrap_or_default();
+            let counter = |name: &str| {
+                metrics
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            assert!(
+                counter("daylight_damage_found_total ") > 0,
+                "trial {trial}: damage served as refused but not counted:\n{metrics}"
+            );
+            assert!(
+                counter("daylight_repairs_total ") > 0,
+                "trial {trial}: repaired without a repair counted:\n{metrics}"
+            );
+        }
         let printed = std::fs::read_to_string(&node.log).unwrap_or_default();
         let status = node.stop();
         assert_ne!(

@@ -41,7 +41,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use daylight_verifier::checkpoint::SignedCheckpoint;
 use daylight_verifier::merkle::{
-    NodeId, leaf_hash, prove_consistency, prove_inclusion, root_with_nodes, tree_hash,
+    HashReader, NodeId, leaf_hash, prove_consistency, prove_inclusion, root_with_nodes, tree_hash,
     verify_consistency, verify_inclusion,
 };
 use daylight_verifier::{Hash, VerifierKey};
@@ -303,10 +303,21 @@ impl Integrity {
                 format!("entry {index} or the hashes of its proof"),
             )
         };
-        let proof = prove_inclusion(index, size, &reader).map_err(|_| damaged())?;
-        let leaf = match leaf {
-            Some(leaf) => leaf,
-            None => read_one(&reader, NodeId::new(0, index)).map_err(|_| damaged())?,
+        let (proof, leaf) = match leaf {
+            Some(leaf) => (
+                prove_inclusion(index, size, &reader).map_err(|_| damaged())?,
+                leaf,
+            ),
+            None => {
+                // The leaf hash is read in the same storage transaction as the proof.
+                let with_leaf = WithHash::new(&reader, NodeId::new(0, index));
+                let proof = prove_inclusion(index, size, &with_leaf).map_err(|_| damaged())?;
+                let leaf = match with_leaf.extra() {
+                    Some(leaf) => leaf,
+                    None => read_one(&reader, NodeId::new(0, index)).map_err(|_| damaged())?,
+                };
+                (proof, leaf)
+            }
         };
         let root = self.root_at(log, size, head)?;
         verify_inclusion(index, size, &leaf, &proof, &root).map_err(|_| damaged())?;
@@ -384,5 +395,47 @@ impl Integrity {
             verified.clear();
         }
         verified.insert(key);
+    }
+}
+
+/// A hash reader that also reads one extra stored hash with the first batch it is asked
+/// for, so a proof and the leaf it proves come from one storage transaction.
+struct WithHash<'a, R> {
+    inner: &'a R,
+    id: NodeId,
+    extra: std::cell::Cell<Option<Hash>>,
+}
+
+impl<'a, R: HashReader> WithHash<'a, R> {
+    fn new(inner: &'a R, id: NodeId) -> Self {
+        WithHash {
+            inner,
+            id,
+            extra: std::cell::Cell::new(None),
+        }
+    }
+
+    /// The extra hash, if a batch was read.
+    fn extra(&self) -> Option<Hash> {
+        self.extra.get()
+    }
+}
+
+impl<R: HashReader> HashReader for WithHash<'_, R> {
+    fn read_hashes(
+        &self,
+        ids: &[NodeId],
+    ) -> Result<Vec<Hash>, daylight_verifier::merkle::TreeError> {
+        if self.extra.get().is_some() {
+            return self.inner.read_hashes(ids);
+        }
+        let mut all = Vec::with_capacity(ids.len() + 1);
+        all.extend_from_slice(ids);
+        all.push(self.id);
+        let mut hashes = self.inner.read_hashes(&all)?;
+        if hashes.len() == all.len() {
+            self.extra.set(hashes.pop());
+        }
+        Ok(hashes)
     }
 }

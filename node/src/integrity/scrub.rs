@@ -100,7 +100,7 @@ impl Integrity {
                 }
             }
             tokio::select! {
-                _ = stop.changed() => return,
+                _ = stop.wait_for(|stopped| *stopped) => return,
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(if self.has_damage() {
                     Duration::from_secs(5)
@@ -151,7 +151,7 @@ impl Integrity {
             next = end;
             if let Some(rest) = budget.checked_sub(started.elapsed()) {
                 tokio::select! {
-                    _ = stop.changed() => return Ok(()),
+                    _ = stop.wait_for(|stopped| *stopped) => return Ok(()),
                     _ = tokio::time::sleep(rest) => {}
                 }
             }
@@ -330,5 +330,123 @@ impl Integrity {
         // Checks remembered before the repair stay valid (they passed); nothing else to drop.
         tracing::info!("repaired {count} stored items of log {}", log.origin);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::Health;
+    use crate::integrity::replay;
+    use crate::storage::{Batch, NewEntry, Store};
+    use daylight_verifier::checkpoint::Checkpoint;
+    use daylight_verifier::merkle::Frontier;
+    use daylight_verifier::{KeyType, SigningKey};
+
+    const ORIGIN: &str = "test.daylight/county-1";
+
+    /// A store holding one signed log of `n` entries, in a fresh temporary directory.
+    fn signed_log(n: u64) -> (std::path::PathBuf, Arc<Store>, CheckedLog) {
+        let dir = std::env::temp_dir().join(format!(
+            "daylight-scrub-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Arc::new(Store::open(&dir.join("db.redb")).unwrap());
+        let key = SigningKey::from_seed(ORIGIN, KeyType::Ed25519, [7; 32]).unwrap();
+        let number = store.log_number(ORIGIN).unwrap();
+        let mut frontier = Frontier::empty();
+        let mut hashes = Vec::new();
+        let entries: Vec<NewEntry> = (0..n)
+            .map(|i| NewEntry::plain(format!("entry {i}").into_bytes(), None))
+            .collect();
+        for entry in &entries {
+            frontier.append(entry.leaf, &mut hashes);
+        }
+        let note = Checkpoint::new(ORIGIN, n, frontier.root())
+            .sign(&key)
+            .unwrap()
+            .to_text();
+        let batch = Batch {
+            log: number,
+            start: 0,
+            entries,
+            hashes,
+            checkpoint: Some(note),
+            mirrored: false,
+        };
+        store.commit_batch(&batch, ORIGIN).unwrap();
+        let log = CheckedLog {
+            origin: ORIGIN.to_string(),
+            number,
+            log_key: key.verifier(),
+        };
+        (dir, store, log)
+    }
+
+    /// A stop that arrives while the scrub is pacing itself ends the task, also when that
+    /// was the last log of the pass (the stop must not be consumed and then waited for).
+    #[tokio::test]
+    async fn the_scrub_stops_when_told_mid_pass() {
+        let (dir, store, log) = signed_log(700);
+        let integrity = Arc::new(Integrity::new(
+            store,
+            Arc::new(Health::default()),
+            vec![log],
+            None,
+        ));
+        let pace = ScrubPace {
+            entries_per_second: 1_000,
+            pass_interval: Duration::from_secs(3600),
+        };
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(integrity.clone().run(pace, stopped));
+        while integrity.scrubbed.load(Ordering::Relaxed) == 0 {
+            tokio::task::yield_now().await;
+        }
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("the scrub ends within 10 s of being stopped")
+            .unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A whole pass over an intact log finds nothing; a changed stored hash is found and
+    /// repaired from the entries, with no peer.
+    #[tokio::test]
+    async fn a_pass_finds_a_wrong_hash_and_repairs_it_from_the_entries() {
+        let (dir, store, log) = signed_log(300);
+        let health = Arc::new(Health::default());
+        let integrity = Arc::new(Integrity::new(
+            store.clone(),
+            health.clone(),
+            vec![log.clone()],
+            None,
+        ));
+        assert_eq!(replay::verify_log(&store, &log).unwrap(), None);
+        let id = daylight_verifier::merkle::NodeId::new(3, 5);
+        store
+            .repair(log.number, &[], &[(id, daylight_verifier::Hash([9; 32]))])
+            .unwrap();
+        assert!(replay::verify_log(&store, &log).unwrap().is_some());
+        let pace = ScrubPace {
+            entries_per_second: 1_000_000,
+            pass_interval: Duration::from_secs(3600),
+        };
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(integrity.clone().run(pace, stopped));
+        while integrity.repairs.load(Ordering::Relaxed) == 0 {
+            tokio::task::yield_now().await;
+        }
+        stop.send(true).unwrap();
+        task.await.unwrap();
+        assert_eq!(replay::verify_log(&store, &log).unwrap(), None);
+        assert!(health.report().is_empty(), "{:?}", health.report());
+        assert!(integrity.damage_found.load(Ordering::Relaxed) > 0);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }
