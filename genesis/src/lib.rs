@@ -17,6 +17,11 @@
 //! 3. [`Genesis::open`] parses, validates and checks every founder signed: a trusted
 //!    [`Genesis`], from which [`Genesis::policy_for`] gives the verifier's trust policy per log.
 //!
+//! Modules: `builder` (drafts), `raw` (the TOML as written), `validate` (raw to
+//! [`Definition`]), `definition` and `member` (the checked network), `audit` (audit
+//! parameters), `emit` (definition to canonical text), `signed` (signatures and
+//! [`Genesis`]), [`names`] (keys, origins and topics derived from names), `error`.
+//!
 //! Role rules: a city has no parent; a county's parent is a city; an auditor's parent, if any,
 //! is a city or a county. Founders: every member, unless `founders` lists some explicitly.
 

@@ -10,11 +10,16 @@
 //! * [`http`] — the HTTP API: tlog-tiles, proofs, receipts, records, metrics.
 //! * [`integrity`] — checks on read, the background scrub, and repair from peers (§5.5).
 //! * [`node`] — starting the pieces together, and graceful shutdown.
+//! * [`p2p`] — the libp2p swarm task (gossip, sync protocol, dialling, ping) and its client.
+//! * [`replication`] — gossip validation, mirroring and catch-up, cosigning, evidence, and
+//!   serving sync requests.
 //! * [`serve`] — the HTTP server: connection cap, timeouts, submission limits, JSON errors.
 //! * [`shutdown`] — waiting for Ctrl-C or SIGTERM.
 //! * [`sequencer`] — the single writer: batches, signs, commits, then acknowledges.
 //! * [`storage`] — the redb database: entries, stored hashes, checkpoints, indexes.
 //! * [`submit`] — checks submitted records before they reach the sequencer.
+//! * [`witness`] — the tlog-witness: cosigns checkpoints that extend what it saw, with its
+//!   state updated by compare-and-swap.
 pub mod auditor;
 pub mod clock;
 pub mod config;

@@ -104,9 +104,7 @@ pub struct Witness {
 }
 
 fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    crate::clock::seconds_since_epoch()
 }
 
 impl Witness {

@@ -30,7 +30,7 @@ use daylight_verifier::{Hash, VerifierKey};
 
 const TRIALS: u64 = 50;
 const RECORDS: u64 = 300;
-const REPAIR_DEADLINE: Duration = Duration::from_secs(60);
+const REPAIR_DEADLINE: Duration = Duration::from_secs(30);
 
 /// A small deterministic generator (xorshift64*), seeded per run and printed, so a failing
 /// trial can be replayed with `DAMAGE_SEED`.

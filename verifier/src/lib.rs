@@ -22,6 +22,8 @@
 //!   as logs grow, findings with stable keys, traffic lights, fund flows, and JSON, text and
 //!   HTML reports.
 //!
+//! Private helper: `text_serde` (serde for types held as their text form).
+//!
 //! Every parser here reads data from networks and files: each returns a typed error for
 //! malformed input and none panics.
 

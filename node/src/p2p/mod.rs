@@ -435,18 +435,7 @@ impl Network {
 
 /// `time` as RFC 3339 in UTC, to the second: `YYYY-MM-DDTHH:MM:SSZ`.
 fn rfc3339(time: SystemTime) -> String {
-    let seconds = time
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let date = daylight_verifier::record::Date::from_days_since_epoch((seconds / 86_400) as i64)
-        .map_or_else(|| "1970-01-01".to_string(), |d| d.to_string());
-    let of_day = seconds % 86_400;
-    format!(
-        "{date}T{:02}:{:02}:{:02}Z",
-        of_day / 3600,
-        of_day / 60 % 60,
-        of_day % 60
-    )
+    crate::clock::instant_at(time).as_str().to_string()
 }
 
 struct SwarmTask {
