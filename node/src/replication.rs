@@ -504,7 +504,10 @@ impl Replication {
                 checkpoint: (new_size == goal).then(|| target.note.to_text()),
                 mirrored: true,
             };
-            self.store.commit_batch(&batch, origin)?;
+            // The commit fsyncs: off the async workers.
+            let store = self.store.clone();
+            let owner = origin.clone();
+            tokio::task::spawn_blocking(move || store.commit_batch(&batch, &owner)).await??;
             self.fetched
                 .fetch_add(new_size - size, std::sync::atomic::Ordering::Relaxed);
             frontier = chunk_frontier;
@@ -523,17 +526,30 @@ impl Replication {
         if !log.policy.witnesses().contains(&me) {
             return;
         }
-        let reader = self.store.hash_reader(log.number);
-        match witness.cosign_mirrored(signed, &reader) {
-            Ok(line) => {
-                let checkpoint = &signed.checkpoint;
-                let _ = self.store.put_cosignature(
-                    log.number,
+        // Cosigning swaps the witness state durably (an fsync): off the async workers.
+        let (store, number, target) = (self.store.clone(), log.number, signed.clone());
+        let (witness, name) = (witness.clone(), me.name().to_string());
+        let cosigned = tokio::task::spawn_blocking(move || {
+            let cosigned = witness.cosign_mirrored(&target, &store.hash_reader(number));
+            if let Ok(line) = &cosigned {
+                let checkpoint = &target.checkpoint;
+                let _ = store.put_cosignature(
+                    number,
                     checkpoint.size,
                     &checkpoint.root,
-                    me.name(),
+                    &name,
                     &line.to_line(),
                 );
+            }
+            cosigned
+        })
+        .await;
+        let Ok(cosigned) = cosigned else {
+            tracing::error!("witness: the cosigning task failed");
+            return;
+        };
+        match cosigned {
+            Ok(line) => {
                 let mut note = log_signed_only(signed, log.policy.log_key()).note;
                 note.signatures.push(line);
                 let _ = self
@@ -551,7 +567,19 @@ impl Replication {
     pub async fn record_evidence(&self, evidence: Evidence) {
         let id = evidence.id().to_hex();
         let json = evidence.to_json();
-        match self.store.put_evidence(&evidence.origin, &id, &json) {
+        let (store, origin, key, document) = (
+            self.store.clone(),
+            evidence.origin.clone(),
+            id.clone(),
+            json.clone(),
+        );
+        let stored =
+            tokio::task::spawn_blocking(move || store.put_evidence(&origin, &key, &document)).await;
+        let Ok(stored) = stored else {
+            tracing::error!("storing evidence {id}: the storage task failed");
+            return;
+        };
+        match stored {
             Ok(true) => {
                 tracing::warn!("evidence {id}: log {} equivocated", evidence.origin);
                 let _ = self
