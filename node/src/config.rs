@@ -64,6 +64,47 @@ pub struct NodeConfig {
     /// has a default, and `init` writes none of them.
     #[serde(default, skip_serializing_if = "HttpLimits::is_default")]
     pub http: HttpLimits,
+    /// Static publication (the `[publish]` table; DESIGN §5.6, docs/static-publication.md):
+    /// when present, the node keeps a copy of every held log, as tlog-tiles, in a directory
+    /// that any web server can serve. Absent: no copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<PublishConfig>,
+}
+
+/// Static publication (DESIGN §5.6; docs/static-publication.md): the `[publish]` table of
+/// `node.toml`. While the node runs it copies every log it holds to `dir` — the checkpoint,
+/// hash tiles and entry bundles, laid out as its own `/log/<member>/...` read path — writing
+/// every tile before the checkpoint that covers it and never overwriting anything but the
+/// checkpoint.
+///
+/// ```toml
+/// [publish]
+/// dir = "/var/www/daylight"
+/// interval_seconds = 2
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishConfig {
+    /// The directory the copy is written to (created if absent; relative paths are relative
+    /// to the configuration file). Serve it as the web server's root: the log of member `m` is
+    /// then at `/log/m/`.
+    pub dir: PathBuf,
+    /// Seconds between passes that look for new checkpoints (default 2). A pass writes only
+    /// what changed, so a short interval costs little.
+    #[serde(default = "default_publish_interval_seconds")]
+    pub interval_seconds: u64,
+}
+
+fn default_publish_interval_seconds() -> u64 {
+    2
+}
+
+impl PublishConfig {
+    /// The pause between passes (at least 100 ms).
+    pub fn interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.interval_seconds)
+            .max(std::time::Duration::from_millis(100))
+    }
 }
 
 /// Limits of the HTTP server (DESIGN §5.5 "Abuse"; docs/decisions/0010-http-limits.md): the
@@ -278,6 +319,9 @@ impl NodeConfig {
         config.log_key.as_mut().map(absolute);
         config.witness_key.as_mut().map(absolute);
         config.operator_key.as_mut().map(absolute);
+        if let Some(publish) = config.publish.as_mut() {
+            absolute(&mut publish.dir);
+        }
         let genesis = read_genesis(&config.genesis)?;
         let p2p_key = read_p2p_key(&config.p2p_key)?;
         let member = match (&config.member, &config.log_key, &config.witness_key) {
@@ -521,6 +565,7 @@ pub fn init(
         scrub_entries_per_second: default_scrub_entries_per_second(),
         scrub_interval_seconds: default_scrub_interval_seconds(),
         http: HttpLimits::default(),
+        publish: None,
     };
     std::fs::write(&config_path, toml::to_string(&config)?)
         .with_context(|| format!("cannot write {}", config_path.display()))?;

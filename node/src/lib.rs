@@ -15,6 +15,8 @@
 //!   serving sync requests.
 //! * [`serve`] — the HTTP server: connection cap, timeouts, submission limits, JSON errors.
 //! * [`shutdown`] — waiting for Ctrl-C or SIGTERM.
+//! * [`static_copy`] — static publication (§5.6): every held log copied as tlog-tiles to a
+//!   directory (or object store), tiles before the checkpoint that covers them.
 //! * [`sequencer`] — the single writer: batches, signs, commits, then acknowledges.
 //! * [`storage`] — the redb database: entries, stored hashes, checkpoints, indexes.
 //! * [`submit`] — checks submitted records before they reach the sequencer.
@@ -33,6 +35,7 @@ pub mod replication;
 pub mod sequencer;
 pub mod serve;
 pub mod shutdown;
+pub mod static_copy;
 pub mod storage;
 pub mod submit;
 pub mod witness;

@@ -71,6 +71,20 @@ enum Command {
         #[arg(long)]
         exit_after_verify: bool,
     },
+    /// Publishes every log in the node's database once as a static tlog-tiles copy in a
+    /// directory (checkpoint, hash tiles, entry bundles; every tile before the checkpoint that
+    /// covers it), then exits. See docs/static-publication.md.
+    ///
+    /// It opens the node's database, so THE NODE MUST BE STOPPED. To keep a copy up to date
+    /// while the node runs, set `[publish] dir` in node.toml instead.
+    PublishStatic {
+        /// The node's configuration file (the node must not be running).
+        #[arg(long)]
+        config: PathBuf,
+        /// The directory to write the copy to (created if absent); serve it as a web root.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Runs the node until interrupted (Ctrl-C or SIGTERM).
     Run {
         /// The configuration file written by `init`.
@@ -160,6 +174,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 exit_after_verify,
             }))
         }
+        Command::PublishStatic { config, out } => publish_static(&config, &out),
         Command::Run { config } => {
             let loaded = NodeConfig::load(&config)?;
             let runtime = tokio::runtime::Runtime::new()?;
@@ -176,4 +191,78 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             })
         }
     }
+}
+
+/// `daylight-node publish-static`: one pass of the static publisher over every log in the
+/// database of a stopped node.
+fn publish_static(config: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+    use std::sync::Arc;
+
+    use anyhow::{Context as _, bail};
+    use daylight_node::integrity::{CheckedLog, Integrity};
+    use daylight_node::static_copy::{StaticLog, StaticPublisher};
+    use daylight_node::storage::{StorageError, Store};
+
+    let loaded = NodeConfig::load(config)?;
+    let db_path = loaded
+        .config
+        .data_dir
+        .join(daylight_node::node::DATABASE_FILE);
+    if !db_path.exists() {
+        bail!(
+            "{} does not exist: this node has no database yet",
+            db_path.display()
+        );
+    }
+    let in_use = || {
+        anyhow::anyhow!(
+            "the database {} is in use: publish-static needs the node stopped; stop it first, \
+             or set [publish] dir in its configuration to keep a copy while it runs",
+            db_path.display()
+        )
+    };
+    let store = match Store::open(&db_path) {
+        Ok(store) => Arc::new(store),
+        Err(StorageError::Database(redb::Error::DatabaseAlreadyOpen)) => return Err(in_use()),
+        Err(e) => return Err(e).with_context(|| format!("cannot open {}", db_path.display())),
+    };
+    if store.is_read_only() {
+        return Err(in_use());
+    }
+    let genesis = &loaded.genesis;
+    let (mut checked, mut logs) = (Vec::new(), Vec::new());
+    for member in genesis.members() {
+        let origin = genesis.origin(&member.id)?;
+        let Some(number) = store.find_log(&origin)? else {
+            continue;
+        };
+        checked.push(CheckedLog {
+            origin,
+            number,
+            log_key: genesis.policy_for(&member.id)?.log_key().clone(),
+        });
+        logs.push(StaticLog {
+            member: member.id.clone(),
+            number,
+        });
+    }
+    let health = Arc::new(daylight_node::health::Health::default());
+    let integrity = Arc::new(Integrity::new(store.clone(), health, checked, None));
+    let mut publisher = StaticPublisher::to_directory(store, integrity, out, logs)
+        .with_context(|| format!("cannot publish to {}", out.display()))?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let report = runtime.block_on(publisher.publish_all());
+    for (member, size) in &report.published {
+        println!("published log {member} at size {size}");
+    }
+    for member in &report.empty {
+        println!("log {member} has no checkpoint yet; nothing published");
+    }
+    for (member, error) in &report.failed {
+        eprintln!("daylight-node: log {member} not published: {error}");
+    }
+    if !report.failed.is_empty() {
+        bail!("{} log(s) not published", report.failed.len());
+    }
+    Ok(())
 }

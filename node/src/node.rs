@@ -53,6 +53,11 @@ pub struct RunningNode {
         tokio::sync::watch::Sender<bool>,
         tokio::task::JoinHandle<()>,
     ),
+    /// The static copy (`[publish]`), when configured: its stop signal and task.
+    static_copy: Option<(
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    )>,
     integrity: Arc<Integrity>,
 }
 
@@ -174,6 +179,30 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
     ));
     let (stop_scrub, scrub_stopped) = tokio::sync::watch::channel(false);
     let scrub = tokio::spawn(integrity.clone().run(config.scrub_pace(), scrub_stopped));
+    let static_copy = match &config.publish {
+        Some(publish) => {
+            let mut logs: Vec<_> = replication
+                .logs()
+                .values()
+                .map(|log| crate::static_copy::StaticLog {
+                    member: log.member.clone(),
+                    number: log.number,
+                })
+                .collect();
+            logs.sort_by(|a, b| a.member.cmp(&b.member));
+            let publisher = crate::static_copy::StaticPublisher::to_directory(
+                store.clone(),
+                integrity.clone(),
+                &publish.dir,
+                logs,
+            )
+            .with_context(|| format!("[publish] dir {}", publish.dir.display()))?;
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let task = tokio::spawn(publisher.run(publish.interval(), stopped));
+            Some((stop, task))
+        }
+        None => None,
+    };
     let genesis = Arc::new(genesis);
     let (stop_auditor, auditor_stopped) = tokio::sync::watch::channel(false);
     let auditor = match &publisher {
@@ -235,6 +264,7 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         store,
         auditor: auditor.map(|(_, task)| (stop_auditor, task)),
         scrub: (stop_scrub, scrub),
+        static_copy,
         integrity,
     })
 }
@@ -364,6 +394,12 @@ impl RunningNode {
         let _ = stop_scrub.send(true);
         let _ = scrub.await;
         tracing::info!("stopping: scrub stopped");
+        if let Some((stop, task)) = self.static_copy {
+            // A pass may stop between two writes: the checkpoint is always written last.
+            let _ = stop.send(true);
+            let _ = task.await;
+            tracing::info!("stopping: static copy stopped");
+        }
         self.network.shutdown().await;
         let _ = self.replication.await;
         tracing::info!("stopping: network and replication stopped");

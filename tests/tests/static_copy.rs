@@ -1,0 +1,402 @@
+//! Static publication (DESIGN §5.6, docs/static-publication.md): a member node with
+//! `[publish] dir` keeps a tlog-tiles copy of its logs in a directory; a real nginx (Debian's
+//! `/usr/sbin/nginx`) serves it and the Go reference checker (tests/interop) verifies the log
+//! from nginx alone, then its consistency after new records. Also: the write order (no
+//! checkpoint is ever visible before a tile it covers; tiles never change) while the node
+//! publishes during a burst, and the one-shot `daylight-node publish-static`.
+//!
+//! `.ci/run` installs nginx and Go. Where either is missing the nginx test fails under CI
+//! and is skipped with a message elsewhere.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use daylight_node::static_copy::tiles_covering;
+use daylight_tests::{
+    NodeProcess, TempDir, TestNetwork, get, node_binary, post_json, signed_receipt, wait_until,
+};
+use daylight_verifier::SigningKey;
+
+const GOPATH: &str = "/usr/share/gocode";
+const NGINX: &str = "/usr/sbin/nginx";
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn go_available() -> bool {
+    Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+        && Path::new(GOPATH)
+            .join("src/golang.org/x/mod/sumdb/tlog")
+            .exists()
+}
+
+/// Fails under CI, or skips with a message elsewhere, when a tool is missing.
+fn required(present: bool, hint: &str) -> bool {
+    if !present {
+        assert!(std::env::var_os("CI").is_none(), "{hint}");
+        eprintln!("SKIPPED outside CI: {hint}");
+    }
+    present
+}
+
+/// A real nginx serving `root` on a loopback port, as this test's own process (no daemon, no
+/// master process), with every file it writes inside its own temporary directory. Killed on
+/// drop.
+struct Nginx {
+    child: Child,
+    port: u16,
+    _dir: TempDir,
+}
+
+impl Nginx {
+    fn start(root: &Path) -> anyhow::Result<Nginx> {
+        let dir = TempDir::new("nginx");
+        // An ephemeral port: bound, read and released for nginx.
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let d = dir.path().display();
+        let conf = dir.path().join("nginx.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "daemon off;\n\
+                 master_process off;\n\
+                 worker_processes 1;\n\
+                 pid {d}/nginx.pid;\n\
+                 error_log {d}/error.log;\n\
+                 events {{ worker_connections 64; }}\n\
+                 http {{\n\
+                   access_log off;\n\
+                   client_body_temp_path {d}/client_body;\n\
+                   proxy_temp_path {d}/proxy;\n\
+                   fastcgi_temp_path {d}/fastcgi;\n\
+                   uwsgi_temp_path {d}/uwsgi;\n\
+                   scgi_temp_path {d}/scgi;\n\
+                   default_type application/octet-stream;\n\
+                   server {{\n\
+                     listen 127.0.0.1:{port};\n\
+                     root {root};\n\
+                     location ~ /checkpoint$ {{\n\
+                       default_type text/plain;\n\
+                       add_header Cache-Control \"no-cache, max-age=2\";\n\
+                     }}\n\
+                     location /log/ {{\n\
+                       add_header Cache-Control \"public, max-age=31536000, immutable\";\n\
+                     }}\n\
+                   }}\n\
+                 }}\n",
+                root = root.display()
+            ),
+        )?;
+        let child = Command::new(NGINX)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let mut nginx = Nginx {
+            child,
+            port,
+            _dir: dir,
+        };
+        let url = nginx.url("/");
+        wait_until(DEADLINE, "nginx to listen", || {
+            if let Ok(Some(status)) = nginx.child.try_wait() {
+                let log = std::fs::read_to_string(nginx._dir.path().join("error.log"));
+                panic!("nginx exited with {status}: {}", log.unwrap_or_default());
+            }
+            get(&url).map(|_| ()).map_err(|e| e.to_string())
+        });
+        Ok(nginx)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Adds a `[publish]` table to a node's configuration.
+fn set_publish(config: &Path, dir: &Path) -> anyhow::Result<()> {
+    let mut file = std::fs::OpenOptions::new().append(true).open(config)?;
+    write!(
+        file,
+        "\n[publish]\ndir = {:?}\ninterval_seconds = 1\n",
+        dir.display().to_string()
+    )?;
+    Ok(())
+}
+
+/// Posts records `from..to` of county-1 in batches of `batch`.
+fn post_records(
+    node: &NodeProcess,
+    operator: &SigningKey,
+    range: std::ops::Range<u32>,
+    batch: usize,
+) -> anyhow::Result<()> {
+    for chunk in range.collect::<Vec<_>>().chunks(batch) {
+        let records: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|n| {
+                signed_receipt(
+                    operator,
+                    &format!("county-1-static-{n:04}"),
+                    100 + u64::from(*n),
+                )
+            })
+            .collect();
+        let reply = post_json(&node.url("/v1/records"), &serde_json::to_vec(&records)?)?;
+        anyhow::ensure!(reply.status == 201, "{}", reply.text());
+    }
+    Ok(())
+}
+
+/// The size in a checkpoint note's text (its second line).
+fn note_size(note: &str) -> Option<u64> {
+    note.lines().nth(1)?.parse().ok()
+}
+
+/// The size of the published checkpoint of `member` in `dir`, if there is one.
+fn published_size(dir: &Path, member: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(dir.join(format!("log/{member}/checkpoint"))).ok()?;
+    note_size(&text)
+}
+
+/// Waits until the copy's checkpoint of county-1 has `size` entries.
+fn wait_published(dir: &Path, size: u64) {
+    wait_until(
+        DEADLINE,
+        &format!("the static copy at size {size}"),
+        || match published_size(dir, "county-1") {
+            Some(s) if s == size => Ok(()),
+            other => Err(format!("published size {other:?}")),
+        },
+    );
+}
+
+/// Runs the Go reference checker with `args`; its stdout, or a panic with its output.
+fn tlogcheck(args: &[&str]) -> String {
+    let program = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/tlogcheck.go");
+    let out = Command::new("go")
+        .args(["run", program])
+        .args(args)
+        .env("GO111MODULE", "off")
+        .env("GOPATH", GOPATH)
+        .output()
+        .expect("go runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "the Go reference refused the static copy:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn go_reference_verifies_the_static_copy_through_nginx() -> anyhow::Result<()> {
+    if !required(
+        Path::new(NGINX).exists(),
+        "nginx is missing: apt-get install -y --no-install-recommends nginx",
+    ) || !required(
+        go_available(),
+        "Go and the reference packages are missing: apt-get install -y golang-go golang-golang-x-mod-dev",
+    ) {
+        return Ok(());
+    }
+    let network = TestNetwork::city_with_counties(1)?;
+    let county = &network.keys["county-1"];
+    let config = network.init_node("county-1")?;
+    let copy = TempDir::new("static-copy");
+    set_publish(&config, copy.path())?;
+    let node = NodeProcess::start(&config)?;
+
+    // 300 records: a full level-0 tile, a partial one, and a partial level-1 tile.
+    post_records(&node, &county.operator, 0..300, 100)?;
+    wait_published(copy.path(), 300);
+    let nginx = Nginx::start(copy.path())?;
+
+    // nginx serves the checkpoint exactly as the node does (the same cosigned note).
+    let served = get(&node.url("/log/county-1/checkpoint"))?.text();
+    let static_note = get(&nginx.url("/log/county-1/checkpoint"))?;
+    assert_eq!(static_note.status, 200);
+    assert_eq!(static_note.text(), served);
+
+    let vkey = county.log.verifier().to_string();
+    let log = nginx.url("/log/county-1");
+    let stdout = tlogcheck(&["-static", "-log", &log, "-vkey", &vkey]);
+    assert!(
+        stdout.contains("OK test.daylight/county-1 size 300"),
+        "{stdout}"
+    );
+
+    // New records: the copy moves on, and the Go reference proves from nginx's tiles alone
+    // that the old checkpoint's tree is a prefix of the new one.
+    let old = TempDir::new("old-checkpoint");
+    let old_file = old.path().join("checkpoint");
+    std::fs::write(&old_file, static_note.body)?;
+    post_records(&node, &county.operator, 300..600, 150)?;
+    wait_published(copy.path(), 600);
+    let stdout = tlogcheck(&[
+        "-static",
+        "-log",
+        &log,
+        "-vkey",
+        &vkey,
+        "-old-checkpoint",
+        old_file.to_str().expect("a UTF-8 path"),
+    ]);
+    assert!(
+        stdout.contains("OK consistent from size 300 to 600"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("OK test.daylight/county-1 size 600"),
+        "{stdout}"
+    );
+    node.terminate()?;
+    Ok(())
+}
+
+/// Every file under `dir`, relative to it.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(relative) = path.strip_prefix(dir) {
+                out.push(relative.to_path_buf());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_checkpoint_is_visible_before_its_tiles_and_tiles_never_change() -> anyhow::Result<()> {
+    let network = TestNetwork::city_with_counties(1)?;
+    let county = &network.keys["county-1"];
+    let config = network.init_node("county-1")?;
+    let copy = TempDir::new("static-order");
+    set_publish(&config, copy.path())?;
+    let node = NodeProcess::start(&config)?;
+    let log_dir = copy.path().join("log/county-1");
+
+    const TOTAL: u32 = 1500;
+    let mut seen_sizes = std::collections::BTreeSet::new();
+    let mut tiles: HashMap<PathBuf, Vec<u8>> = HashMap::new();
+    // The checkpoint first, then its tiles: each must already be there. And a tile's bytes
+    // never change once seen (staging files, `name#n`, are not objects yet).
+    let mut check = |seen_sizes: &mut std::collections::BTreeSet<u64>| -> anyhow::Result<()> {
+        if let Some(size) = published_size(copy.path(), "county-1") {
+            seen_sizes.insert(size);
+            for tile in tiles_covering(size) {
+                assert!(
+                    log_dir.join(tile.path()).is_file(),
+                    "checkpoint of size {size} visible before its tile {}",
+                    tile.path()
+                );
+            }
+        }
+        for file in files(&log_dir) {
+            if file.starts_with("tile") && !file.to_string_lossy().contains('#') {
+                let bytes = std::fs::read(log_dir.join(&file))?;
+                let first = tiles.entry(file.clone()).or_insert_with(|| bytes.clone());
+                assert_eq!(*first, bytes, "tile {} changed", file.display());
+            }
+        }
+        Ok(())
+    };
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let poster = scope.spawn(|| post_records(&node, &county.operator, 0..TOTAL, 37));
+        while !poster.is_finished() {
+            check(&mut seen_sizes)?;
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        poster.join().expect("the poster thread")
+    })?;
+    wait_published(copy.path(), u64::from(TOTAL));
+    check(&mut seen_sizes)?;
+    assert!(
+        seen_sizes.len() >= 3,
+        "the copy was seen at too few sizes to test the order: {seen_sizes:?}"
+    );
+    // Only the checkpoint and tiles are written, with no staging files left behind.
+    for file in files(copy.path()) {
+        let name = file.to_string_lossy();
+        assert!(
+            name == "log/county-1/checkpoint" || name.starts_with("log/county-1/tile/"),
+            "unexpected file {name}"
+        );
+    }
+    eprintln!("saw checkpoint sizes {seen_sizes:?}");
+    node.terminate()?;
+    Ok(())
+}
+
+#[test]
+fn publish_static_once_needs_the_node_stopped() -> anyhow::Result<()> {
+    let network = TestNetwork::city_with_counties(1)?;
+    let county = &network.keys["county-1"];
+    let config = network.init_node("county-1")?;
+    let node = NodeProcess::start(&config)?;
+    post_records(&node, &county.operator, 0..300, 300)?;
+    let copy = TempDir::new("static-once");
+    let publish = || {
+        Command::new(node_binary().expect("the node binary"))
+            .arg("publish-static")
+            .arg("--config")
+            .arg(&config)
+            .arg("--out")
+            .arg(copy.path())
+            .output()
+            .expect("daylight-node runs")
+    };
+
+    // While the node runs, its database is locked: refused, saying why.
+    let refused = publish();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(stderr.contains("needs the node stopped"), "{stderr}");
+
+    let served = get(&node.url("/log/county-1/checkpoint"))?.text();
+    node.terminate()?;
+    for _ in 0..2 {
+        // Twice: a second run finds every tile there and rewrites only the checkpoint.
+        let out = publish();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("published log county-1 at size 300"),
+            "{stdout}"
+        );
+    }
+    let copied = std::fs::read_to_string(copy.path().join("log/county-1/checkpoint"))?;
+    assert_eq!(copied, served);
+    for tile in tiles_covering(300) {
+        let path = copy.path().join("log/county-1").join(tile.path());
+        assert!(path.is_file(), "{} is missing", tile.path());
+    }
+    Ok(())
+}
