@@ -21,7 +21,7 @@ use daylight_verifier::Hash;
 use daylight_verifier::audit::{AuditFinding, AuditReport, Ledger, LogEntries, finding_rid};
 use daylight_verifier::record::{Date, MemberId};
 use daylight_verifier::{Evidence, SigningKey};
-use tokio::sync::{RwLock, watch};
+use tokio::sync::RwLock;
 
 use crate::sequencer::{Sequencer, SequencerError};
 use crate::storage::Store;
@@ -90,11 +90,11 @@ impl Auditor {
         self.report.read().await.clone()
     }
 
-    /// Audits until `stop` changes: catches the ledger up with storage, audits as of today,
+    /// Audits until `stop` is cancelled: catches the ledger up with storage, audits as of today,
     /// keeps the report, and publishes the findings that have held for the settle period.
     /// The engine runs again only when a log grew, new evidence arrived, a finding was just
     /// published, or the date changed.
-    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+    pub async fn run(self: Arc<Self>, stop: crate::shutdown::Shutdown) {
         let mut last: Option<(u64, Date)> = None;
         let mut current: Option<Arc<AuditReport>> = None;
         let mut first_seen: HashMap<Hash, std::time::Instant> = HashMap::new();
@@ -103,7 +103,7 @@ impl Auditor {
         loop {
             tokio::select! {
                 _ = ticker.tick() => {}
-                _ = stop.changed() => return,
+                _ = stop.cancelled() => return,
             }
             let auditor = self.clone();
             let step = tokio::task::spawn_blocking(move || auditor.catch_up()).await;

@@ -14,7 +14,7 @@
 //! * [`replication`] — gossip validation, mirroring and catch-up, cosigning, evidence, and
 //!   serving sync requests.
 //! * [`serve`] — the HTTP server: connection cap, timeouts, submission limits, JSON errors.
-//! * [`shutdown`] — waiting for Ctrl-C or SIGTERM.
+//! * [`shutdown`] — waiting for Ctrl-C or SIGTERM, and the one token that stops every task.
 //! * [`static_copy`] — static publication (§5.6): every held log copied as tlog-tiles to a
 //!   directory (or object store), tiles before the checkpoint that covers them.
 //! * [`sequencer`] — the single writer: batches, signs, commits, then acknowledges.

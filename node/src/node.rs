@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use daylight_genesis::Genesis;
-use tokio::sync::oneshot;
 
 use daylight_genesis::Role;
 use daylight_verifier::record::MemberId;
@@ -23,6 +22,7 @@ use crate::integrity::{CheckedLog, Integrity};
 use crate::p2p::{MAX_GOSSIP_BYTES, Network, NetworkConfig};
 use crate::replication::Replication;
 use crate::sequencer::{LogWriter, Sequencer};
+use crate::shutdown::{Shutdown, join_within};
 use crate::storage::Store;
 use crate::submit::Submitter;
 use crate::witness::Witness;
@@ -33,6 +33,11 @@ pub const DATABASE_FILE: &str = "node.redb";
 /// How a data directory of an observer is marked.
 const OBSERVER: &str = "(observer)";
 
+/// How long the auditor, the scrub, the static publisher and then the network, replication and
+/// their tasks each get to stop before shutdown goes on without them (with a warning). The HTTP
+/// server bounds its own stop (crate::serve).
+const STOP_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A running node.
 pub struct RunningNode {
     /// The address the HTTP API listens on.
@@ -40,24 +45,22 @@ pub struct RunningNode {
     /// The libp2p addresses it listens on (with `/p2p/<peer id>`).
     pub p2p_addresses: Vec<libp2p::Multiaddr>,
     network: Network,
+    /// The root of the node's stop signal, with every tracked task: cancelled third, for the
+    /// network and replication (see crate::shutdown for the order).
+    shutdown: Shutdown,
+    /// The HTTP server's stop signal (a child of `shutdown`), cancelled first.
+    stop_http: Shutdown,
+    /// The stop signal of the auditor, the scrub and the static copy (a child of `shutdown`),
+    /// cancelled second.
+    stop_services: Shutdown,
     replication: tokio::task::JoinHandle<()>,
-    stop: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
     sequencer: Option<Sequencer>,
     store: Arc<Store>,
-    auditor: Option<(
-        tokio::sync::watch::Sender<bool>,
-        tokio::task::JoinHandle<()>,
-    )>,
-    scrub: (
-        tokio::sync::watch::Sender<bool>,
-        tokio::task::JoinHandle<()>,
-    ),
-    /// The static copy (`[publish]`), when configured: its stop signal and task.
-    static_copy: Option<(
-        tokio::sync::watch::Sender<bool>,
-        tokio::task::JoinHandle<()>,
-    )>,
+    auditor: Option<tokio::task::JoinHandle<()>>,
+    scrub: tokio::task::JoinHandle<()>,
+    /// The static copy (`[publish]`), when configured.
+    static_copy: Option<tokio::task::JoinHandle<()>>,
     integrity: Arc<Integrity>,
 }
 
@@ -112,25 +115,32 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         None => (None, None),
     };
 
-    let (network, events) = Network::start(NetworkConfig {
-        keypair: p2p_key,
-        listen: config
-            .p2p_listen
-            .parse()
-            .with_context(|| format!("p2p_listen {:?} is not a multiaddr", config.p2p_listen))?,
-        bootstrap: config
-            .bootstrap
-            .iter()
-            .map(|a| {
-                a.parse()
-                    .with_context(|| format!("bootstrap address {a:?} is not a multiaddr"))
-            })
-            .collect::<anyhow::Result<_>>()?,
-        members: member_addresses(&genesis),
-        checkpoint_topic: genesis.checkpoint_topic(),
-        evidence_topic: genesis.evidence_topic(),
-        max_message_bytes: MAX_GOSSIP_BYTES,
-    })
+    // One stop signal for every long-running task, with a child per stage that stops before
+    // the others (crate::shutdown).
+    let shutdown = Shutdown::new();
+    let stop_http = shutdown.child();
+    let stop_services = shutdown.child();
+    let (network, events) = Network::start_tracked(
+        NetworkConfig {
+            keypair: p2p_key,
+            listen: config.p2p_listen.parse().with_context(|| {
+                format!("p2p_listen {:?} is not a multiaddr", config.p2p_listen)
+            })?,
+            bootstrap: config
+                .bootstrap
+                .iter()
+                .map(|a| {
+                    a.parse()
+                        .with_context(|| format!("bootstrap address {a:?} is not a multiaddr"))
+                })
+                .collect::<anyhow::Result<_>>()?,
+            members: member_addresses(&genesis),
+            checkpoint_topic: genesis.checkpoint_topic(),
+            evidence_topic: genesis.evidence_topic(),
+            max_message_bytes: MAX_GOSSIP_BYTES,
+        },
+        &shutdown,
+    )
     .await?;
 
     let witness = match witness_key {
@@ -150,6 +160,7 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         &genesis,
         publisher.as_ref().map(|p| p.origin.clone()),
         witness.clone(),
+        shutdown.clone(),
     )?);
     let logs = replication
         .logs()
@@ -177,8 +188,11 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         checked_logs,
         Some(network.clone()),
     ));
-    let (stop_scrub, scrub_stopped) = tokio::sync::watch::channel(false);
-    let scrub = tokio::spawn(integrity.clone().run(config.scrub_pace(), scrub_stopped));
+    let scrub = stop_services.spawn(
+        integrity
+            .clone()
+            .run(config.scrub_pace(), stop_services.clone()),
+    );
     let static_copy = match &config.publish {
         Some(publish) => {
             let mut logs: Vec<_> = replication
@@ -197,14 +211,11 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
                 logs,
             )
             .with_context(|| format!("[publish] dir {}", publish.dir.display()))?;
-            let (stop, stopped) = tokio::sync::watch::channel(false);
-            let task = tokio::spawn(publisher.run(publish.interval(), stopped));
-            Some((stop, task))
+            Some(stop_services.spawn(publisher.run(publish.interval(), stop_services.clone())))
         }
         None => None,
     };
     let genesis = Arc::new(genesis);
-    let (stop_auditor, auditor_stopped) = tokio::sync::watch::channel(false);
     let auditor = match &publisher {
         Some(p) if genesis.member(&p.member).map(|m| m.role) == Some(Role::Auditor) => {
             let settle = std::time::Duration::from_secs(config.audit_settle_seconds);
@@ -216,12 +227,13 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
                 operator,
                 settle,
             )?);
-            Some((auditor.clone(), tokio::spawn(auditor.run(auditor_stopped))))
+            let task = stop_services.spawn(auditor.clone().run(stop_services.clone()));
+            Some((auditor, task))
         }
         _ => None,
     };
     let own_heads = publisher.as_ref().map(|p| p.sequencer.watch_checkpoints());
-    let replication_task = tokio::spawn(replication.clone().run(events, own_heads));
+    let replication_task = shutdown.spawn(replication.clone().run(events, own_heads));
     let sequencer = publisher.as_ref().map(|p| p.sequencer.clone());
 
     let state = Arc::new(AppState {
@@ -241,29 +253,28 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         .await
         .with_context(|| format!("cannot listen on {}", config.http_listen))?;
     let http_addr = listener.local_addr()?;
-    let (stop, stopped) = oneshot::channel::<()>();
     // The HTTP limits (connection cap within the open-file limit, timeouts, submission
     // budget) and the server that keeps them: see crate::serve.
     let guards = Arc::new(crate::serve::HttpGuards::new(config.http.clone()));
     let app = router(state, guards.clone());
-    let server = tokio::spawn(async move {
-        crate::serve::serve(listener, app, guards, async {
-            let _ = stopped.await;
-        })
-        .await;
+    let stopped = stop_http.clone();
+    let server = stop_http.spawn(async move {
+        crate::serve::serve(listener, app, guards, stopped.cancelled()).await;
         Ok(())
     });
     Ok(RunningNode {
         http_addr,
         p2p_addresses: network.listen_addresses.clone(),
         network,
+        shutdown,
+        stop_http,
+        stop_services,
         replication: replication_task,
-        stop,
         server,
         sequencer,
         store,
-        auditor: auditor.map(|(_, task)| (stop_auditor, task)),
-        scrub: (stop_scrub, scrub),
+        auditor: auditor.map(|(_, task)| task),
+        scrub,
         static_copy,
         integrity,
     })
@@ -382,26 +393,39 @@ impl RunningNode {
     ///
     /// Last, if more than a quarter of the database file is free pages (left by copy-on-write
     /// growth), it compacts the file so that the disk holds little more than the live data.
+    ///
+    /// Every task stops on the node's one stop signal, in stages (crate::shutdown explains the
+    /// order); a task that does not stop within a bound is named in a warning and left behind.
     pub async fn shutdown(self) -> anyhow::Result<()> {
-        let _ = self.stop.send(());
+        // The server bounds its own stop: it lets requests in flight finish, then closes.
+        self.stop_http.cancel();
         let served = self.server.await.context("HTTP task panicked")?;
         tracing::info!("stopping: HTTP server stopped");
-        if let Some((stop, task)) = self.auditor {
-            let _ = stop.send(true);
-            let _ = task.await;
+        // The auditor, the scrub and the static copy stop together. A pass of the static copy
+        // may stop between two writes: the checkpoint is always written last.
+        self.stop_services.cancel();
+        if let Some(task) = self.auditor {
+            join_within("auditor", task, STOP_LIMIT).await;
         }
-        let (stop_scrub, scrub) = self.scrub;
-        let _ = stop_scrub.send(true);
-        let _ = scrub.await;
+        join_within("scrub", self.scrub, STOP_LIMIT).await;
         tracing::info!("stopping: scrub stopped");
-        if let Some((stop, task)) = self.static_copy {
-            // A pass may stop between two writes: the checkpoint is always written last.
-            let _ = stop.send(true);
-            let _ = task.await;
+        if let Some(task) = self.static_copy {
+            join_within("static copy", task, STOP_LIMIT).await;
             tracing::info!("stopping: static copy stopped");
         }
+        // Then the network, replication and every task replication spawned.
+        self.shutdown.cancel();
         self.network.shutdown().await;
-        let _ = self.replication.await;
+        join_within("replication", self.replication, STOP_LIMIT).await;
+        let left = self.shutdown.close_and_wait(STOP_LIMIT).await;
+        if left > 0 {
+            tracing::warn!(
+                "stopping: {left} task(s) did not stop within {}s (the network, replication's \
+                 catch-ups, head pulls or answers to peers, or one named above); going on \
+                 without them",
+                STOP_LIMIT.as_secs()
+            );
+        }
         tracing::info!("stopping: network and replication stopped");
         if let Some(sequencer) = self.sequencer {
             tokio::task::spawn_blocking(move || sequencer.shutdown()).await?;

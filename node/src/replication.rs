@@ -34,6 +34,7 @@ use tokio::sync::{mpsc, watch};
 use crate::p2p::protocol::MAX_ENTRIES_PER_REQUEST;
 use crate::p2p::{Network, NetworkEvent, SyncRequest, SyncResponse, Topic};
 use crate::sequencer::SignedHead;
+use crate::shutdown::Shutdown;
 use crate::storage::{Batch, NewEntry, Store};
 use crate::witness::{AddOutcome, Refusal, Witness};
 
@@ -71,6 +72,8 @@ pub struct Replication {
     /// node many times (gossip from each peer, head pulls every few seconds); handling it
     /// again would verify every signature again and learn nothing.
     handled_notes: Mutex<std::collections::HashSet<Hash>>,
+    /// The node's stop signal: [`Replication::run`] and every task it spawns stop on it.
+    shutdown: Shutdown,
 }
 
 /// Most note hashes remembered before the set is cleared (it only saves work).
@@ -110,13 +113,14 @@ pub fn with_cosignatures(store: &Store, log: u32, note: &str) -> String {
 
 impl Replication {
     /// The replication service for the logs of `genesis`, of which `own_origin` (if any) is
-    /// this node's own log.
+    /// this node's own log. It stops, and its tasks with it, when `shutdown` is cancelled.
     pub fn new(
         store: Arc<Store>,
         network: Network,
         genesis: &Genesis,
         own_origin: Option<String>,
         witness: Option<Arc<Witness>>,
+        shutdown: Shutdown,
     ) -> anyhow::Result<Replication> {
         let mut logs = HashMap::new();
         for member in genesis.members() {
@@ -143,6 +147,7 @@ impl Replication {
             wanted: Mutex::new(HashMap::new()),
             pulls: std::sync::atomic::AtomicU64::new(0),
             handled_notes: Mutex::new(std::collections::HashSet::new()),
+            shutdown,
         })
     }
 
@@ -156,8 +161,8 @@ impl Replication {
         &self.logs
     }
 
-    /// Runs until the event stream ends: handles network events and publishes each new
-    /// checkpoint of the node's own log.
+    /// Runs until the node's shutdown token is cancelled or the event stream ends: handles
+    /// network events and publishes each new checkpoint of the node's own log.
     pub async fn run(
         self: Arc<Self>,
         mut events: mpsc::Receiver<NetworkEvent>,
@@ -175,11 +180,12 @@ impl Replication {
                 }
             };
             tokio::select! {
+                _ = self.shutdown.cancelled() => break,
                 _ = refresh.tick() => self.refresh_cosignatures().await,
                 _ = retry.tick() => {
                     self.clone().retry_wanted();
                     let this = self.clone();
-                    tokio::spawn(async move { this.pull_heads().await });
+                    self.shutdown.spawn_until_cancelled(async move { this.pull_heads().await });
                 }
                 event = events.recv() => match event {
                     Some(event) => self.clone().handle(event).await,
@@ -227,13 +233,14 @@ impl Replication {
                 channel,
             } => {
                 let this = self.clone();
-                tokio::spawn(async move {
+                self.shutdown.spawn_until_cancelled(async move {
                     let response = this.answer(request).await;
                     let _ = this.network.respond(channel, response).await;
                 });
             }
             NetworkEvent::Connected(peer) => {
-                tokio::spawn(async move { self.catch_up_from(peer).await });
+                let shutdown = self.shutdown.clone();
+                shutdown.spawn_until_cancelled(async move { self.catch_up_from(peer).await });
             }
         }
     }
@@ -412,7 +419,8 @@ impl Replication {
             }
             syncing.insert(target.checkpoint.origin.clone(), None);
         }
-        tokio::spawn(async move {
+        let shutdown = self.shutdown.clone();
+        shutdown.spawn_until_cancelled(async move {
             let origin = target.checkpoint.origin.clone();
             let mut next = Some(target);
             while let Some(target) = next.take() {

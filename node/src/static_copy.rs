@@ -52,7 +52,6 @@ use daylight_verifier::tile::{
 };
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPayload};
-use tokio::sync::watch;
 
 use crate::integrity::{Damage, Integrity, SignedRoot};
 use crate::storage::{StorageError, Store};
@@ -162,22 +161,22 @@ impl StaticPublisher {
         ))
     }
 
-    /// Runs passes every `interval` until `stop` holds `true`.
+    /// Runs passes every `interval` until `stop` is cancelled.
     ///
     /// A stop may cut a pass short between two writes. That keeps every invariant: the
     /// checkpoint is written last, so a cut pass leaves at most tiles that no published
     /// checkpoint covers yet, which the next run finds (`head`) and keeps.
-    pub async fn run(mut self, interval: Duration, mut stop: watch::Receiver<bool>) {
+    pub async fn run(mut self, interval: Duration, stop: crate::shutdown::Shutdown) {
         loop {
             let report = tokio::select! {
-                _ = stop.wait_for(|s| *s) => return,
+                _ = stop.cancelled() => return,
                 report = self.publish_all() => report,
             };
             for (member, error) in &report.failed {
                 tracing::warn!("static copy of log {member}: {error}; trying again later");
             }
             tokio::select! {
-                _ = stop.wait_for(|s| *s) => return,
+                _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(interval) => {}
             }
         }

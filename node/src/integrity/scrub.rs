@@ -82,25 +82,21 @@ impl Integrity {
 
     /// The scrub: a fast check of every log, then full passes over every log at `pace`, one
     /// after another, with repair of whatever they find. Damage reported on read starts a pass
-    /// at once. Ends when `stop` fires.
-    pub async fn run(
-        self: Arc<Self>,
-        pace: ScrubPace,
-        mut stop: tokio::sync::watch::Receiver<bool>,
-    ) {
+    /// at once. Ends when `stop` is cancelled.
+    pub async fn run(self: Arc<Self>, pace: ScrubPace, stop: crate::shutdown::Shutdown) {
         let this = self.clone();
         let _ = tokio::task::spawn_blocking(move || this.check_at_start()).await;
         loop {
             for log in self.logs.clone() {
-                if *stop.borrow() {
+                if stop.is_cancelled() {
                     return;
                 }
-                if let Err(e) = self.scrub_and_repair(&log, pace, &mut stop).await {
+                if let Err(e) = self.scrub_and_repair(&log, pace, &stop).await {
                     tracing::warn!("scrub of {}: {e}", log.origin);
                 }
             }
             tokio::select! {
-                _ = stop.wait_for(|stopped| *stopped) => return,
+                _ = stop.cancelled() => return,
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(if self.has_damage() {
                     Duration::from_secs(5)
@@ -116,7 +112,7 @@ impl Integrity {
         self: &Arc<Self>,
         log: &CheckedLog,
         pace: ScrubPace,
-        stop: &mut tokio::sync::watch::Receiver<bool>,
+        stop: &crate::shutdown::Shutdown,
     ) -> Result<(), String> {
         let head = match self.signed_head(log) {
             Ok(Some(head)) => head,
@@ -130,7 +126,7 @@ impl Integrity {
         let mut replay = Replay::new(head);
         let mut next = 0;
         while next < head.size {
-            if *stop.borrow() {
+            if stop.is_cancelled() {
                 return Ok(());
             }
             let end = (next + SCRUB_CHUNK).min(head.size);
@@ -151,7 +147,7 @@ impl Integrity {
             next = end;
             if let Some(rest) = budget.checked_sub(started.elapsed()) {
                 tokio::select! {
-                    _ = stop.wait_for(|stopped| *stopped) => return Ok(()),
+                    _ = stop.cancelled() => return Ok(()),
                     _ = tokio::time::sleep(rest) => {}
                 }
             }
@@ -402,12 +398,12 @@ mod tests {
             entries_per_second: 1_000,
             pass_interval: Duration::from_secs(3600),
         };
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(integrity.clone().run(pace, stopped));
+        let stop = crate::shutdown::Shutdown::new();
+        let task = stop.spawn(integrity.clone().run(pace, stop.clone()));
         while integrity.scrubbed.load(Ordering::Relaxed) == 0 {
             tokio::task::yield_now().await;
         }
-        stop.send(true).unwrap();
+        stop.cancel();
         tokio::time::timeout(Duration::from_secs(10), task)
             .await
             .expect("the scrub ends within 10 s of being stopped")
@@ -437,12 +433,12 @@ mod tests {
             entries_per_second: 1_000_000,
             pass_interval: Duration::from_secs(3600),
         };
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(integrity.clone().run(pace, stopped));
+        let stop = crate::shutdown::Shutdown::new();
+        let task = stop.spawn(integrity.clone().run(pace, stop.clone()));
         while integrity.repairs.load(Ordering::Relaxed) == 0 {
             tokio::task::yield_now().await;
         }
-        stop.send(true).unwrap();
+        stop.cancel();
         task.await.unwrap();
         assert_eq!(replay::verify_log(&store, &log).unwrap(), None);
         assert!(health.report().is_empty(), "{:?}", health.report());

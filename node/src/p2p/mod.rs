@@ -31,6 +31,8 @@ use libp2p::{
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::shutdown::Shutdown;
+
 pub use protocol::{SyncRequest, SyncResponse};
 
 /// Largest gossip message accepted (a checkpoint is a few hundred bytes; evidence a few KiB).
@@ -304,6 +306,22 @@ impl Network {
     pub async fn start(
         config: NetworkConfig,
     ) -> Result<(Network, mpsc::Receiver<NetworkEvent>), NetworkError> {
+        Network::start_inner(config, None).await
+    }
+
+    /// Like [`Network::start`], with the network task tracked by `shutdown`: it also stops
+    /// (connections close and the event stream ends) once `shutdown` is cancelled.
+    pub async fn start_tracked(
+        config: NetworkConfig,
+        shutdown: &Shutdown,
+    ) -> Result<(Network, mpsc::Receiver<NetworkEvent>), NetworkError> {
+        Network::start_inner(config, Some(shutdown)).await
+    }
+
+    async fn start_inner(
+        config: NetworkConfig,
+        shutdown: Option<&Shutdown>,
+    ) -> Result<(Network, mpsc::Receiver<NetworkEvent>), NetworkError> {
         let mut swarm = build_swarm(&config)?;
         swarm
             .listen_on(config.listen.clone())
@@ -349,7 +367,14 @@ impl Network {
                 tracing::warn!("cannot dial bootstrap address {address}: {e}");
             }
         }
-        tokio::spawn(task.run(command_rx));
+        match shutdown {
+            Some(shutdown) => {
+                shutdown.spawn(task.run(command_rx, shutdown.clone()));
+            }
+            None => {
+                tokio::spawn(task.run(command_rx, Shutdown::new()));
+            }
+        }
         Ok((
             Network {
                 commands,
@@ -451,11 +476,13 @@ struct SwarmTask {
 }
 
 impl SwarmTask {
-    /// Runs until every [`Network`] handle is dropped; then the swarm closes its connections.
-    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+    /// Runs until every [`Network`] handle is dropped, [`Network::shutdown`] is called or
+    /// `stop` is cancelled; then the swarm closes its connections.
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>, stop: Shutdown) {
         let mut redial = tokio::time::interval(Duration::from_millis(500));
         loop {
             tokio::select! {
+                _ = stop.cancelled() => break,
                 command = commands.recv() => match command {
                     Some(Command::Shutdown) | None => break,
                     Some(command) => self.command(command),
