@@ -210,8 +210,9 @@ impl Integrity {
         Ok(root)
     }
 
-    /// Checks the hashes of a tile (`level` is the tile level, `first` the index of its first
-    /// hash at tree level `8 · level`) against `head`.
+    /// Checks the hashes of the tile at tile level `level` and tile index `index` (its hashes
+    /// are the tree-level `8 · level` nodes from `256 · index`) against `head`. A full tile,
+    /// once checked, is remembered.
     pub fn check_hash_tile(
         &self,
         log: u32,
@@ -248,8 +249,9 @@ impl Integrity {
         Ok(())
     }
 
-    /// Checks consecutive entries starting at `first` against `head` (their leaf hashes are
-    /// anchored to the signed root). `tile` marks a full entry tile worth remembering.
+    /// Checks the `expected` consecutive entries from index `first` against `head` (their leaf
+    /// hashes are anchored to the signed root); fewer stored entries than `expected` is
+    /// damage too. A full, aligned entry tile, once checked, is remembered.
     pub fn check_entries(
         &self,
         log: u32,
@@ -285,8 +287,9 @@ impl Integrity {
         Ok(())
     }
 
-    /// The inclusion proof of entry `index` (whose bytes are `entry`) in the tree of `size`,
-    /// checked against `head` before it is handed out.
+    /// The inclusion proof of entry `index` in the tree of `size`, checked against `head`
+    /// before it is handed out. `leaf` is the entry's leaf hash when the caller has the entry
+    /// (a receipt); otherwise the stored leaf hash is read with the proof.
     pub fn inclusion_proof(
         &self,
         log: u32,
