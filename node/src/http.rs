@@ -768,53 +768,54 @@ async fn metrics(
 ) -> Result<Response, ApiError> {
     let mut out = String::new();
     guards.metrics.render(&mut out);
-    let m = &state.metrics;
-    let mut counter = |name: &str, help: &str, value: u64| {
+    let (m, integrity) = (&state.metrics, &state.integrity);
+    let counters: [(&str, &str, u64); 8] = [
+        (
+            "daylight_http_requests_total",
+            "HTTP requests received.",
+            m.requests.load(Ordering::Relaxed),
+        ),
+        (
+            "daylight_records_logged_total",
+            "Records made durable in the log.",
+            m.records_logged.load(Ordering::Relaxed),
+        ),
+        (
+            "daylight_mirror_entries_fetched_total",
+            "Entries fetched from peers, verified and stored since start.",
+            state.replication.entries_fetched(),
+        ),
+        (
+            "daylight_records_refused_total",
+            "Submissions refused.",
+            m.records_refused.load(Ordering::Relaxed),
+        ),
+        (
+            "daylight_problems_raised_total",
+            "Problems (damage, failing writes) raised since start.",
+            state.health.raised_total(),
+        ),
+        (
+            "daylight_damage_found_total",
+            "Damaged stored items found (on read or by the scrub) since start.",
+            integrity.damage_found.load(Ordering::Relaxed),
+        ),
+        (
+            "daylight_repairs_total",
+            "Repairs of damaged stored items written since start.",
+            integrity.repairs.load(Ordering::Relaxed),
+        ),
+        (
+            "daylight_scrubbed_entries_total",
+            "Stored entries checked by the background scrub since start.",
+            integrity.scrubbed.load(Ordering::Relaxed),
+        ),
+    ];
+    for (name, help, value) in counters {
         out.push_str(&format!(
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
         ));
-    };
-    counter(
-        "daylight_http_requests_total",
-        "HTTP requests received.",
-        m.requests.load(Ordering::Relaxed),
-    );
-    counter(
-        "daylight_records_logged_total",
-        "Records made durable in the log.",
-        m.records_logged.load(Ordering::Relaxed),
-    );
-    counter(
-        "daylight_mirror_entries_fetched_total",
-        "Entries fetched from peers, verified and stored since start.",
-        state.replication.entries_fetched(),
-    );
-    counter(
-        "daylight_records_refused_total",
-        "Submissions refused.",
-        m.records_refused.load(Ordering::Relaxed),
-    );
-    counter(
-        "daylight_problems_raised_total",
-        "Problems (damage, failing writes) raised since start.",
-        state.health.raised_total(),
-    );
-    let integrity = &state.integrity;
-    counter(
-        "daylight_damage_found_total",
-        "Damaged stored items found (on read or by the scrub) since start.",
-        integrity.damage_found.load(Ordering::Relaxed),
-    );
-    counter(
-        "daylight_repairs_total",
-        "Repairs of damaged stored items written since start.",
-        integrity.repairs.load(Ordering::Relaxed),
-    );
-    counter(
-        "daylight_scrubbed_entries_total",
-        "Stored entries checked by the background scrub since start.",
-        integrity.scrubbed.load(Ordering::Relaxed),
-    );
+    }
     out.push_str(
         "# HELP daylight_problems Problems raised now, by kind (0 when healthy).\n\
          # TYPE daylight_problems gauge\n",
