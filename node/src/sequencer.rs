@@ -40,7 +40,11 @@
 //!    takes a batch like the one refused, and leaves that room free for it.) After each failed
 //!    write the writer reopens the database at once, so that reads are not left failing on
 //!    the engine's "previous I/O error" state;
-//! 4. once a probe succeeds, the problem is cleared and acknowledgements resume.
+//! 4. once a probe succeeds, submissions are taken again, but the problem stays raised until
+//!    a batch is durable (cleared before its submitters are answered) or, on an idle node, a
+//!    second probe [`FIRST_PROBE`] later succeeds too. A probe can succeed where the next
+//!    batch fails (the engine may not reuse the pages a probe frees at once), and `/healthz`
+//!    must not flap to ok in between.
 //!
 //! The writer also probes once when it starts: a node started on a full disk (its database
 //! perhaps open read-only) starts, serves reads, and reports the fault without waiting for a
@@ -184,6 +188,18 @@ struct CommitFailure {
     error: StorageError,
     bytes: usize,
     waiting: Vec<Submission>,
+}
+
+/// The acknowledgements of a durable batch, not sent yet.
+struct Answers(Vec<(Submission, Vec<Ack>)>);
+
+impl Answers {
+    /// Sends each submitter its acknowledgements.
+    fn send(self) {
+        for (submission, acks) in self.0 {
+            let _ = submission.reply.send(Ok(acks));
+        }
+    }
 }
 
 impl CommitFailure {
@@ -369,8 +385,9 @@ impl LogWriter {
     /// Logs a group of submissions in one transaction. Submissions with a duplicate rid are
     /// answered with an error and left out; the others share one commit. If the commit
     /// fails, the failure is returned with them, unanswered: the writer's state is then
-    /// unchanged, and storage may or may not hold the batch.
-    fn commit(&mut self, submissions: Vec<Submission>) -> Result<(), CommitFailure> {
+    /// unchanged, and storage may or may not hold the batch. If it succeeds, the
+    /// acknowledgements are returned, to be sent once the caller has acted on the success.
+    fn commit(&mut self, submissions: Vec<Submission>) -> Result<Answers, CommitFailure> {
         let mut pending = Pending::default();
         let mut accepted = Vec::with_capacity(submissions.len());
         for submission in submissions {
@@ -382,7 +399,7 @@ impl LogWriter {
             }
         }
         if accepted.is_empty() {
-            return Ok(());
+            return Ok(Answers(Vec::new()));
         }
         let mut frontier = self.frontier.clone();
         let mut hashes = Vec::new();
@@ -411,18 +428,22 @@ impl LogWriter {
         if let Some(publish) = &self.publish {
             publish.send_replace(self.head());
         }
-        for (submission, acks) in accepted.into_iter().zip(placed) {
-            let acks = acks
-                .into_iter()
-                .map(|(index, leaf)| Ack {
-                    index,
-                    leaf,
-                    checkpoint: self.checkpoint.clone(),
-                })
-                .collect();
-            let _ = submission.reply.send(Ok(acks));
-        }
-        Ok(())
+        let answers = accepted
+            .into_iter()
+            .zip(placed)
+            .map(|(submission, acks)| {
+                let acks = acks
+                    .into_iter()
+                    .map(|(index, leaf)| Ack {
+                        index,
+                        leaf,
+                        checkpoint: self.checkpoint.clone(),
+                    })
+                    .collect();
+                (submission, acks)
+            })
+            .collect();
+        Ok(Answers(answers))
     }
 
     /// Checks one submission against the log and the batch so far (`pending`), and on
@@ -619,11 +640,10 @@ impl Sequencer {
             .await
             .map_err(|_| SequencerError::Stopped)?;
         // The thread may have faulted since the check above and be waiting for its next
-        // probe: wake it to refuse this submission now. (It marks the fault before it looks
-        // at the queue, so either it sees the submission or this sees the fault.)
-        if self.fault.borrow().is_some() {
-            self.worker.unpark();
-        }
+        // probe, or be confirming a recovery: wake it to take this submission now. (It marks
+        // the fault before it looks at the queue, so either it sees the submission or this
+        // sees the fault; waking a thread that is not parked costs one atomic swap.)
+        self.worker.unpark();
         answer.await.map_err(|_| SequencerError::Stopped)?
     }
 
@@ -654,6 +674,10 @@ enum State {
     Writing,
     /// Storage faulted: refusing submissions, probing until a write succeeds.
     Faulted(Fault),
+    /// A probe succeeded after a fault: taking submissions again, with the fault still
+    /// raised until a batch is durable or, if none arrives, a second probe at the given
+    /// time succeeds.
+    Recovering(Instant),
     /// Done: shut down, or stopped by a failure that is not a fault.
     Stopped,
 }
@@ -690,6 +714,7 @@ impl Worker {
             state = match state {
                 State::Writing => self.write_next(),
                 State::Faulted(fault) => self.wait_out(fault),
+                State::Recovering(confirm_at) => self.recover(confirm_at),
                 State::Stopped => break,
             };
         }
@@ -709,6 +734,48 @@ impl Worker {
         let Some(Message::Submit(first)) = self.queue.blocking_recv() else {
             return State::Stopped;
         };
+        self.commit_from(first)
+    }
+
+    /// After a probe succeeded: commits what arrives as [`Self::write_next`] does; if nothing
+    /// arrives before `confirm_at`, probes again, and a second success ends the fault.
+    fn recover(&mut self, confirm_at: Instant) -> State {
+        loop {
+            match self.queue.try_recv() {
+                Ok(Message::Submit(first)) => return self.commit_from(first),
+                Ok(Message::Stop) | Err(mpsc::error::TryRecvError::Disconnected) => {
+                    return State::Stopped;
+                }
+                Err(mpsc::error::TryRecvError::Empty) => {}
+            }
+            let now = Instant::now();
+            if now >= confirm_at {
+                break;
+            }
+            // Woken early by a submission or a shutdown (see `Sequencer::submit`).
+            std::thread::park_timeout(confirm_at - now);
+        }
+        match self.probe(MIN_PROBE_BYTES) {
+            State::Recovering(_) => {
+                self.end_fault();
+                State::Writing
+            }
+            other => other,
+        }
+    }
+
+    /// Clears the fault raised in `health`, saying so once.
+    fn end_fault(&mut self) {
+        if self.health.is_raised(&Problem::WritesFailing) {
+            tracing::info!("log writer: storage takes writes again; accepting records");
+        }
+        self.health.clear(&Problem::WritesFailing);
+    }
+
+    /// Commits `first` and whatever else is queued (up to `max_batch` entries) as one batch.
+    /// A durable batch ends a fault before its submitters are answered, so whoever holds an
+    /// acknowledgement sees `/healthz` ok.
+    fn commit_from(&mut self, first: Submission) -> State {
         let mut count = first.entries.len();
         let mut group = vec![first];
         let mut stop = false;
@@ -726,7 +793,11 @@ impl Worker {
             }
         }
         let next = match self.writer.commit(group) {
-            Ok(()) => State::Writing,
+            Ok(answers) => {
+                self.end_fault();
+                answers.send();
+                State::Writing
+            }
             Err(failure) => {
                 let next = self.after_failed_commit(&failure.error, failure.bytes);
                 failure.refuse_waiting();
@@ -801,12 +872,12 @@ impl Worker {
         }
         match self.writer.reload() {
             Ok(_) => {
-                if self.fault.borrow().is_some() {
-                    self.fault.send_replace(None);
-                    tracing::info!("log writer: storage takes writes again; accepting records");
+                self.fault.send_replace(None);
+                if self.health.is_raised(&Problem::WritesFailing) {
+                    State::Recovering(Instant::now() + FIRST_PROBE)
+                } else {
+                    State::Writing
                 }
-                self.health.clear(&Problem::WritesFailing);
-                State::Writing
             }
             Err(e) if e.is_transient() => self.faulted(e.to_string(), bytes),
             Err(e) => self.fail(&reload_failure(&e)),
