@@ -1,7 +1,8 @@
-//! `daylight audit`: replays logs from any node, checks every entry tile against a
-//! quorum-cosigned checkpoint, adds the evidence of equivocation the node holds (each piece
-//! verified against the genesis), runs the audit engine with the genesis parameters, and
-//! reports the lights and findings as text, JSON or a self-contained HTML page.
+//! `daylight audit`: replays logs from any node or static copy, checks every entry tile
+//! against a quorum-cosigned checkpoint, adds the evidence of equivocation a node holds (each
+//! piece verified against the genesis; a static copy carries none, and the report says so),
+//! runs the audit engine with the genesis parameters, and reports the lights and findings as
+//! text, JSON or a self-contained HTML page.
 
 use std::path::Path;
 
@@ -11,10 +12,10 @@ use daylight_verifier::record::{Date, MemberId};
 use serde_json::{Value, json};
 
 use crate::check::open_genesis;
-use crate::client::Client;
 use crate::error::{CliError, input};
 use crate::output::Report;
 use crate::replay::replay;
+use crate::source::Source;
 
 /// How the audit report is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -31,7 +32,7 @@ pub enum Format {
 pub struct AuditRequest<'a> {
     /// The pinned genesis file.
     pub genesis: &'a Path,
-    /// The node to replay from.
+    /// The node or static copy to replay from.
     pub node: &'a str,
     /// The logs to replay; every member's when empty.
     pub members: &'a [String],
@@ -48,7 +49,7 @@ pub struct AuditRequest<'a> {
 /// Runs `daylight audit`.
 pub fn run(request: AuditRequest<'_>) -> Result<Report, CliError> {
     let genesis = open_genesis(request.genesis)?;
-    let client = Client::new(request.node)?;
+    let client = Source::new(request.node)?;
     let as_of = match request.as_of {
         Some(text) => Date::parse(text).map_err(|e| input(format!("--as-of: {e}")))?,
         None => today(),
@@ -60,14 +61,17 @@ pub fn run(request: AuditRequest<'_>) -> Result<Report, CliError> {
     };
     let mut ledger = Ledger::new();
     let mut logs = Vec::new();
-    let mut report = Report::new(json!({"node": client.base(), "genesis": genesis.id()}));
+    let described = client.describe()?;
+    let mut report = Report::new(json!({
+        "node": client.base(), "source": client.kind()?, "genesis": genesis.id(),
+    }));
     report.line(format!(
-        "Auditing {} log(s) from {} against genesis {} ({}).",
+        "Auditing {} log(s) from {described} against genesis {} ({}).",
         members.len(),
-        client.base(),
         genesis.id(),
         genesis.network()
     ));
+    report.line(format!("source: {described}"));
     let progress = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template(
             "{msg:>16} [{bar:40}] {pos}/{len} entries ({per_sec}, {eta})",
@@ -110,23 +114,32 @@ pub fn run(request: AuditRequest<'_>) -> Result<Report, CliError> {
     }
     let evidence = add_evidence(&client, &genesis, &mut ledger, &mut report)?;
     let audit = ledger.audit(genesis.audit(), as_of);
-    report.json["evidence"] = json!(evidence);
+    report.json["evidence_available"] = json!(evidence.is_some());
+    report.json["evidence"] = json!(evidence.unwrap_or_default());
     report.json["audit"] = serde_json::from_str(&audit.to_json()).unwrap_or(Value::Null);
     write_report(&audit, request.format, request.out, &mut report)?;
     Ok(report)
 }
 
 /// Adds each piece of evidence the node holds that verifies against the genesis; returns
-/// their ids.
+/// their ids, or `None` for a static copy, which has no evidence list (the report says so).
 fn add_evidence(
-    client: &Client,
+    client: &Source,
     genesis: &daylight_genesis::Genesis,
     ledger: &mut Ledger,
     report: &mut Report,
-) -> Result<Vec<String>, CliError> {
-    let listed = client.get_ok("/v1/evidence")?.json()?;
+) -> Result<Option<Vec<String>>, CliError> {
+    let Some(listed) = client.evidence()? else {
+        report.line(
+            "Evidence: a static copy carries no evidence list, so evidence of equivocation that \
+             nodes hold is not part of this audit. To include it, audit against a node \
+             (`daylight audit --node URL`), or check an evidence file with `daylight evidence \
+             verify`.",
+        );
+        return Ok(None);
+    };
     let mut ids = Vec::new();
-    for item in listed.as_array().into_iter().flatten() {
+    for item in &listed {
         let Ok(evidence) = Evidence::from_json(item.to_string().as_bytes()) else {
             report.line("ignored a piece of evidence that is not well formed");
             continue;
@@ -145,7 +158,7 @@ fn add_evidence(
             Err(e) => report.line(format!("ignored evidence that does not verify: {e}")),
         }
     }
-    Ok(ids)
+    Ok(Some(ids))
 }
 
 /// Puts the report where it was asked for, in its format.

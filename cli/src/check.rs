@@ -1,5 +1,5 @@
 //! The checks `verify`, `flow` and `receipt` share: reading the genesis and keys from files,
-//! fetching a record and its log's checkpoint from a node, and verifying them against the
+//! fetching a record and its log's checkpoint from a [`Source`] (a node or a static copy), and verifying them against the
 //! genesis (quorum-cosigned checkpoint, inclusion, entry bytes, signatures), and consistency
 //! with the checkpoint this machine saw before.
 
@@ -10,15 +10,15 @@ use daylight_verifier::checkpoint::{Checkpoint, SignedCheckpoint};
 use daylight_verifier::merkle::{leaf_hash, root_from_inclusion_proof, verify_consistency};
 use daylight_verifier::policy::{PolicyError, TrustedCheckpoint};
 use daylight_verifier::record::{
-    AcceptedKeys, Body, MemberId, Money, SignedRecord, canonicalize, verify_signatures,
+    AcceptedKeys, Body, MemberId, Money, SignedRecord, verify_signatures,
 };
 use daylight_verifier::{Hash, SigningKey};
 use serde_json::{Value, json};
 
-use crate::client::Client;
 use crate::error::{CliError, failed, input, read_file, read_text};
 use crate::output::Report;
 use crate::seen::SeenStore;
+use crate::source::Source;
 
 /// Reads and verifies the pinned genesis file (every founder signed it); any problem is bad
 /// input.
@@ -92,23 +92,6 @@ pub struct Version {
 }
 
 impl Version {
-    fn from_json(value: &Value, what: &str) -> Result<Version, String> {
-        let index = value["index"]
-            .as_u64()
-            .ok_or_else(|| format!("{what} has no index"))?;
-        let claimed_leaf = value["leaf"]
-            .as_str()
-            .ok_or_else(|| format!("{what} has no leaf"))?
-            .to_string();
-        let entry = serde_json::to_vec(&value["entry"]).map_err(|e| e.to_string())?;
-        let entry = canonicalize(&entry).map_err(|e| format!("{what} entry: {e}"))?;
-        Ok(Version {
-            index,
-            claimed_leaf,
-            entry,
-        })
-    }
-
     /// The leaf hash of the entry bytes.
     pub fn leaf(&self) -> Hash {
         leaf_hash(&self.entry)
@@ -126,59 +109,91 @@ pub struct Fetched {
     pub version: Version,
     /// Later corrections and voids of it, in log order.
     pub corrections: Vec<Version>,
+    /// How a static copy found it (rid index or scan, how corrections were found); empty
+    /// for a node, whose own indexes answered.
+    pub notes: Vec<String>,
 }
 
-/// Fetches a record from a node. `Ok(None)` when the node does not have it.
-pub fn fetch_record(client: &Client, target: &Target) -> Result<Option<Fetched>, CliError> {
-    let reply = client.get(&target.path())?;
-    if reply.status == 404 {
-        return Ok(None);
-    }
-    if !reply.is_success() {
-        return Err(reply.refusal());
-    }
-    let value = reply.json()?;
-    let bad = |e: String| CliError::Refused {
-        url: reply.url.clone(),
-        status: reply.status,
-        detail: format!("malformed record answer: {e}"),
-    };
-    let log = value["log"]
-        .as_str()
-        .ok_or_else(|| bad("no log".into()))?
-        .to_string();
-    let rid = value["rid"]
-        .as_str()
-        .ok_or_else(|| bad("no rid".into()))?
-        .to_string();
-    let version = Version::from_json(&value, "record").map_err(bad)?;
-    let mut corrections = Vec::new();
-    if let Some(list) = value["corrections"].as_array() {
-        for (i, c) in list.iter().enumerate() {
-            corrections.push(Version::from_json(c, &format!("correction {i}")).map_err(bad)?);
-        }
-    }
-    Ok(Some(Fetched {
-        log,
-        rid,
-        version,
-        corrections,
-    }))
+/// The member whose id prefixes `rid` followed by a dash (the longest, if several do): the
+/// log a record id belongs to.
+pub fn member_of_rid<'a>(rid: &str, members: impl Iterator<Item = &'a str>) -> Option<String> {
+    members
+        .filter(|m| {
+            rid.strip_prefix(m)
+                .is_some_and(|rest| rest.starts_with('-'))
+        })
+        .max_by_key(|m| m.len())
+        .map(str::to_string)
 }
 
-/// Fetches a log's checkpoint from a node and applies the genesis policy: signed by the
-/// log key, cosigned by a quorum of its witnesses. `Err(Ok(reason))` is a verification
-/// failure; `Err(Err(e))` a transport or input error.
+/// Fetches a log's checkpoint from a source and applies the genesis policy: signed by the
+/// log key, cosigned by a quorum of its witnesses. `Ok(Err(reason))` is a verification
+/// failure; `Err(e)` a transport or input error.
 pub fn trusted_checkpoint(
-    client: &Client,
+    source: &Source,
     genesis: &Genesis,
     member: &str,
 ) -> Result<Result<TrustedCheckpoint, String>, CliError> {
     let policy = genesis
         .policy_for(member)
         .map_err(|e| failed(format!("log {member:?}: {e}")))?;
-    let reply = client.get_ok(&format!("/log/{member}/checkpoint"))?;
-    Ok(check_checkpoint_note(&policy, &reply.body))
+    let note = source.checkpoint(member)?;
+    Ok(check_checkpoint_note(&policy, &note).map_err(|reason| {
+        match missing_cosigners(&policy, &note) {
+            Some(missing) if !missing.is_empty() => {
+                format!("{reason}; {}", why_missing(source, genesis, &missing))
+            }
+            _ => reason,
+        }
+    }))
+}
+
+/// The member ids of the log's witnesses with no valid cosignature on `note`, if it is a
+/// checkpoint signed by the log at all.
+fn missing_cosigners(policy: &daylight_verifier::LogPolicy, note: &[u8]) -> Option<Vec<String>> {
+    let signed = SignedCheckpoint::open(note, policy.log_key()).ok()?;
+    match policy.verify_cosignatures(signed) {
+        Err(PolicyError::QuorumNotMet(s)) => Some(s.missing),
+        _ => None,
+    }
+}
+
+/// Why witnesses (by key name) have not cosigned, as far as the source can tell: when each
+/// was last heard from by the node asked, or that a static copy cannot say.
+fn why_missing(source: &Source, genesis: &Genesis, missing: &[String]) -> String {
+    let member_of = |key_name: &str| {
+        genesis
+            .members()
+            .iter()
+            .find(|m| m.witness_key.name() == key_name)
+            .map(|m| m.id.clone())
+    };
+    let Some(info) = source.network_info() else {
+        return "the witnesses' nodes may be down or unable to reach the log's node; ask a                 node (not a static copy) when it last heard from them"
+            .to_string();
+    };
+    let heard: Vec<String> = missing
+        .iter()
+        .map(|key| {
+            let member = member_of(key).unwrap_or_else(|| key.clone());
+            let link = info.members.iter().find(|l| l.member == member);
+            match link {
+                Some(l) if l.connected => format!("{member}: connected to {}", source.base()),
+                Some(l) => match &l.last_seen {
+                    Some(at) => format!("{member}: last heard by {} at {at}", source.base()),
+                    None => format!(
+                        "{member}: not heard by {} since it started (down, or unreachable)",
+                        source.base()
+                    ),
+                },
+                None if info.member.as_deref() == Some(member.as_str()) => {
+                    format!("{member}: the node asked is this witness itself")
+                }
+                None => format!("{member}: unknown to {}", source.base()),
+            }
+        })
+        .collect();
+    format!("why: {}", heard.join("; "))
 }
 
 /// Applies a log's policy to a checkpoint note, with a reason that says which part failed.
@@ -237,50 +252,6 @@ pub fn checkpoint_json(trusted: &TrustedCheckpoint) -> Value {
         "root": trusted.checkpoint.root.to_hex(),
         "cosigners": trusted.cosigners.iter().map(|c| json!({"name": c.name, "timestamp": c.timestamp})).collect::<Vec<_>>(),
     })
-}
-
-fn decode_proof(value: &Value, url: &str) -> Result<Vec<Hash>, CliError> {
-    let bad = |detail: String| CliError::Refused {
-        url: url.to_string(),
-        status: 200,
-        detail,
-    };
-    value["proof"]
-        .as_array()
-        .ok_or_else(|| bad("answer has no proof".into()))?
-        .iter()
-        .map(|h| {
-            h.as_str()
-                .and_then(|s| Hash::from_base64(s).ok())
-                .ok_or_else(|| bad("proof hash is not base64 of 32 bytes".into()))
-        })
-        .collect()
-}
-
-/// Fetches the inclusion proof of leaf `index` in the tree of `size`.
-pub fn fetch_inclusion(
-    client: &Client,
-    member: &str,
-    index: u64,
-    size: u64,
-) -> Result<Vec<Hash>, CliError> {
-    let reply = client.get_ok(&format!(
-        "/log/{member}/proof/inclusion?index={index}&size={size}"
-    ))?;
-    decode_proof(&reply.json()?, &reply.url)
-}
-
-/// Fetches the consistency proof from size `old` to size `new`.
-pub fn fetch_consistency(
-    client: &Client,
-    member: &str,
-    old: u64,
-    new: u64,
-) -> Result<Vec<Hash>, CliError> {
-    let reply = client.get_ok(&format!(
-        "/log/{member}/proof/consistency?old={old}&new={new}"
-    ))?;
-    decode_proof(&reply.json()?, &reply.url)
 }
 
 /// Checks that `leaf` at `index` is in the checkpoint's tree, with a reason naming what did
@@ -381,7 +352,7 @@ pub fn record_json(record: &SignedRecord) -> Value {
 }
 
 /// Checks a trusted checkpoint against the one this machine saw before for its log, fetching
-/// a consistency proof from `client` if the sizes differ, and stores it if it is larger.
+/// a consistency proof from `source` if the sizes differ, and stores it if it is larger.
 /// Adds one check to the report.
 pub fn check_seen(
     report: &mut Report,
@@ -389,7 +360,7 @@ pub fn check_seen(
     store: &SeenStore,
     genesis: &Genesis,
     member: &str,
-    client: &Client,
+    source: &Source,
     trusted: &TrustedCheckpoint,
 ) -> Result<(), CliError> {
     let policy = genesis
@@ -439,7 +410,7 @@ pub fn check_seen(
             ))
         }
     } else {
-        let proof = fetch_consistency(client, member, old.size, new.size)?;
+        let proof = source.consistency(member, old.size, new.size)?;
         verify_consistency(old.size, new.size, &old.root, &new.root, &proof).map_err(|e| {
             format!(
                 "the log of size {} does not extend the checkpoint of size {} this machine saw before ({e})",
@@ -484,5 +455,15 @@ mod tests {
         );
         assert_eq!(Target::parse("a/b").unwrap_err().exit_code(), 2);
         assert_eq!(Target::parse("").unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn a_rid_belongs_to_the_longest_member_id_prefixing_it() {
+        let members = ["county-1", "county-12", "city-1"];
+        let of = |rid: &str| member_of_rid(rid, members.iter().copied());
+        assert_eq!(of("county-12-2024-pay-1").as_deref(), Some("county-12"));
+        assert_eq!(of("county-1-2024-pay-1").as_deref(), Some("county-1"));
+        assert_eq!(of("county-123-2024"), None);
+        assert_eq!(of("county-1"), None);
     }
 }

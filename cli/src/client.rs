@@ -4,8 +4,6 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::error::{CliError, input};
 
 /// How long to wait for a TCP connection.
@@ -35,13 +33,9 @@ impl Reply {
     /// The node's error as a [`CliError::Refused`]: its `error` and `detail` when the body is
     /// the node's JSON error, else the body text.
     pub fn refusal(&self) -> CliError {
-        let detail = match serde_json::from_slice::<Value>(&self.body) {
-            Ok(v) if v.get("error").is_some() => format!(
-                "{}: {}",
-                v["error"].as_str().unwrap_or("error"),
-                v["detail"].as_str().unwrap_or("")
-            ),
-            _ => String::from_utf8_lossy(&self.body).trim().to_string(),
+        let detail = match serde_json::from_slice::<daylight_api::ErrorBody>(&self.body) {
+            Ok(e) => format!("{}: {}", e.error, e.detail),
+            Err(_) => String::from_utf8_lossy(&self.body).trim().to_string(),
         };
         CliError::Refused {
             url: self.url.clone(),
@@ -50,12 +44,13 @@ impl Reply {
         }
     }
 
-    /// The body as JSON; a body that is not JSON is a refusal naming the URL.
-    pub fn json(&self) -> Result<Value, CliError> {
+    /// The body read as `T` (one of the API's typed answers, `daylight_api`); a body that
+    /// does not fit is a refusal naming the URL and `what` was expected.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, CliError> {
         serde_json::from_slice(&self.body).map_err(|e| CliError::Refused {
             url: self.url.clone(),
             status: self.status,
-            detail: format!("answer is not JSON: {e}"),
+            detail: format!("malformed {what}: {e}"),
         })
     }
 }

@@ -18,12 +18,12 @@ use serde_json::{Value, json};
 
 use crate::check::{
     Fetched, Target, Version, check_entry, check_inclusion, check_seen, describe_checkpoint,
-    effective_body, fetch_inclusion, fetch_record, open_genesis, trusted_checkpoint,
+    effective_body, member_of_rid, open_genesis, trusted_checkpoint,
 };
-use crate::client::Client;
 use crate::error::{CliError, input};
 use crate::output::Report;
 use crate::seen::{SeenStore, data_dir};
+use crate::source::Source;
 
 /// Deepest chain followed (a city allocation → county receipt → payment is 3).
 const MAX_DEPTH: usize = 32;
@@ -53,7 +53,7 @@ pub struct Hop {
 
 struct Tracer<'a> {
     genesis: &'a Genesis,
-    clients: Vec<Client>,
+    clients: Vec<Source>,
     store: SeenStore,
     checkpoints: BTreeMap<(String, String), Result<TrustedCheckpoint, String>>,
     visited: BTreeSet<String>,
@@ -66,7 +66,7 @@ struct Tracer<'a> {
 #[derive(Default)]
 struct Lookup {
     /// The first node that had it, and what it served.
-    found: Option<(Client, Fetched)>,
+    found: Option<(Source, Fetched)>,
     /// Whether some node answered (with or without the record).
     answered: bool,
     /// The nodes that could not be reached: (base URL, reason).
@@ -89,7 +89,7 @@ pub fn run(
     }
     let clients = nodes
         .iter()
-        .map(|n| Client::new(n))
+        .map(|n| Source::new(n))
         .collect::<Result<Vec<_>, _>>()?;
     let mut tracer = Tracer {
         genesis: &genesis,
@@ -113,11 +113,12 @@ pub fn run(
 }
 
 impl Tracer<'_> {
-    /// Clients to ask for a record of `log`: the nodes given, then the member's own node.
-    fn candidates(&self, log: &str) -> Vec<Client> {
+    /// Sources to ask for a record of `log`: the nodes (or copies) given, then the member's
+    /// own node.
+    fn candidates(&self, log: &str) -> Vec<Source> {
         let mut list = self.clients.clone();
         if let Some(url) = self.genesis.member(log).and_then(|m| m.http.clone())
-            && let Ok(c) = Client::new(&url)
+            && let Ok(c) = Source::new(&url)
             && !list.iter().any(|x| x.base() == c.base())
         {
             list.push(c);
@@ -142,12 +143,12 @@ impl Tracer<'_> {
                     .push((client.base().to_string(), reason.clone()));
                 continue;
             }
-            match fetch_record(&client, &target) {
-                Ok(Some(f)) => {
+            match client.record(&target, Some(self.genesis)) {
+                Ok(Ok(f)) => {
                     lookup.found = Some((client, f));
                     return lookup;
                 }
-                Ok(None) => lookup.answered = true,
+                Ok(Err(_)) => lookup.answered = true,
                 Err(CliError::Unreachable { reason, .. }) => {
                     self.report.node_unreachable(client.base(), reason.clone());
                     self.down.insert(client.base().to_string(), reason.clone());
@@ -161,20 +162,12 @@ impl Tracer<'_> {
 
     /// The member whose id prefixes the rid (the longest, if several do).
     fn log_of(&self, rid: &str) -> Option<String> {
-        self.genesis
-            .members()
-            .iter()
-            .filter(|m| {
-                rid.strip_prefix(m.id.as_str())
-                    .is_some_and(|r| r.starts_with('-'))
-            })
-            .max_by_key(|m| m.id.len())
-            .map(|m| m.id.clone())
+        member_of_rid(rid, self.genesis.members().iter().map(|m| m.id.as_str()))
     }
 
     fn checkpoint(
         &mut self,
-        client: &Client,
+        client: &Source,
         log: &str,
     ) -> Result<Result<TrustedCheckpoint, String>, CliError> {
         let key = (client.base().to_string(), log.to_string());
@@ -186,7 +179,13 @@ impl Tracer<'_> {
             Ok(t) => {
                 self.report.pass(
                     &format!("log {log} checkpoint"),
-                    format!("{} at {}", describe_checkpoint(t), client.base()),
+                    format!(
+                        "{} at {}",
+                        describe_checkpoint(t),
+                        client
+                            .describe()
+                            .unwrap_or_else(|_| client.base().to_string())
+                    ),
                 );
                 check_seen(
                     &mut self.report,
@@ -344,7 +343,7 @@ impl Tracer<'_> {
 
     fn verify_version(
         &mut self,
-        client: &Client,
+        client: &Source,
         log: &str,
         version: &Version,
     ) -> Result<Result<SignedRecord, String>, CliError> {
@@ -373,7 +372,7 @@ impl Tracer<'_> {
                 trusted.checkpoint.size, version.index
             )));
         }
-        let proof = fetch_inclusion(client, log, version.index, trusted.checkpoint.size)?;
+        let proof = client.inclusion(log, version.index, trusted.checkpoint.size)?;
         Ok(
             check_inclusion(version.index, &version.leaf(), &proof, &trusted.checkpoint)
                 .map(|()| record),

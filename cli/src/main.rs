@@ -17,6 +17,9 @@ mod publish;
 mod receipt;
 mod replay;
 mod seen;
+mod source;
+mod static_copy;
+mod tiles;
 mod verify;
 
 use std::path::PathBuf;
@@ -77,7 +80,8 @@ enum Command {
         /// The pinned genesis file.
         #[arg(long)]
         genesis: PathBuf,
-        /// A node to ask; repeat to ask several, which must all agree.
+        /// A node, or a static copy's root URL, to ask; repeat to ask several, which must
+        /// all agree.
         #[arg(long = "node", required = true)]
         nodes: Vec<String>,
         /// A record id, or the 64-hex-digit leaf hash of one exact version.
@@ -91,7 +95,8 @@ enum Command {
         /// The pinned genesis file.
         #[arg(long)]
         genesis: PathBuf,
-        /// A node to ask (repeatable); each log's own node from the genesis is tried too.
+        /// A node or static copy to ask (repeatable); each log's own node from the genesis is
+        /// tried too.
         #[arg(long = "node", required = true)]
         nodes: Vec<String>,
         /// The record id to start from (a payment, a receipt, an allocation...).
@@ -103,7 +108,8 @@ enum Command {
         /// The pinned genesis file.
         #[arg(long)]
         genesis: PathBuf,
-        /// The node to replay from (any member's or observer's node holds every log).
+        /// The node to replay from (any member's or observer's node holds every log), or a
+        /// static copy's root URL.
         #[arg(long)]
         node: String,
         /// How to write the report.
@@ -224,11 +230,16 @@ enum GenesisCommand {
 
 #[derive(Subcommand, Debug)]
 enum ReceiptCommand {
-    /// Fetches the receipt of a record from a node into a file.
+    /// Fetches the receipt of a record from a node, or assembles it from a static copy, into a
+    /// file.
     Fetch {
-        /// The node's base URL.
+        /// The node's base URL, or a static copy's root URL.
         #[arg(long)]
         node: String,
+        /// Verify the receipt against this pinned genesis before writing it; one that does
+        /// not verify is not written.
+        #[arg(long)]
+        genesis: Option<PathBuf>,
         /// The record id (or give --log and --index).
         #[arg(required_unless_present = "log", conflicts_with_all = ["log", "index"])]
         rid: Option<String>,
@@ -331,6 +342,7 @@ fn run(cli: Cli) -> Result<Report, CliError> {
         } => verify::run(&genesis, &nodes, &target, data_dir),
         Command::Receipt(ReceiptCommand::Fetch {
             node,
+            genesis,
             rid,
             log,
             index,
@@ -342,7 +354,7 @@ fn run(cli: Cli) -> Result<Report, CliError> {
                 (None, Some(log), Some(index)) => receipt::Which::Index { log, index },
                 _ => return Err(input("give a record id, or --log and --index")),
             };
-            receipt::fetch(&node, which, &out, opening.as_deref())
+            receipt::fetch(&node, which, &out, opening.as_deref(), genesis.as_deref())
         }
         Command::Receipt(ReceiptCommand::Verify {
             genesis,

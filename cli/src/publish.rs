@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::check::read_signing_key;
 use crate::client::Client;
-use crate::error::{CliError, failed, input, read_file};
+use crate::error::{CliError, input, read_file};
 use crate::output::Report;
 
 /// Signs a record read as JSON: the operator's signature over the JCS bytes of the record
@@ -48,22 +48,22 @@ pub fn run(node: &str, key: &Path, record: &Path) -> Result<Report, CliError> {
     if !reply.is_success() {
         return Err(reply.refusal());
     }
-    let ack = reply.json()?;
+    let ack: daylight_api::Ack = reply.parse("acknowledgement")?;
     let mut report = Report::new(json!({
         "rid": signed.record.rid.as_str(),
-        "index": ack["index"],
-        "leaf": ack["leaf"],
+        "index": ack.index,
+        "leaf": ack.leaf.to_hex(),
         "node": client.base(),
-        "checkpoint": ack["checkpoint"],
+        "checkpoint": ack.checkpoint,
     }));
     report.line(format!(
         "Published {} at {}: index {}, leaf {}.",
         signed.record.rid,
         client.base(),
-        ack["index"],
-        ack["leaf"].as_str().unwrap_or("?")
+        ack.index,
+        ack.leaf
     ));
-    if ack["leaf"].as_str() == Some(leaf.to_hex().as_str()) {
+    if ack.leaf == leaf {
         report.pass(
             "leaf",
             "the node logged exactly the bytes signed here (same leaf hash)",
@@ -73,7 +73,7 @@ pub fn run(node: &str, key: &Path, record: &Path) -> Result<Report, CliError> {
             "leaf",
             format!(
                 "the node acknowledged leaf {}, but the record signed here hashes to {leaf}",
-                ack["leaf"]
+                ack.leaf
             ),
         );
     }
@@ -82,8 +82,5 @@ pub fn run(node: &str, key: &Path, record: &Path) -> Result<Report, CliError> {
         client.base(),
         signed.record.rid
     ));
-    if ack["index"].is_null() {
-        return Err(failed("the node's answer has no index"));
-    }
     Ok(report)
 }

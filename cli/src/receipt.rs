@@ -25,12 +25,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::check::{
-    Target, check_entry, check_inclusion, describe_record, fetch_record, open_genesis, record_json,
+    Target, check_entry, check_inclusion, describe_record, open_genesis, record_json,
 };
-use crate::client::Client;
 use crate::error::{CliError, input, read_file};
 use crate::output::Report;
 use crate::seen::write_atomic;
+use crate::source::Source;
 
 /// The `format` of a household receipt.
 pub const HOUSEHOLD_FORMAT: &str = "daylight-household-receipt/v1";
@@ -69,42 +69,82 @@ fn read_opening(path: &Path) -> Result<Opening, CliError> {
     })
 }
 
-/// Runs `daylight receipt fetch`.
+/// Runs `daylight receipt fetch`. From a node, the node's receipt; from a static copy, one
+/// assembled here from the entry bundle, the hash tiles (each checked against the copy's
+/// checkpoint root) and the checkpoint note, byte for byte the bundle a node would serve for
+/// the same checkpoint. With `genesis`, the receipt is verified as `receipt verify` would
+/// before it is written, and one that does not verify is not written (exit 1).
 pub fn fetch(
     node: &str,
     which: Which,
     out: &Path,
     opening: Option<&Path>,
+    genesis: Option<&Path>,
 ) -> Result<Report, CliError> {
-    let client = Client::new(node)?;
+    let genesis = genesis.map(open_genesis).transpose()?;
+    let source = Source::new(node)?;
+    let described = source.describe()?;
+    let mut notes = Vec::new();
     let (log, index) = match which {
         Which::Index { log, index } => (log, index),
         Which::Rid(rid) => {
             let target = Target::parse(&rid)?;
-            let fetched = fetch_record(&client, &target)?.ok_or_else(|| {
-                crate::error::failed(format!(
-                    "{} does not have {}",
-                    client.base(),
-                    target.describe()
-                ))
-            })?;
+            let fetched = source
+                .record(&target, genesis.as_ref())?
+                .map_err(crate::error::failed)?;
+            notes = fetched.notes;
             (fetched.log, fetched.version.index)
         }
     };
-    let reply = client.get_ok(&format!("/log/{log}/receipt/{index}"))?;
-    let bundle = ProofBundle::parse(&reply.body).map_err(|e| CliError::Refused {
-        url: reply.url.clone(),
-        status: reply.status,
-        detail: format!("the node's receipt is malformed: {e}"),
+    let body = source.receipt(&log, index)?;
+    let bundle = ProofBundle::parse(&body).map_err(|e| CliError::Refused {
+        url: format!("{}/log/{log}/receipt/{index}", source.base()),
+        status: 200,
+        detail: format!("the receipt is malformed: {e}"),
     })?;
-    let text = String::from_utf8_lossy(&reply.body).into_owned();
-    let bytes = match opening {
-        None => reply.body.clone(),
-        Some(path) => {
+    let opening_value = opening.map(read_opening).transpose()?;
+    let mut report = Report::new(json!({
+        "log": log, "index": index, "out": out.display().to_string(),
+        "household": opening.is_some(), "source": source.kind()?, "notes": notes,
+    }));
+    report.line(format!("source: {described}"));
+    for note in &notes {
+        report.line(format!("  {note}"));
+    }
+    if let Some(genesis) = &genesis {
+        let parsed = parse_bundle(&body).map_err(|u| {
+            crate::error::failed(format!(
+                "the receipt of entry {index} of log {log} from {described} is not a whole \
+                 receipt: {}",
+                match u {
+                    Unusable::Damaged(what) => what,
+                    Unusable::NoEntry => "it carries no entry".to_string(),
+                    Unusable::Empty | Unusable::NotAReceipt =>
+                        "it is not a tlog-proof bundle".to_string(),
+                }
+            ))
+        })?;
+        let verified = verify_parsed(genesis, parsed, opening_value.as_ref())?;
+        report.checks.extend(verified.checks.iter().cloned());
+        report.lines.extend(verified.lines.iter().cloned());
+        if let Some(failure) = verified.failure {
+            report.failure = Some(failure);
+            report.line(format!(
+                "Did not write {}: the receipt does not verify against genesis {}.",
+                out.display(),
+                genesis.id()
+            ));
+            return Ok(report);
+        }
+    }
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let bytes = match opening_value {
+        None => body.clone(),
+        Some(opening_value) => {
             let receipt = HouseholdReceipt {
                 format: HOUSEHOLD_FORMAT.into(),
                 bundle: text,
-                opening: read_opening(path)?,
+                opening: opening_value,
             };
             let mut json = serde_json::to_vec_pretty(&receipt)
                 .map_err(|e| input(format!("cannot write the receipt: {e}")))?;
@@ -113,10 +153,6 @@ pub fn fetch(
         }
     };
     write_atomic(out, &bytes).map_err(|e| input(format!("cannot write {}: {e}", out.display())))?;
-    let mut report = Report::new(json!({
-        "log": log, "index": index, "out": out.display().to_string(),
-        "household": opening.is_some(),
-    }));
     report.line(format!(
         "Wrote the receipt of entry {index} of log {log} ({} proof hashes{}) to {}.",
         bundle.proof.len(),
@@ -127,10 +163,18 @@ pub fn fetch(
         },
         out.display()
     ));
-    report.line(format!(
-        "Not verified yet: run `daylight receipt verify --genesis GENESIS {}` (offline).",
-        out.display()
-    ));
+    if genesis.is_none() {
+        if source.is_static()? {
+            report.line(
+                "Assembled from the static copy: its entry and proof were checked against the \
+                 copy's checkpoint root, but the checkpoint's signatures are not checked yet.",
+            );
+        }
+        report.line(format!(
+            "Not verified yet: run `daylight receipt verify --genesis GENESIS {}` (offline).",
+            out.display()
+        ));
+    }
     Ok(report)
 }
 

@@ -1,4 +1,5 @@
-//! Replaying a whole log over HTTP, trusting nothing but the genesis: the log's checkpoint
+//! Replaying a whole log over HTTP, from a node or a static copy (the same tile paths),
+//! trusting nothing but the genesis: the log's checkpoint
 //! must carry its quorum of cosignatures, then every entry bundle (tlog-tiles) is fetched,
 //! several at a time, each entry is hashed into the tree in order, and the tree's root must
 //! equal the checkpoint's. One wrong byte in any tile changes the root, so this checks every
@@ -11,8 +12,8 @@ use daylight_verifier::policy::TrustedCheckpoint;
 use daylight_verifier::tile::{TILE_WIDTH, Tile, TileKind, read_bundle};
 
 use crate::check::trusted_checkpoint;
-use crate::client::Client;
 use crate::error::{CliError, failed};
+use crate::source::Source;
 
 /// Entry bundles fetched at once, in parallel, before their entries are handed on.
 const TILES_PER_ROUND: u64 = 64;
@@ -25,14 +26,14 @@ pub struct Replayed {
     pub checkpoint: TrustedCheckpoint,
 }
 
-/// Replays the log of `member` from `client`: checks its checkpoint under the genesis policy,
+/// Replays the log of `member` from `client` (a node or a static copy): checks its checkpoint under the genesis policy,
 /// then hands each run of verified-by-position entries to `take(first_index, entries)` in
 /// order, and finally checks the root. `progress` shows the entries handed on.
 ///
 /// Entries are handed on before the final root check; the caller must discard what it built
 /// if this returns an error.
 pub fn replay(
-    client: &Client,
+    client: &Source,
     genesis: &Genesis,
     member: &str,
     progress: &indicatif::ProgressBar,
@@ -74,10 +75,18 @@ pub fn replay(
     }
     let root = frontier.root();
     if root != checkpoint.checkpoint.root {
+        // A static copy also has hash tiles to tell which bundle is the damaged one.
+        let which = client
+            .explain_damage(member)
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default();
         return Err(failed(format!(
             "log {member}: the {size} entries served build the root {root}, but the cosigned \
-             checkpoint says {}: the node served altered or reordered entries",
-            checkpoint.checkpoint.root
+             checkpoint says {}: {} served altered or reordered entries{which}",
+            checkpoint.checkpoint.root,
+            client
+                .describe()
+                .unwrap_or_else(|_| client.base().to_string())
         )));
     }
     Ok(Replayed { checkpoint })
@@ -90,7 +99,7 @@ fn tile_width(tile: u64, size: u64) -> u64 {
 
 /// Fetches the entry bundles `tiles` of a log of `size` leaves, `FETCHERS` at a time.
 fn fetch_round(
-    client: &Client,
+    client: &Source,
     member: &str,
     tiles: std::ops::Range<u64>,
     size: u64,
@@ -106,15 +115,14 @@ fn fetch_round(
                         .skip(worker as usize)
                         .step_by(FETCHERS as usize)
                         .map(|tile| {
-                            let path = Tile {
-                                kind: TileKind::Entries,
-                                index: tile,
-                                width: tile_width(tile, size),
-                            }
-                            .path();
-                            let body = client
-                                .get_ok(&format!("/log/{member}/{path}"))
-                                .map(|reply| reply.body);
+                            let body = client.tile(
+                                member,
+                                &Tile {
+                                    kind: TileKind::Entries,
+                                    index: tile,
+                                    width: tile_width(tile, size),
+                                },
+                            );
                             (tile, body)
                         })
                         .collect::<Vec<_>>()

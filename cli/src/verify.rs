@@ -12,18 +12,17 @@ use serde_json::{Value, json};
 
 use crate::check::{
     Fetched, Target, check_entry, check_inclusion, check_seen, checkpoint_json,
-    describe_checkpoint, describe_record, fetch_consistency, fetch_inclusion, fetch_record,
-    open_genesis, record_json, trusted_checkpoint,
+    describe_checkpoint, describe_record, open_genesis, record_json, trusted_checkpoint,
 };
-use crate::client::Client;
 use crate::error::{CliError, input};
 use crate::output::Report;
 use crate::seen::{SeenStore, data_dir};
+use crate::source::Source;
 
-/// What one node showed, once its part verified.
+/// What one source (node or static copy) showed, once its part verified.
 pub struct NodeView {
-    /// The node.
-    pub client: Client,
+    /// The source.
+    pub client: Source,
     /// The record it served.
     pub fetched: Fetched,
     /// Its log's checkpoint, trusted under the genesis policy.
@@ -48,7 +47,7 @@ pub fn run(
     }
     let clients = nodes
         .iter()
-        .map(|n| Client::new(n))
+        .map(|n| Source::new(n))
         .collect::<Result<Vec<_>, _>>()?;
     let store = SeenStore::new(&data_dir(data_dir_flag)?);
     let mut report = Report::new(json!({
@@ -78,6 +77,8 @@ pub fn run(
             Ok(Some(view)) => {
                 node_json.push(json!({
                     "url": client.base(), "ok": true,
+                    "source": client.kind().unwrap_or("node"),
+                    "notes": view.fetched.notes,
                     "index": view.fetched.version.index,
                     "leaf": view.fetched.version.leaf().to_hex(),
                     "checkpoint": checkpoint_json(&view.trusted),
@@ -153,22 +154,27 @@ pub fn run(
     Ok(report)
 }
 
-/// Verifies what one node serves about `target`; adds its checks to the report. `Ok(None)`
-/// when a check failed in a way that stops the rest (no record, untrusted checkpoint).
+/// Verifies what one source (node or static copy) serves about `target`; adds its checks to
+/// the report. `Ok(None)` when a check failed in a way that stops the rest (no record,
+/// untrusted checkpoint).
 pub fn verify_at(
     genesis: &Genesis,
-    client: &Client,
+    client: &Source,
     target: &Target,
     report: &mut Report,
     label: &dyn Fn(&str) -> String,
 ) -> Result<Option<NodeView>, CliError> {
-    let Some(fetched) = fetch_record(client, target)? else {
-        report.fail(
-            &label("record"),
-            format!("the node does not have {}", target.describe()),
-        );
-        return Ok(None);
+    report.line(format!("source: {}", client.describe()?));
+    let fetched = match client.record(target, Some(genesis))? {
+        Ok(fetched) => fetched,
+        Err(reason) => {
+            report.fail(&label("record"), reason);
+            return Ok(None);
+        }
     };
+    for note in &fetched.notes {
+        report.line(format!("  {note}"));
+    }
     let member = fetched.log.clone();
     if genesis.member(&member).is_none() {
         report.fail(
@@ -237,7 +243,7 @@ pub fn verify_at(
 /// its inclusion proof leads to the trusted checkpoint's root.
 fn check_version(
     genesis: &Genesis,
-    client: &Client,
+    client: &Source,
     member: &str,
     version: &crate::check::Version,
     trusted: &TrustedCheckpoint,
@@ -249,7 +255,7 @@ fn check_version(
         report.fail(
             &format!("{prefix}entry"),
             format!(
-                "entry does not hash to the leaf the node names: it hashes to {leaf}, the node says {}",
+                "entry does not hash to the leaf the source names: it hashes to {leaf}, the source says {}",
                 version.claimed_leaf
             ),
         );
@@ -279,11 +285,15 @@ fn check_version(
         );
         return Ok(None);
     }
-    let proof = fetch_inclusion(client, member, version.index, size)?;
+    let proof = client.inclusion(member, version.index, size)?;
     match check_inclusion(version.index, &leaf, &proof, &trusted.checkpoint) {
         Ok(()) => report.pass(
             &format!("{prefix}inclusion"),
-            format!("index {} is in the tree of size {size}", version.index),
+            format!(
+                "index {} is in the tree of size {size}{}",
+                version.index,
+                client.proof_note()?
+            ),
         ),
         Err(reason) => {
             report.fail(&format!("{prefix}inclusion"), reason);
@@ -313,7 +323,9 @@ fn check_nodes_consistent(report: &mut Report, views: &[NodeView]) -> Result<(),
                 ))
             }
         } else {
-            let proof = fetch_consistency(&largest.client, &v.fetched.log, c.size, big.size)?;
+            let proof = largest
+                .client
+                .consistency(&v.fetched.log, c.size, big.size)?;
             verify_consistency(c.size, big.size, &c.root, &big.root, &proof).map_err(|e| {
                 format!(
                     "the checkpoint of {} (size {}) is not a prefix of the one of {} (size {}): {e}",

@@ -23,9 +23,9 @@ use daylight_verifier::record::{Date, MemberId};
 use daylight_verifier::{Evidence, SigningKey};
 use tokio::sync::RwLock;
 
-use crate::sequencer::{Sequencer, SequencerError};
-use crate::storage::Store;
-use crate::submit::{SubmitError, Submitter};
+use crate::publish::sequencer::{Sequencer, SequencerError};
+use crate::publish::submit::{SubmitError, Submitter};
+use crate::store::Store;
 
 /// How often the auditor looks for grown logs and new evidence.
 const CHECK_EVERY: Duration = Duration::from_millis(500);

@@ -60,39 +60,98 @@ pub struct NodeConfig {
     /// Seconds between the end of one scrub pass over every held log and the next.
     #[serde(default = "default_scrub_interval_seconds")]
     pub scrub_interval_seconds: u64,
+    /// Seconds with no peer connected before the node warns that it is isolated.
+    #[serde(default = "default_warn_alone_seconds")]
+    pub warn_alone_seconds: u64,
+    /// Seconds the node's own latest checkpoint may lack its quorum of cosignatures before
+    /// the node warns, naming the witnesses missing.
+    #[serde(default = "default_warn_quorum_seconds")]
+    pub warn_quorum_seconds: u64,
     /// Limits of the HTTP server against abuse (the `[http]` table; DESIGN §5.5). Every field
     /// has a default, and `init` writes none of them.
     #[serde(default, skip_serializing_if = "HttpLimits::is_default")]
     pub http: HttpLimits,
     /// Static publication (the `[publish]` table; DESIGN §5.6, docs/static-publication.md):
     /// when present, the node keeps a copy of every held log, as tlog-tiles, in a directory
-    /// that any web server can serve. Absent: no copy.
+    /// that any web server can serve, in an S3-compatible bucket, or both. Absent: no copy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publish: Option<PublishConfig>,
 }
 
 /// Static publication (DESIGN §5.6; docs/static-publication.md): the `[publish]` table of
-/// `node.toml`. While the node runs it copies every log it holds to `dir` — the checkpoint,
-/// hash tiles and entry bundles, laid out as its own `/log/<member>/...` read path — writing
-/// every tile before the checkpoint that covers it and never overwriting anything but the
+/// `node.toml`. While the node runs it copies every log it holds to `dir`, to an S3-compatible
+/// bucket (`[publish.s3]`), or to both — the checkpoint, hash tiles, entry bundles and a
+/// `rid/` object per record, laid out as its own `/log/<member>/...` read path — writing
+/// every object before the checkpoint that covers it and never overwriting anything but the
 /// checkpoint.
 ///
 /// ```toml
 /// [publish]
 /// dir = "/var/www/daylight"
 /// interval_seconds = 2
+///
+/// [publish.s3]
+/// endpoint = "https://s3.example.gov.cn"
+/// region = "garage"
+/// bucket = "daylight"
+/// credentials_file = "s3-credentials.toml"
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PublishConfig {
     /// The directory the copy is written to (created if absent; relative paths are relative
     /// to the configuration file). Serve it as the web server's root: the log of member `m` is
-    /// then at `/log/m/`.
-    pub dir: PathBuf,
+    /// then at `/log/m/`. Absent: no directory copy (then `s3` must be set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
     /// Seconds between passes that look for new checkpoints (default 2). A pass writes only
     /// what changed, so a short interval costs little.
     #[serde(default = "default_publish_interval_seconds")]
     pub interval_seconds: u64,
+    /// An S3-compatible bucket to publish to as well (the `[publish.s3]` table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3PublishConfig>,
+}
+
+/// The `[publish.s3]` table: an S3-compatible bucket (Garage, or any S3 service) that receives
+/// the static copy (docs/static-publication.md, "S3").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3PublishConfig {
+    /// The service's URL, e.g. `https://s3.example.gov.cn`. `http://` is allowed only because
+    /// it is written here (a service on loopback or a trusted network).
+    pub endpoint: String,
+    /// The region the service signs with (Garage: its `s3_region`, often `garage`).
+    pub region: String,
+    /// The bucket's name; requests are path-style (`<endpoint>/<bucket>/<key>`).
+    pub bucket: String,
+    /// A prefix inside the bucket (`a/b`; default empty: the bucket's root).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub prefix: String,
+    /// A TOML file with `access_key_id` and `secret_access_key`, readable by its owner only
+    /// (mode 0600); relative paths are relative to the configuration file.
+    pub credentials_file: PathBuf,
+    /// Whether creates also send `If-None-Match: *` (default true); the publisher looks first
+    /// either way (docs/decisions/0012-static-publication-s3.md). Set false only for a service
+    /// that refuses the header.
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    pub conditional_put: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+/// The S3 credentials file named by `[publish.s3] credentials_file`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct S3Credentials {
+    access_key_id: String,
+    secret_access_key: String,
 }
 
 fn default_publish_interval_seconds() -> u64 {
@@ -104,6 +163,85 @@ impl PublishConfig {
     pub fn interval(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.interval_seconds)
             .max(std::time::Duration::from_millis(100))
+    }
+
+    /// Checks the table: at least one destination, and a valid `[publish.s3]` with readable,
+    /// private credentials.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.dir.is_none() && self.s3.is_none() {
+            bail!("[publish] needs dir = \"...\", a [publish.s3] table, or both");
+        }
+        if let Some(s3) = &self.s3 {
+            s3.target()?;
+        }
+        Ok(())
+    }
+
+    /// Every configured destination, ready for [`crate::static_copy::StaticPublisher::new`].
+    pub fn targets(&self) -> anyhow::Result<Vec<crate::static_copy::StaticTarget>> {
+        let mut targets = Vec::new();
+        if let Some(dir) = &self.dir {
+            targets.push(
+                crate::static_copy::StaticTarget::directory(dir)
+                    .with_context(|| format!("[publish] dir {}", dir.display()))?,
+            );
+        }
+        if let Some(s3) = &self.s3 {
+            targets.push(s3.target()?);
+        }
+        Ok(targets)
+    }
+}
+
+impl S3PublishConfig {
+    /// The bucket with its credentials read from `credentials_file`, which must be readable
+    /// by its owner only.
+    pub fn bucket(&self) -> anyhow::Result<crate::static_copy::S3Bucket> {
+        let path = &self.credentials_file;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(path)
+                .with_context(|| format!("cannot read the S3 credentials file {}", path.display()))?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                bail!(
+                    "the S3 credentials file {} is readable by others (mode {:o}); run \
+                     `chmod 600 {}`",
+                    path.display(),
+                    mode & 0o777,
+                    path.display()
+                );
+            }
+        }
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the S3 credentials file {}", path.display()))?;
+        let credentials: S3Credentials = toml::from_str(&text).with_context(|| {
+            format!(
+                "the S3 credentials file {} must hold access_key_id = \"...\" and \
+                 secret_access_key = \"...\"",
+                path.display()
+            )
+        })?;
+        if self.bucket.is_empty() {
+            bail!("bucket must name the bucket to publish to");
+        }
+        Ok(crate::static_copy::S3Bucket {
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone(),
+            bucket: self.bucket.clone(),
+            prefix: self.prefix.clone(),
+            access_key_id: credentials.access_key_id,
+            secret_access_key: credentials.secret_access_key,
+            conditional_put: self.conditional_put,
+        })
+    }
+
+    /// The bucket as a [`crate::static_copy::StaticTarget`] (its endpoint and prefix checked).
+    pub fn target(&self) -> anyhow::Result<crate::static_copy::StaticTarget> {
+        crate::static_copy::StaticTarget::bucket(&self.bucket()?)
+            .with_context(|| format!("[publish.s3] bucket {:?} at {}", self.bucket, self.endpoint))
     }
 }
 
@@ -246,7 +384,23 @@ fn default_scrub_interval_seconds() -> u64 {
         .as_secs()
 }
 
+fn default_warn_alone_seconds() -> u64 {
+    crate::liveness::LivenessLimits::default().peer.as_secs()
+}
+
+fn default_warn_quorum_seconds() -> u64 {
+    crate::liveness::LivenessLimits::default().quorum.as_secs()
+}
+
 impl NodeConfig {
+    /// When the liveness watcher warns.
+    pub fn liveness_limits(&self) -> crate::liveness::LivenessLimits {
+        crate::liveness::LivenessLimits {
+            peer: std::time::Duration::from_secs(self.warn_alone_seconds),
+            quorum: std::time::Duration::from_secs(self.warn_quorum_seconds),
+        }
+    }
+
     /// How the background scrub is paced.
     pub fn scrub_pace(&self) -> crate::integrity::ScrubPace {
         crate::integrity::ScrubPace {
@@ -320,7 +474,13 @@ impl NodeConfig {
         config.witness_key.as_mut().map(absolute);
         config.operator_key.as_mut().map(absolute);
         if let Some(publish) = config.publish.as_mut() {
-            absolute(&mut publish.dir);
+            publish.dir.as_mut().map(absolute);
+            if let Some(s3) = publish.s3.as_mut() {
+                absolute(&mut s3.credentials_file);
+            }
+            publish
+                .check()
+                .with_context(|| format!("{} has an invalid [publish] table", path.display()))?;
         }
         let genesis = read_genesis(&config.genesis)?;
         let p2p_key = read_p2p_key(&config.p2p_key)?;
@@ -414,7 +574,7 @@ pub fn edit_config(config_path: &Path, change: impl FnOnce(&mut NodeConfig)) -> 
 fn read_p2p_key(path: &Path) -> anyhow::Result<libp2p::identity::Keypair> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the p2p key file {}", path.display()))?;
-    crate::p2p::parse_identity(&text)
+    crate::network::parse_identity(&text)
         .with_context(|| format!("p2p key file {} is not valid", path.display()))
 }
 
@@ -486,12 +646,24 @@ pub struct InitKeys<'a> {
     pub p2p: Option<&'a Path>,
 }
 
-/// `daylight-node init`: creates the data directory, keys (mode 0600) and configuration, for a
-/// member (`Some(id)`) or an observer (`None`).
-///
-/// Keys come from `log_key`/`witness_key` files when given (the usual case: the genesis was
-/// made with them), otherwise fresh ones are generated. Either way they must match the
-/// member's entry in the genesis.
+/// What `daylight-node init` may be told beyond the genesis and the member: key files, and
+/// listen addresses that override the member's entry in the genesis.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InitOptions<'a> {
+    /// Existing key files.
+    pub keys: InitKeys<'a>,
+    /// The HTTP listen address; by default the host and port of the member's `http` URL in
+    /// the genesis, else 127.0.0.1:8080.
+    pub http_listen: Option<SocketAddr>,
+    /// The libp2p listen multiaddr; by default the member's first address in the genesis,
+    /// else `/ip4/127.0.0.1/tcp/0`.
+    pub p2p_listen: Option<&'a str>,
+    /// An operator key file the genesis accepts for the member's log (an auditor needs one to
+    /// publish findings); copied into the data directory.
+    pub operator_key: Option<&'a Path>,
+}
+
+/// `daylight-node init` with only key files and an HTTP address: see [`init_with`].
 pub fn init(
     genesis_path: &Path,
     member: Option<&str>,
@@ -499,7 +671,49 @@ pub fn init(
     keys: InitKeys<'_>,
     http_listen: Option<SocketAddr>,
 ) -> anyhow::Result<PathBuf> {
+    let options = InitOptions {
+        keys,
+        http_listen,
+        ..InitOptions::default()
+    };
+    init_with(genesis_path, member, data_dir, options)
+}
+
+/// `daylight-node init`: creates the data directory, keys (mode 0600) and configuration, for a
+/// member (`Some(id)`) or an observer (`None`).
+///
+/// Keys come from `log_key`/`witness_key` files when given (the usual case: the genesis was
+/// made with them), otherwise fresh ones are generated. Either way they must match the
+/// member's entry in the genesis. The node listens where the genesis says the member can be
+/// reached (its first libp2p address, the host and port of its HTTP URL), unless `options`
+/// says otherwise, so that the other members' nodes, which dial those addresses, find it.
+pub fn init_with(
+    genesis_path: &Path,
+    member: Option<&str>,
+    data_dir: &Path,
+    options: InitOptions<'_>,
+) -> anyhow::Result<PathBuf> {
+    let keys = options.keys;
     let genesis = read_genesis(genesis_path)?;
+    let entry = member.and_then(|m| genesis.member(m));
+    let p2p_listen = match (options.p2p_listen, entry.and_then(|m| m.addresses.first())) {
+        (Some(given), _) => given.to_string(),
+        (None, Some(listed)) => listed.clone(),
+        (None, None) => default_p2p(),
+    };
+    p2p_listen
+        .parse::<libp2p::Multiaddr>()
+        .with_context(|| format!("the p2p listen address {p2p_listen:?} is not a multiaddr"))?;
+    let http_listen = match (options.http_listen, entry.and_then(|m| m.http.as_deref())) {
+        (Some(given), _) => given,
+        (None, Some(url)) => listen_address_of(url)?,
+        (None, None) => default_http(),
+    };
+    if let (Some(member), Some(path)) = (member, options.operator_key) {
+        read_operator_key(&genesis, member, path)?;
+    } else if options.operator_key.is_some() {
+        bail!("an observer publishes nothing and takes no operator key; leave --operator-key out");
+    }
     let network = genesis.network().to_string();
     let config_path = data_dir.join(CONFIG_FILE);
     if config_path.exists() {
@@ -511,7 +725,7 @@ pub fn init(
     let p2p_text = match keys.p2p {
         Some(p) => std::fs::read_to_string(p)
             .with_context(|| format!("cannot read the p2p key file {}", p.display()))?,
-        None => crate::p2p::generate_identity()?.0,
+        None => crate::network::generate_identity()?.0,
     };
     let member_keys = match member {
         Some(member) => {
@@ -529,11 +743,15 @@ pub fn init(
                 )?,
             };
             check_keys(&genesis, member, &log, &witness)?;
-            check_peer_id(&genesis, member, &crate::p2p::parse_identity(&p2p_text)?)?;
+            check_peer_id(
+                &genesis,
+                member,
+                &crate::network::parse_identity(&p2p_text)?,
+            )?;
             Some((log, witness))
         }
         None => {
-            crate::p2p::parse_identity(&p2p_text)?;
+            crate::network::parse_identity(&p2p_text)?;
             None
         }
     };
@@ -547,6 +765,11 @@ pub fn init(
         )?;
     }
     write_private(&data_dir.join("keys/p2p.key"), p2p_text.trim())?;
+    if let Some(path) = options.operator_key {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        write_private(&data_dir.join("keys/operator.key"), text.trim())?;
+    }
     std::fs::copy(genesis_path, data_dir.join("genesis.note"))
         .with_context(|| format!("cannot copy {}", genesis_path.display()))?;
     let config = NodeConfig {
@@ -555,21 +778,46 @@ pub fn init(
         data_dir: ".".into(),
         log_key: member.map(|_| "keys/log.key".into()),
         witness_key: member.map(|_| "keys/witness.key".into()),
-        operator_key: None,
+        operator_key: options.operator_key.map(|_| "keys/operator.key".into()),
         p2p_key: "keys/p2p.key".into(),
-        http_listen: http_listen.unwrap_or_else(default_http),
-        p2p_listen: default_p2p(),
+        http_listen,
+        p2p_listen,
         bootstrap: Vec::new(),
         max_batch: default_max_batch(),
         audit_settle_seconds: default_audit_settle_seconds(),
         scrub_entries_per_second: default_scrub_entries_per_second(),
         scrub_interval_seconds: default_scrub_interval_seconds(),
+        warn_alone_seconds: default_warn_alone_seconds(),
+        warn_quorum_seconds: default_warn_quorum_seconds(),
         http: HttpLimits::default(),
         publish: None,
     };
     std::fs::write(&config_path, toml::to_string(&config)?)
         .with_context(|| format!("cannot write {}", config_path.display()))?;
     Ok(config_path)
+}
+
+/// The address to listen on for a node reached at `url` (`http://203.0.113.5:8080`): its IP and
+/// port; for a host name, every interface at its port (the name resolves to this machine).
+fn listen_address_of(url: &str) -> anyhow::Result<SocketAddr> {
+    let authority = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .unwrap_or(url)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    if let Ok(address) = authority.parse::<SocketAddr>() {
+        return Ok(address);
+    }
+    let port = match authority.rsplit_once(':') {
+        Some((_, port)) => port.parse::<u16>().with_context(|| {
+            format!("the genesis gives the node's HTTP URL as {url:?}, whose port is not a number")
+        })?,
+        None if url.starts_with("https://") => 443,
+        None => 80,
+    };
+    Ok(SocketAddr::from(([0, 0, 0, 0], port)))
 }
 
 /// Writes a file only its owner can read, durably.
@@ -585,4 +833,72 @@ pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     writeln!(file, "{contents}")?;
     file.sync_all()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod publish_tests {
+    use super::*;
+
+    fn table(text: &str) -> PublishConfig {
+        toml::from_str::<std::collections::BTreeMap<String, PublishConfig>>(text)
+            .expect("a [publish] table")
+            .remove("publish")
+            .expect("publish")
+    }
+
+    fn dir() -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("daylight-publish-config-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
+    #[test]
+    fn publish_needs_a_destination_and_private_credentials() {
+        let error = table("[publish]\ninterval_seconds = 1\n")
+            .check()
+            .expect_err("empty");
+        assert!(error.to_string().contains("[publish.s3]"), "{error}");
+
+        let base = dir();
+        let credentials = base.join("s3.toml");
+        let mut s3 = table(&format!(
+            "[publish.s3]\nendpoint = \"http://127.0.0.1:3900\"\nregion = \"garage\"\n\
+             bucket = \"daylight\"\ncredentials_file = {:?}\n",
+            credentials.display().to_string()
+        ));
+        assert_eq!(s3.dir, None);
+        assert_eq!(s3.interval_seconds, 2);
+        let error = format!("{:#}", s3.check().expect_err("no credentials file"));
+        assert!(
+            error.contains("cannot read the S3 credentials file"),
+            "{error}"
+        );
+
+        std::fs::write(
+            &credentials,
+            "access_key_id = \"GK1\"\nsecret_access_key = \"s\"\n",
+        )
+        .expect("write");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&credentials, std::fs::Permissions::from_mode(0o644))
+                .expect("chmod");
+            let error = format!("{:#}", s3.check().expect_err("readable by others"));
+            assert!(error.contains("chmod 600"), "{error}");
+            std::fs::set_permissions(&credentials, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod");
+        }
+        s3.check().expect("a valid [publish.s3]");
+        let bucket = s3.s3.as_ref().expect("s3").bucket().expect("bucket");
+        assert_eq!(bucket.access_key_id, "GK1");
+        assert!(bucket.conditional_put);
+
+        s3.s3.as_mut().expect("s3").endpoint = "s3.example.gov.cn".into();
+        let error = format!("{:#}", s3.check().expect_err("no scheme"));
+        assert!(error.contains("https://"), "{error}");
+        let _ = std::fs::remove_dir_all(&base);
+    }
 }

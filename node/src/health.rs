@@ -35,10 +35,33 @@ impl Problem {
     }
 }
 
-/// The problems currently raised, shared by every part of the node.
+/// Something an operator should look at that does not stop the node from serving (it stays
+/// `ok` at `/healthz`, with the warning beside it): see `crate::liveness`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Warning {
+    /// No peer has been connected for a while: the node cannot mirror, witness or be
+    /// witnessed.
+    Isolated,
+    /// The node's own latest checkpoint has had fewer cosignatures than its quorum for a
+    /// while: clients cannot trust it yet.
+    QuorumMissing,
+}
+
+impl Warning {
+    /// The warning's name at `/healthz` and `/v1/network`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Warning::Isolated => "isolated",
+            Warning::QuorumMissing => "quorum_missing",
+        }
+    }
+}
+
+/// The problems and warnings currently raised, shared by every part of the node.
 #[derive(Default)]
 pub struct Health {
     problems: Mutex<BTreeMap<Problem, String>>,
+    warnings: Mutex<BTreeMap<Warning, String>>,
     /// How many times any problem was raised since start (a counter for `/metrics`).
     raised_total: AtomicU64,
 }
@@ -86,6 +109,36 @@ impl Health {
             .iter()
             .map(|(p, detail)| Reported {
                 kind: p.kind(),
+                detail: detail.clone(),
+            })
+            .collect()
+    }
+
+    /// Raises (or re-words) a warning, logging it the first time.
+    pub fn warn(&self, warning: Warning, detail: impl Into<String>) {
+        let detail = detail.into();
+        let mut warnings = self.warnings.lock().unwrap_or_else(|e| e.into_inner());
+        if !warnings.contains_key(&warning) {
+            tracing::warn!("{detail}");
+        }
+        warnings.insert(warning, detail);
+    }
+
+    /// Clears a warning if it was raised, logging that it is over.
+    pub fn clear_warning(&self, warning: Warning) {
+        let mut warnings = self.warnings.lock().unwrap_or_else(|e| e.into_inner());
+        if warnings.remove(&warning).is_some() {
+            tracing::info!("no longer {}", warning.kind().replace('_', " "));
+        }
+    }
+
+    /// Every warning raised now, in a stable order.
+    pub fn warnings(&self) -> Vec<Reported> {
+        let warnings = self.warnings.lock().unwrap_or_else(|e| e.into_inner());
+        warnings
+            .iter()
+            .map(|(w, detail)| Reported {
+                kind: w.kind(),
                 detail: detail.clone(),
             })
             .collect()

@@ -1,41 +1,96 @@
 //! # daylight-node
 //!
-//! The node an agency or auditor runs.
+//! The node an agency or auditor runs: it publishes its member's log, mirrors and witnesses
+//! every other member's, serves all of them over HTTP (and optionally as a static copy), and
+//! notices and repairs damage. `docs/architecture.md` draws the same map as a picture.
 //!
-//! * [`auditor`] — the auditor role: audits every held log, publishes findings once.
-//! * [`clock`] — today's date and the current instant, in record types.
-//! * [`config`] — the configuration file and `init`.
-//! * [`demo`] — `daylight-node demo`: a city, two counties and an auditor on one machine.
-//! * [`health`] — what is wrong right now (`/healthz`, `/metrics`): damage, failing writes.
-//! * [`http`] — the HTTP API: tlog-tiles, proofs, receipts, records, metrics.
-//! * [`integrity`] — checks on read, the background scrub, and repair from peers (§5.5).
-//! * [`node`] — starting the pieces together, and graceful shutdown.
-//! * [`p2p`] — the libp2p swarm task (gossip, sync protocol, dialling, ping) and its client.
-//! * [`replication`] — gossip validation, mirroring and catch-up, cosigning, evidence, and
-//!   serving sync requests.
-//! * [`serve`] — the HTTP server: connection cap, timeouts, submission limits, JSON errors.
-//! * [`shutdown`] — waiting for Ctrl-C or SIGTERM, and the one token that stops every task.
-//! * [`static_copy`] — static publication (§5.6): every held log copied as tlog-tiles to a
-//!   directory (or object store), tiles before the checkpoint that covers them.
-//! * [`sequencer`] — the single writer: batches, signs, commits, then acknowledges.
-//! * [`storage`] — the redb database: entries, stored hashes, checkpoints, indexes.
-//! * [`submit`] — checks submitted records before they reach the sequencer.
-//! * [`witness`] — the tlog-witness: cosigns checkpoints that extend what it saw, with its
-//!   state updated by compare-and-swap.
+//! ## Modules, by job
+//!
+//! Writing the member's own log:
+//! * [`publish`] — [`publish::submit`] checks submitted records (schema, signatures, privacy,
+//!   references) before they reach [`publish::sequencer`], the single writer thread: it
+//!   batches, signs, commits durably, then acknowledges, and waits out storage faults.
+//!
+//! Holding and checking what is stored:
+//! * [`store`] — the redb database, one submodule per kind of row: [`store::log`] (entries,
+//!   hashes, checkpoints, the one write path), [`store::index`] (rid, leaf and correction
+//!   rows), [`store::witness`], [`store::evidence`].
+//! * [`held`] — [`held::HeldLogs`], the one list of the logs this node holds, looked up by
+//!   origin, member or storage number.
+//! * [`integrity`] — checks on read, the background scrub, and repair from peers (DESIGN §5.5).
+//! * [`health`] — what is wrong right now (`/healthz`, `/metrics`), and warnings.
+//! * [`liveness`] — warns when no peer is connected or the own checkpoint lacks its quorum,
+//!   naming the likely cause.
+//!
+//! Talking to other nodes:
+//! * [`network`] — one task owns the libp2p swarm (gossip, the sync protocol, dialling, ping);
+//!   the rest of the node drives it through a cloneable handle.
+//! * [`mirror`] — gossip validation, catch-up of other members' logs, witnessing, evidence,
+//!   and serving sync requests.
+//! * [`witness`] — the tlog-witness: cosigns a checkpoint only if it extends what it cosigned
+//!   before.
+//!
+//! Serving readers:
+//! * [`serve`] — the HTTP server itself: connection cap, timeouts, submission budget, JSON
+//!   errors for everything the framework answers.
+//! * [`http`] — the API's routes: tiles, proofs, receipts, records, submission, information.
+//!   Bodies are the typed structs of the `daylight-api` crate.
+//! * [`static_copy`] — every held log published as tlog-tiles to a directory or an
+//!   S3-compatible bucket (DESIGN §5.6).
+//! * [`auditor`] — on an auditor's node: audits every held log and publishes findings.
+//!
+//! Running it:
+//! * [`config`] — `node.toml` and `init`.
+//! * [`node`] — starts the pieces in order and stops them in order.
+//! * [`shutdown`] — the one cancellation token and task tracker every long-running task
+//!   stops by.
+//! * [`clock`] — the one clock: today's date and the current instant.
+//!
+//! The local demo network (`daylight-node demo`) is part of the binary, not of this library.
+//!
+//! ## The write path
+//!
+//! `serve` admits the body within its memory budget → `http::write` → `submit` validates →
+//! `sequencer` appends to its frontier, signs the checkpoint and commits entries, hashes,
+//! index rows and checkpoint in one durable transaction (`store::log::write_batch`) → only
+//! then answers 201 and publishes the new head → `mirror` gossips it; witnesses cosign it.
+//!
+//! ## The mirror path
+//!
+//! `network` delivers a gossiped checkpoint → `mirror::gossip` verifies the log's signature
+//! (a bad one lowers the sender's score), collects cosignatures and turns a conflicting root
+//! into evidence → `mirror::catch_up` fetches the missing entries in chunks, each with a
+//! consistency proof to the signed target, and commits only verified chunks → if this node
+//! witnesses that log, `mirror::witnessing` cosigns the new head through [`witness`].
+//!
+//! ## Where each invariant is kept
+//!
+//! | invariant | kept in |
+//! |---|---|
+//! | nothing acknowledged before durable; one checkpoint per size | [`publish::sequencer`], and `store::log::write_batch` refuses a second checkpoint for a size |
+//! | a log is only extended: a batch starts at the durable size | `store::log::write_batch`, in the commit's transaction |
+//! | a rid is never reused in a publisher's log | `store::index::index_batch`, in the same transaction |
+//! | a witness never cosigns two histories | [`witness`], by compare-and-swap in [`store::witness`] |
+//! | only verified entries are mirrored | `mirror::catch_up` (`verify_chunk`) |
+//! | nothing served that does not lead to a signed root | [`integrity`], called by every read in [`http`] and [`static_copy`] |
+//! | tiles before the checkpoint that covers them; only the checkpoint is overwritten | [`static_copy`] |
+//! | a storage engine panic never crashes a worker | [`store::Store`] (`guarded`) |
+//! | storage work never runs on an async worker | `http::on_blocking_pool`, `mirror::Replication::stored`, `spawn_blocking` elsewhere |
+//! | connections stay under the cap; a request in flight is never shed | [`serve`] |
 pub mod auditor;
 pub mod clock;
 pub mod config;
-pub mod demo;
 pub mod health;
+pub mod held;
 pub mod http;
 pub mod integrity;
+pub mod liveness;
+pub mod mirror;
+pub mod network;
 pub mod node;
-pub mod p2p;
-pub mod replication;
-pub mod sequencer;
+pub mod publish;
 pub mod serve;
 pub mod shutdown;
 pub mod static_copy;
-pub mod storage;
-pub mod submit;
+pub mod store;
 pub mod witness;

@@ -1,11 +1,15 @@
-//! The `daylight-node` binary.
+//! The `daylight-node` binary: the node's commands (init, run, keys, static publication) and
+//! the local demo network ([`demo`]), which is part of this binary, not of the node library.
+
+mod demo;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use daylight_node::config::{InitKeys, NodeConfig, init};
+use daylight_node::config::{InitKeys, InitOptions, NodeConfig, init_with};
 
 /// Runs a daylight node: a publisher (agency) log with its HTTP API.
 #[derive(Parser, Debug)]
@@ -46,16 +50,28 @@ enum Command {
         /// An existing libp2p identity key file (whose peer id the genesis lists).
         #[arg(long)]
         p2p_key: Option<PathBuf>,
-        /// HTTP listen address (default 127.0.0.1:8080; port 0 picks a free port).
+        /// HTTP listen address (default: the host and port of the member's `http` URL in the
+        /// genesis, else 127.0.0.1:8080; port 0 picks a free port).
         #[arg(long)]
         http: Option<SocketAddr>,
+        /// libp2p listen multiaddr (default: the member's first address in the genesis, else
+        /// /ip4/127.0.0.1/tcp/0).
+        #[arg(long)]
+        p2p_listen: Option<String>,
+        /// An operator key file the genesis accepts for this member's log: an auditor needs one
+        /// to publish its findings. Copied into the data directory.
+        #[arg(long, conflicts_with = "observer")]
+        operator_key: Option<PathBuf>,
     },
     /// Generates the node's libp2p identity key (mode 0600) and prints its peer id, which goes
-    /// into the member's genesis entry.
+    /// into the member's genesis entry; with --show, prints the peer id of an existing key.
     P2pKey {
         /// Where to write the key; refuses to overwrite an existing file.
+        #[arg(long, required_unless_present = "show", conflicts_with = "show")]
+        out: Option<PathBuf>,
+        /// An existing key file whose peer id to print.
         #[arg(long)]
-        out: PathBuf,
+        show: Option<PathBuf>,
     },
     /// Runs a whole demo network on this machine: a city, two counties and an auditor with
     /// real libp2p and HTTP on loopback, publishes a realistic story, waits for the
@@ -72,18 +88,22 @@ enum Command {
         exit_after_verify: bool,
     },
     /// Publishes every log in the node's database once as a static tlog-tiles copy in a
-    /// directory (checkpoint, hash tiles, entry bundles; every tile before the checkpoint that
-    /// covers it), then exits. See docs/static-publication.md.
+    /// directory (`--out`), in the S3-compatible bucket of the configuration's `[publish.s3]`
+    /// (`--s3`), or both: checkpoint, hash tiles, entry bundles and `rid/` objects, every one
+    /// before the checkpoint that covers it. Then exits. See docs/static-publication.md.
     ///
     /// It opens the node's database, so THE NODE MUST BE STOPPED. To keep a copy up to date
-    /// while the node runs, set `[publish] dir` in node.toml instead.
+    /// while the node runs, set `[publish]` in node.toml instead.
     PublishStatic {
         /// The node's configuration file (the node must not be running).
         #[arg(long)]
         config: PathBuf,
         /// The directory to write the copy to (created if absent); serve it as a web root.
+        #[arg(long, required_unless_present = "s3")]
+        out: Option<PathBuf>,
+        /// Also (or only) publish to the bucket configured in the `[publish.s3]` table.
         #[arg(long)]
-        out: PathBuf,
+        s3: bool,
     },
     /// Runs the node until interrupted (Ctrl-C or SIGTERM).
     Run {
@@ -144,13 +164,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             witness_key,
             p2p_key,
             http,
+            p2p_listen,
+            operator_key,
         } => {
-            let keys = InitKeys {
-                log: log_key.as_deref(),
-                witness: witness_key.as_deref(),
-                p2p: p2p_key.as_deref(),
+            let options = InitOptions {
+                keys: InitKeys {
+                    log: log_key.as_deref(),
+                    witness: witness_key.as_deref(),
+                    p2p: p2p_key.as_deref(),
+                },
+                http_listen: http,
+                p2p_listen: p2p_listen.as_deref(),
+                operator_key: operator_key.as_deref(),
             };
-            let path = init(&genesis, member.as_deref(), &data, keys, http)?;
+            let path = init_with(&genesis, member.as_deref(), &data, options)?;
             let who = member.as_deref().unwrap_or("an observer");
             println!(
                 "initialised {who}; run it with: daylight-node run --config {}",
@@ -158,8 +185,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::P2pKey { out } => {
-            let (text, peer) = daylight_node::p2p::generate_identity()?;
+        Command::P2pKey {
+            show: Some(path), ..
+        } => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read the p2p key file {}", path.display()))?;
+            let key = daylight_node::network::parse_identity(&text)
+                .with_context(|| format!("{} is not a p2p key file", path.display()))?;
+            println!("{}", key.public().to_peer_id());
+            Ok(())
+        }
+        Command::P2pKey { out, show: None } => {
+            let out = out.context("--out FILE: where to write the new key")?;
+            let (text, peer) = daylight_node::network::generate_identity()?;
             daylight_node::config::write_private(&out, &text)?;
             println!("{peer}");
             Ok(())
@@ -169,12 +207,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             exit_after_verify,
         } => {
             let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(daylight_node::demo::run(daylight_node::demo::DemoOptions {
+            runtime.block_on(demo::run(demo::DemoOptions {
                 dir,
                 exit_after_verify,
             }))
         }
-        Command::PublishStatic { config, out } => publish_static(&config, &out),
+        Command::PublishStatic { config, out, s3 } => publish_static(&config, out.as_deref(), s3),
         Command::Run { config } => {
             let loaded = NodeConfig::load(&config)?;
             let runtime = tokio::runtime::Runtime::new()?;
@@ -194,16 +232,47 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// `daylight-node publish-static`: one pass of the static publisher over every log in the
-/// database of a stopped node.
-fn publish_static(config: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+/// database of a stopped node, to the directory `out` and/or the configured bucket (`s3`).
+fn publish_static(
+    config: &std::path::Path,
+    out: Option<&std::path::Path>,
+    s3: bool,
+) -> anyhow::Result<()> {
     use std::sync::Arc;
 
     use anyhow::{Context as _, bail};
-    use daylight_node::integrity::{CheckedLog, Integrity};
-    use daylight_node::static_copy::{StaticLog, StaticPublisher};
-    use daylight_node::storage::{StorageError, Store};
+    use daylight_node::held::HeldLogs;
+    use daylight_node::integrity::Integrity;
+    use daylight_node::static_copy::{StaticPublisher, StaticTarget};
+    use daylight_node::store::{StorageError, Store};
 
     let loaded = NodeConfig::load(config)?;
+    // The destinations first: a mistake there is reported before the database is opened.
+    let mut targets = Vec::new();
+    if let Some(out) = out {
+        targets.push(
+            StaticTarget::directory(out)
+                .with_context(|| format!("cannot publish to {}", out.display()))?,
+        );
+    }
+    if s3 {
+        let bucket = loaded
+            .config
+            .publish
+            .as_ref()
+            .and_then(|p| p.s3.as_ref())
+            .with_context(|| {
+                format!(
+                    "--s3 publishes to the bucket of the [publish.s3] table, but {} has none; \
+                     add one (docs/static-publication.md) or use --out DIR",
+                    config.display()
+                )
+            })?;
+        targets.push(bucket.target()?);
+    }
+    if targets.is_empty() {
+        bail!("nothing to publish to: give --out DIR, --s3, or both");
+    }
     let db_path = loaded
         .config
         .data_dir
@@ -217,7 +286,7 @@ fn publish_static(config: &std::path::Path, out: &std::path::Path) -> anyhow::Re
     let in_use = || {
         anyhow::anyhow!(
             "the database {} is in use: publish-static needs the node stopped; stop it first, \
-             or set [publish] dir in its configuration to keep a copy while it runs",
+             or set [publish] in its configuration to keep a copy while it runs",
             db_path.display()
         )
     };
@@ -230,26 +299,12 @@ fn publish_static(config: &std::path::Path, out: &std::path::Path) -> anyhow::Re
         return Err(in_use());
     }
     let genesis = &loaded.genesis;
-    let (mut checked, mut logs) = (Vec::new(), Vec::new());
-    for member in genesis.members() {
-        let origin = genesis.origin(&member.id)?;
-        let Some(number) = store.find_log(&origin)? else {
-            continue;
-        };
-        checked.push(CheckedLog {
-            origin,
-            number,
-            log_key: genesis.policy_for(&member.id)?.log_key().clone(),
-        });
-        logs.push(StaticLog {
-            member: member.id.clone(),
-            number,
-        });
-    }
+    let own = loaded.member.as_ref().map(|m| m.id.as_str());
+    let logs = Arc::new(HeldLogs::existing(genesis, &store, own)?);
     let health = Arc::new(daylight_node::health::Health::default());
-    let integrity = Arc::new(Integrity::new(store.clone(), health, checked, None));
-    let mut publisher = StaticPublisher::to_directory(store, integrity, out, logs)
-        .with_context(|| format!("cannot publish to {}", out.display()))?;
+    let integrity = Arc::new(Integrity::new(store.clone(), health, logs.clone(), None));
+    let mut publisher =
+        StaticPublisher::new(store, integrity, targets, logs.iter().cloned().collect());
     let runtime = tokio::runtime::Runtime::new()?;
     let report = runtime.block_on(publisher.publish_all());
     for (member, size) in &report.published {

@@ -17,14 +17,15 @@ use daylight_verifier::record::MemberId;
 use crate::auditor::{Auditor, FindingPublisher};
 use crate::config::{Loaded, MemberKeys};
 use crate::health::Health;
-use crate::http::{AppState, Metrics, Publisher, ServedLog, router};
-use crate::integrity::{CheckedLog, Integrity};
-use crate::p2p::{MAX_GOSSIP_BYTES, Network, NetworkConfig};
-use crate::replication::Replication;
-use crate::sequencer::{LogWriter, Sequencer};
+use crate::held::HeldLogs;
+use crate::http::{AppState, Metrics, Publisher, router};
+use crate::integrity::Integrity;
+use crate::mirror::Replication;
+use crate::network::{MAX_GOSSIP_BYTES, Network, NetworkConfig};
+use crate::publish::sequencer::{LogWriter, Sequencer};
+use crate::publish::submit::Submitter;
 use crate::shutdown::{Shutdown, join_within};
-use crate::storage::Store;
-use crate::submit::Submitter;
+use crate::store::Store;
 use crate::witness::Witness;
 
 /// Name of the database file in the data directory.
@@ -82,6 +83,11 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
     let health = Arc::new(Health::default());
     let me = member.as_ref().map_or(OBSERVER, |m| m.id.as_str());
     claim_data_dir(&store, me, genesis.id())?;
+    let logs = Arc::new(HeldLogs::register(
+        &genesis,
+        &store,
+        member.as_ref().map(|m| m.id.as_str()),
+    )?);
 
     let mut operator = None;
     let (publisher, witness_key) = match member {
@@ -92,15 +98,19 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
             operator_key,
         }) => {
             operator = operator_key;
-            let origin = genesis.origin(&id)?;
-            let own = CheckedLog {
-                origin: origin.clone(),
-                number: store.log_number(&origin)?,
-                log_key: log_key.verifier(),
-            };
+            let own = logs
+                .own()
+                .ok_or_else(|| anyhow::anyhow!("member {id} is not in the genesis"))?;
+            if own.log_key() != &log_key.verifier() {
+                anyhow::bail!(
+                    "the log key in the configuration is not the one the genesis lists for \
+                     {id}; use the key made with the genesis"
+                );
+            }
+            let origin = own.origin.clone();
             // Hashes damaged while the node was stopped are rewritten from the entries before
             // the writer checks the tree against its last checkpoint.
-            crate::integrity::repair_locally(&store, &own).map_err(|e| {
+            crate::integrity::repair_locally(&store, own).map_err(|e| {
                 anyhow::anyhow!("refusing to start: {e}; restore the database from a backup")
             })?;
             let writer = LogWriter::open(store.clone(), &origin, log_key)?;
@@ -157,35 +167,14 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
     let replication = Arc::new(Replication::new(
         store.clone(),
         network.clone(),
-        &genesis,
-        publisher.as_ref().map(|p| p.origin.clone()),
+        logs.clone(),
         witness.clone(),
         shutdown.clone(),
-    )?);
-    let logs = replication
-        .logs()
-        .iter()
-        .map(|(origin, log)| {
-            let served = ServedLog {
-                number: log.number,
-                origin: origin.clone(),
-            };
-            (log.member.clone(), served)
-        })
-        .collect();
-    let checked_logs = replication
-        .logs()
-        .iter()
-        .map(|(origin, log)| CheckedLog {
-            origin: origin.clone(),
-            number: log.number,
-            log_key: log.policy.log_key().clone(),
-        })
-        .collect();
+    ));
     let integrity = Arc::new(Integrity::new(
         store.clone(),
         health.clone(),
-        checked_logs,
+        logs.clone(),
         Some(network.clone()),
     ));
     let scrub = stop_services.spawn(
@@ -195,22 +184,12 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
     );
     let static_copy = match &config.publish {
         Some(publish) => {
-            let mut logs: Vec<_> = replication
-                .logs()
-                .values()
-                .map(|log| crate::static_copy::StaticLog {
-                    member: log.member.clone(),
-                    number: log.number,
-                })
-                .collect();
-            logs.sort_by(|a, b| a.member.cmp(&b.member));
-            let publisher = crate::static_copy::StaticPublisher::to_directory(
+            let publisher = crate::static_copy::StaticPublisher::new(
                 store.clone(),
                 integrity.clone(),
-                &publish.dir,
-                logs,
-            )
-            .with_context(|| format!("[publish] dir {}", publish.dir.display()))?;
+                publish.targets()?,
+                logs.iter().cloned().collect(),
+            );
             Some(stop_services.spawn(publisher.run(publish.interval(), stop_services.clone())))
         }
         None => None,
@@ -232,6 +211,17 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         }
         _ => None,
     };
+    // Warnings when the node is cut off or its checkpoints go uncosigned (tracked; stops
+    // with the other services).
+    let liveness = crate::liveness::Liveness {
+        network: network.clone(),
+        store: store.clone(),
+        logs: logs.clone(),
+        genesis: genesis.clone(),
+        health: health.clone(),
+        limits: config.liveness_limits(),
+    };
+    drop(stop_services.spawn(liveness.run(stop_services.clone())));
     let own_heads = publisher.as_ref().map(|p| p.sequencer.watch_checkpoints());
     let replication_task = shutdown.spawn(replication.clone().run(events, own_heads));
     let sequencer = publisher.as_ref().map(|p| p.sequencer.clone());
@@ -292,7 +282,7 @@ fn start_auditor(
 ) -> anyhow::Result<Auditor> {
     let logs = replication
         .logs()
-        .values()
+        .iter()
         .map(|log| {
             let member = log
                 .member

@@ -31,7 +31,7 @@ use daylight_verifier::merkle::{HashReader, prove_consistency, tree_hash, verify
 use daylight_verifier::note::{Note, NoteSignature};
 use daylight_verifier::{Hash, SigningKey, VerifierKey};
 
-use crate::storage::{StorageError, Store};
+use crate::store::{StorageError, Store};
 
 /// Largest add-checkpoint request body: the old size, at most 63 proof lines and a checkpoint
 /// note with its signatures fit in a few kilobytes.

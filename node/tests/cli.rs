@@ -58,7 +58,8 @@ fn p2p_key_prints_a_peer_id_and_writes_a_private_file() {
         String::from_utf8_lossy(&out.stderr)
     );
     let peer = String::from_utf8(out.stdout).unwrap();
-    let key = daylight_node::p2p::parse_identity(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let key =
+        daylight_node::network::parse_identity(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(peer.trim(), key.public().to_peer_id().to_string());
     #[cfg(unix)]
     {

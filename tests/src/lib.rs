@@ -17,7 +17,9 @@ use daylight_genesis::{GenesisBuilder, Member, Role, names};
 use daylight_verifier::{KeyType, SigningKey};
 
 pub mod demo;
+pub mod garage;
 pub mod netns;
+pub mod nginx;
 
 /// The network name of test networks.
 pub const NETWORK: &str = "test.daylight";
@@ -155,7 +157,7 @@ impl TestNetwork {
                 &names::operator_key_name(NETWORK, &id, "clerk"),
                 KeyType::Ed25519,
             )?;
-            let (p2p_key, peer) = daylight_node::p2p::generate_identity()?;
+            let (p2p_key, peer) = daylight_node::network::generate_identity()?;
             let peer_id = peer.to_string();
             let mut member = Member::new(
                 &id,

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use daylight_genesis::Genesis;
-use daylight_node::p2p::{Network, NetworkConfig, Topic, generate_identity, parse_identity};
+use daylight_node::network::{Network, NetworkConfig, Topic, generate_identity, parse_identity};
 use daylight_tests::{NodeProcess, TestNetwork, get};
 use daylight_verifier::checkpoint::Checkpoint;
 use daylight_verifier::{Hash, KeyType, SigningKey};

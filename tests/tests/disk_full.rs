@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use daylight_node::sequencer::{FIRST_PROBE, MAX_PROBE_PAUSE};
+use daylight_node::publish::sequencer::{FIRST_PROBE, MAX_PROBE_PAUSE};
 use daylight_tests::{NodeProcess, Reply, TestNetwork, get, post_json, signed_receipt, wait_for};
 use daylight_verifier::checkpoint::SignedCheckpoint;
 use daylight_verifier::merkle::{leaf_hash, verify_inclusion};

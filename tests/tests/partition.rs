@@ -47,7 +47,7 @@ const CONVERGE: Duration = Duration::from_secs(60);
 
 /// How long the nodes may take to notice the cut: a ping that times out, then a second one
 /// whose stream negotiation times out (`2 × PING_INTERVAL + PING_TIMEOUT + 10 s`, 30 s at
-/// worst; see `daylight_node::p2p`).
+/// worst; see `daylight_node::network`).
 const NOTICE: Duration = Duration::from_secs(60);
 
 /// One member's running node and the namespace it runs in.

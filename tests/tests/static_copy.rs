@@ -307,6 +307,16 @@ fn no_checkpoint_is_visible_before_its_tiles_and_tiles_never_change() -> anyhow:
     let mut check = |seen_sizes: &mut std::collections::BTreeSet<u64>| -> anyhow::Result<()> {
         if let Some(size) = published_size(copy.path(), "county-1") {
             seen_sizes.insert(size);
+            // Records are sequenced in the order posted: entry `size - 1` is record
+            // `size - 1`, whose rid/ object must be there before the checkpoint.
+            if let Some(last) = size.checked_sub(1) {
+                let last = log_dir.join(format!("rid/county-1-static-{last:04}"));
+                assert!(
+                    last.is_file(),
+                    "checkpoint of size {size} visible before the rid/ object {}",
+                    last.display()
+                );
+            }
             for tile in tiles_covering(size) {
                 assert!(
                     log_dir.join(tile.path()).is_file(),
@@ -324,27 +334,54 @@ fn no_checkpoint_is_visible_before_its_tiles_and_tiles_never_change() -> anyhow:
         }
         Ok(())
     };
-    std::thread::scope(|scope| -> anyhow::Result<()> {
-        let poster = scope.spawn(|| post_records(&node, &county.operator, 0..TOTAL, 37));
-        while !poster.is_finished() {
+    // In rounds, each published before the next starts, so the copy is watched at several
+    // sizes however fast the node sequences a round; within a round the checks race the
+    // publisher.
+    const ROUNDS: u32 = 5;
+    for round in 0..ROUNDS {
+        let records = round * TOTAL / ROUNDS..(round + 1) * TOTAL / ROUNDS;
+        let end = u64::from(records.end);
+        std::thread::scope(|scope| -> anyhow::Result<()> {
+            let poster = scope.spawn(|| post_records(&node, &county.operator, records, 37));
+            while !poster.is_finished() {
+                check(&mut seen_sizes)?;
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            poster.join().expect("the poster thread")
+        })?;
+        let give_up = std::time::Instant::now() + DEADLINE;
+        while published_size(copy.path(), "county-1") != Some(end) {
+            anyhow::ensure!(
+                std::time::Instant::now() < give_up,
+                "the copy did not reach size {end} within {DEADLINE:?}"
+            );
             check(&mut seen_sizes)?;
             std::thread::sleep(Duration::from_millis(2));
         }
-        poster.join().expect("the poster thread")
-    })?;
+    }
     wait_published(copy.path(), u64::from(TOTAL));
     check(&mut seen_sizes)?;
     assert!(
         seen_sizes.len() >= 3,
         "the copy was seen at too few sizes to test the order: {seen_sizes:?}"
     );
-    // Only the checkpoint and tiles are written, with no staging files left behind.
+    // Only the marker, the checkpoint, tiles and rid/ objects are written, with no staging
+    // files left behind; every record has its rid/ object.
     for file in files(copy.path()) {
         let name = file.to_string_lossy();
         assert!(
-            name == "log/county-1/checkpoint" || name.starts_with("log/county-1/tile/"),
+            name == "daylight-static.json"
+                || name == "log/county-1/checkpoint"
+                || name.starts_with("log/county-1/tile/")
+                || (name.starts_with("log/county-1/rid/county-1-static-") && !name.contains('#')),
             "unexpected file {name}"
         );
+    }
+    for n in 0..TOTAL {
+        let path = log_dir.join(format!("rid/county-1-static-{n:04}"));
+        let object: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)?;
+        assert!(object["index"].is_u64(), "{}: {object}", path.display());
+        assert_eq!(object["leaf"].as_str().map(str::len), Some(64), "{object}");
     }
     eprintln!("saw checkpoint sizes {seen_sizes:?}");
     node.terminate()?;

@@ -22,7 +22,7 @@ use daylight_verifier::bundle::ProofBundle;
 use daylight_verifier::merkle::leaf_hash;
 use daylight_verifier::record::SignedRecord;
 
-use crate::node::RunningNode;
+use daylight_node::node::RunningNode;
 use network::{AUDITOR, COUNTY_A, DemoSetup};
 use scenario::Published;
 
@@ -100,7 +100,7 @@ async fn run_in(dir: &Path, exit_after_verify: bool) -> anyhow::Result<()> {
         verified.map(drop)
     } else {
         println!("the network runs until Ctrl-C");
-        crate::shutdown::signal().await;
+        daylight_node::shutdown::signal().await;
         eprintln!("shutting down");
         Ok(())
     };

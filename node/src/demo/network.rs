@@ -9,8 +9,8 @@ use daylight_genesis::{Attestor, Genesis, GenesisBuilder, Member, Role, names};
 use daylight_verifier::record::ProgrammeKey;
 use daylight_verifier::{KeyType, SigningKey};
 
-use crate::config::{InitKeys, NodeConfig, init, write_private};
-use crate::node::RunningNode;
+use daylight_node::config::{InitKeys, NodeConfig, init, write_private};
+use daylight_node::node::RunningNode;
 
 /// The demo network's name (the first segment of every origin and key name).
 pub const NETWORK: &str = "demo.daylight";
@@ -134,7 +134,7 @@ impl DemoSetup {
                 &names::operator_key_name(NETWORK, id, "clerk"),
                 KeyType::Ed25519,
             )?;
-            let (p2p, peer) = crate::p2p::generate_identity()?;
+            let (p2p, peer) = daylight_node::network::generate_identity()?;
             let mut member = Member::new(
                 id,
                 founding.role,
@@ -200,13 +200,13 @@ impl DemoSetup {
             let (p2p_port, http_port) = ports[id];
             let http = Some(std::net::SocketAddr::from(([127, 0, 0, 1], http_port)));
             let config = init(&genesis_file, Some(id), &dir.join(id), keys, http)?;
-            crate::config::edit_config(&config, |c| {
+            daylight_node::config::edit_config(&config, |c| {
                 c.p2p_listen = format!("/ip4/127.0.0.1/tcp/{p2p_port}");
             })?;
             if id == AUDITOR {
                 // The story is published and mirrored within a few seconds: a finding
                 // that held for five is not an artefact of publication or mirroring order.
-                crate::config::edit_config(&config, |c| {
+                daylight_node::config::edit_config(&config, |c| {
                     c.operator_key = Some(file("operator"));
                     c.audit_settle_seconds = DEMO_AUDIT_SETTLE_SECONDS;
                 })?;
@@ -248,7 +248,7 @@ impl DemoSetup {
         let mut nodes = BTreeMap::new();
         for id in [CITY, COUNTY_A, COUNTY_B, AUDITOR] {
             let loaded = NodeConfig::load(&self.member(id).config)?;
-            let node = crate::node::start(loaded)
+            let node = daylight_node::node::start(loaded)
                 .await
                 .with_context(|| format!("cannot start the node of {id}"))?;
             nodes.insert(id.to_string(), node);

@@ -18,7 +18,7 @@ use daylight_verifier::record::{HexHash, Money, Opening, Record, Rid, SignedReco
 use serde_json::{Value, json};
 
 use super::network::{AUDITOR, CITY, COUNTY_A, COUNTY_B, DemoSetup};
-use crate::clock::days_ago;
+use daylight_node::clock::days_ago;
 
 /// The programme every demo record belongs to.
 pub const PROGRAM: &str = "rural-revitalisation-2026";

@@ -8,9 +8,10 @@
 //!   through [`Integrity`] first. A run of hashes (a hash tile, or the leaf hashes of an entry
 //!   tile or of one entry) is anchored to the signed root with
 //!   [`root_with_nodes`], which costs `O(log n)`
-//!   stored hashes; proofs are verified as a client would. A full tile, once checked, is
-//!   remembered (tiles never change). What fails is reported and answered with an error,
-//!   never with bytes.
+//!   stored hashes; proofs are verified as a client would. Every read from storage is checked, however often
+//!   the same tile was checked before (the disk may have changed since); only the bytes of
+//!   the store's hot-tile cache, checked when they entered it, are served without a new
+//!   check. What fails is reported and answered with an error, never with bytes.
 //! * **The scrub.** A background task replays every held log from its stored entries at a
 //!   bounded rate, recomputes every stored hash and the root, and compares them with storage
 //!   and with the latest signed checkpoint. At start, each log first gets the fast check
@@ -34,40 +35,27 @@
 mod replay;
 mod scrub;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use daylight_verifier::Hash;
 use daylight_verifier::checkpoint::SignedCheckpoint;
 use daylight_verifier::merkle::{
     HashReader, NodeId, leaf_hash, prove_consistency, prove_inclusion, root_with_nodes, tree_hash,
     verify_consistency, verify_inclusion,
 };
-use daylight_verifier::{Hash, VerifierKey};
 use tokio::sync::Notify;
 
 use crate::health::{Health, Problem};
-use crate::p2p::Network;
-use crate::storage::Store;
+use crate::held::HeldLogs;
+use crate::network::Network;
+use crate::store::Store;
 
 use replay::read_one;
 pub use replay::{repair_locally, verify_log};
 pub use scrub::ScrubPace;
-
-/// Most full tiles remembered as checked before the memory is cleared (it only saves work).
-const VERIFIED_TILES_LIMIT: usize = 1 << 20;
-
-/// One log as the integrity checks need it.
-#[derive(Clone, Debug)]
-pub struct CheckedLog {
-    /// The log's origin.
-    pub origin: String,
-    /// Its storage number.
-    pub number: u32,
-    /// The key that signs its checkpoints.
-    pub log_key: VerifierKey,
-}
 
 /// Why something stored could not be served.
 #[derive(Debug, thiserror::Error)]
@@ -102,10 +90,8 @@ type DamageMap = HashMap<u32, BTreeSet<(u64, u64)>>;
 pub struct Integrity {
     store: Arc<Store>,
     health: Arc<Health>,
-    logs: Vec<CheckedLog>,
+    logs: Arc<HeldLogs>,
     network: Option<Network>,
-    /// Full tiles already anchored to a signed root: (log, tile level, tile index, entries?).
-    verified: Mutex<HashSet<(u32, u8, u64, bool)>>,
     /// Damage found and not yet repaired.
     damaged: Mutex<DamageMap>,
     /// The last checkpoint note of each log whose log signature was checked, with its root.
@@ -125,7 +111,7 @@ impl Integrity {
     pub fn new(
         store: Arc<Store>,
         health: Arc<Health>,
-        logs: Vec<CheckedLog>,
+        logs: Arc<HeldLogs>,
         network: Option<Network>,
     ) -> Integrity {
         Integrity {
@@ -133,7 +119,6 @@ impl Integrity {
             health,
             logs,
             network,
-            verified: Mutex::new(HashSet::new()),
             damaged: Mutex::new(HashMap::new()),
             checked_notes: Mutex::new(HashMap::new()),
             wake: Notify::new(),
@@ -145,8 +130,7 @@ impl Integrity {
 
     fn origin(&self, log: u32) -> String {
         self.logs
-            .iter()
-            .find(|l| l.number == log)
+            .by_number(log)
             .map_or_else(|| format!("#{log}"), |l| l.origin.clone())
     }
 
@@ -190,11 +174,7 @@ impl Integrity {
         {
             return Ok(*root);
         }
-        let key = self
-            .logs
-            .iter()
-            .find(|l| l.number == log)
-            .map(|l| &l.log_key);
+        let key = self.logs.by_number(log).map(|l| l.log_key());
         let signed = key.and_then(|key| SignedCheckpoint::open(note.as_bytes(), key).ok());
         let Some(signed) = signed else {
             return Err(self.report(log, (0, 0), "its latest checkpoint (bad log signature)"));
@@ -211,8 +191,7 @@ impl Integrity {
     }
 
     /// Checks the hashes of the tile at tile level `level` and tile index `index` (its hashes
-    /// are the tree-level `8 · level` nodes from `256 · index`) against `head`. A full tile,
-    /// once checked, is remembered.
+    /// are the tree-level `8 · level` nodes from `256 · index`) against `head`.
     pub fn check_hash_tile(
         &self,
         log: u32,
@@ -221,11 +200,6 @@ impl Integrity {
         hashes: &[Hash],
         head: SignedRoot,
     ) -> Result<(), Damage> {
-        let key = (log, level, index, false);
-        let full = hashes.len() == 256;
-        if full && self.is_verified(&key) {
-            return Ok(());
-        }
         let tree_level = level * 8;
         let first = index * 256;
         let leaves = (
@@ -243,15 +217,12 @@ impl Integrity {
                     ),
                 )
             })?;
-        if full {
-            self.remember(key);
-        }
         Ok(())
     }
 
     /// Checks the `expected` consecutive entries from index `first` against `head` (their leaf
     /// hashes are anchored to the signed root); fewer stored entries than `expected` is
-    /// damage too. A full, aligned entry tile, once checked, is remembered.
+    /// damage too.
     pub fn check_entries(
         &self,
         log: u32,
@@ -273,17 +244,9 @@ impl Integrity {
                 ),
             ));
         }
-        let key = (log, 0, first / 256, true);
-        let full = expected == 256 && first.is_multiple_of(256);
-        if full && self.is_verified(&key) {
-            return Ok(());
-        }
         let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
         self.anchor(log, 0, first, &leaves, head)
             .map_err(|_| self.report(log, range, format!("entries {}..{}", range.0, range.1)))?;
-        if full {
-            self.remember(key);
-        }
         Ok(())
     }
 
@@ -383,21 +346,6 @@ impl Integrity {
             Ok(root) if root == head.root => Ok(()),
             _ => Err(()),
         }
-    }
-
-    fn is_verified(&self, key: &(u32, u8, u64, bool)) -> bool {
-        self.verified
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(key)
-    }
-
-    fn remember(&self, key: (u32, u8, u64, bool)) {
-        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
-        if verified.len() >= VERIFIED_TILES_LIMIT {
-            verified.clear();
-        }
-        verified.insert(key);
     }
 }
 

@@ -7,21 +7,22 @@ use daylight_verifier::Hash;
 use daylight_verifier::checkpoint::SignedCheckpoint;
 use daylight_verifier::merkle::{Frontier, HashReader, NodeId, leaf_hash, tree_hash};
 
-use super::{CheckedLog, SignedRoot};
-use crate::storage::Store;
+use super::SignedRoot;
+use crate::held::HeldLog;
+use crate::store::Store;
 
 /// Entries the scrub reads per step (one entry tile).
 pub(super) const SCRUB_CHUNK: u64 = 256;
 
 /// The latest stored checkpoint of `log`, with its log signature verified.
-pub(super) fn signed_head(store: &Store, log: &CheckedLog) -> Result<Option<SignedRoot>, String> {
+pub(super) fn signed_head(store: &Store, log: &HeldLog) -> Result<Option<SignedRoot>, String> {
     let latest = store
         .latest_checkpoint(log.number)
         .map_err(|e| format!("its checkpoints ({e})"))?;
     let Some((size, note)) = latest else {
         return Ok(None);
     };
-    let signed = SignedCheckpoint::open(note.as_bytes(), &log.log_key)
+    let signed = SignedCheckpoint::open(note.as_bytes(), log.log_key())
         .map_err(|e| format!("its latest checkpoint, size {size} ({e})"))?;
     if signed.checkpoint.size != size {
         return Err(format!("its latest checkpoint, stored as size {size}"));
@@ -35,7 +36,7 @@ pub(super) fn signed_head(store: &Store, log: &CheckedLog) -> Result<Option<Sign
 /// Replays all of `log` to `head` with `substitutes` in place of stored entries.
 pub(super) fn full_replay(
     store: &Store,
-    log: &CheckedLog,
+    log: &HeldLog,
     head: SignedRoot,
     substitutes: &HashMap<u64, Vec<u8>>,
 ) -> Result<Replay, String> {
@@ -55,7 +56,7 @@ pub(super) fn full_replay(
 /// Replays all of `log` from storage, unthrottled, and says whether every stored entry and
 /// hash leads to its latest signed checkpoint (`Ok(None)`) or what is damaged
 /// (`Ok(Some(what))`). Changes nothing; for tools and benchmarks.
-pub fn verify_log(store: &Store, log: &CheckedLog) -> Result<Option<String>, String> {
+pub fn verify_log(store: &Store, log: &HeldLog) -> Result<Option<String>, String> {
     let Some(head) = signed_head(store, log)? else {
         return Ok(None);
     };
@@ -67,7 +68,7 @@ pub fn verify_log(store: &Store, log: &CheckedLog) -> Result<Option<String>, Str
 /// last signed checkpoint but its entries do, rewrites the wrong stored hashes from the
 /// entries (no peer needed). Returns how many hashes were rewritten; an error says what is
 /// damaged beyond local repair.
-pub fn repair_locally(store: &Store, log: &CheckedLog) -> Result<usize, String> {
+pub fn repair_locally(store: &Store, log: &HeldLog) -> Result<usize, String> {
     let Some(head) = signed_head(store, log)? else {
         return Ok(0);
     };

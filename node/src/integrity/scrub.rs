@@ -11,10 +11,11 @@ use daylight_verifier::merkle::{NodeId, tree_hash};
 use libp2p::PeerId;
 
 use super::replay::{Replay, SCRUB_CHUNK, full_replay, signed_head};
-use super::{CheckedLog, Integrity, SignedRoot};
+use super::{Integrity, SignedRoot};
 use crate::health::Problem;
-use crate::p2p::protocol::MAX_ENTRIES_PER_REQUEST;
-use crate::p2p::{Network, SyncRequest, SyncResponse};
+use crate::held::HeldLog;
+use crate::network::protocol::MAX_ENTRIES_PER_REQUEST;
+use crate::network::{Network, SyncRequest, SyncResponse};
 
 /// How the scrub is paced.
 #[derive(Clone, Copy, Debug)]
@@ -53,7 +54,7 @@ impl Integrity {
     /// The fast check at start: each log's stored tree root against its latest signed
     /// checkpoint. Logs that fail are reported (and scrubbed and repaired first).
     pub fn check_at_start(&self) {
-        for log in &self.logs {
+        for log in self.logs.iter() {
             if let Err(what) = self.fast_check(log) {
                 let size = self.store.size(log.number).unwrap_or(0);
                 self.report(log.number, (0, size), what);
@@ -61,7 +62,7 @@ impl Integrity {
         }
     }
 
-    fn fast_check(&self, log: &CheckedLog) -> Result<(), String> {
+    fn fast_check(&self, log: &HeldLog) -> Result<(), String> {
         let Some(head) = self.signed_head(log)? else {
             return Ok(());
         };
@@ -76,7 +77,7 @@ impl Integrity {
         Ok(())
     }
 
-    fn signed_head(&self, log: &CheckedLog) -> Result<Option<SignedRoot>, String> {
+    fn signed_head(&self, log: &HeldLog) -> Result<Option<SignedRoot>, String> {
         signed_head(&self.store, log)
     }
 
@@ -87,11 +88,12 @@ impl Integrity {
         let this = self.clone();
         let _ = tokio::task::spawn_blocking(move || this.check_at_start()).await;
         loop {
-            for log in self.logs.clone() {
+            let logs = self.logs.clone();
+            for log in logs.iter() {
                 if stop.is_cancelled() {
                     return;
                 }
-                if let Err(e) = self.scrub_and_repair(&log, pace, &stop).await {
+                if let Err(e) = self.scrub_and_repair(log, pace, &stop).await {
                     tracing::warn!("scrub of {}: {e}", log.origin);
                 }
             }
@@ -110,7 +112,7 @@ impl Integrity {
     /// One pass over `log`, then its repair if the pass found damage.
     async fn scrub_and_repair(
         self: &Arc<Self>,
-        log: &CheckedLog,
+        log: &HeldLog,
         pace: ScrubPace,
         stop: &crate::shutdown::Shutdown,
     ) -> Result<(), String> {
@@ -163,7 +165,7 @@ impl Integrity {
     }
 
     /// Marks `log` as holding no known damage.
-    fn repaired(&self, log: &CheckedLog) {
+    fn repaired(&self, log: &HeldLog) {
         let had = self
             .damaged
             .lock()
@@ -181,7 +183,7 @@ impl Integrity {
 
     /// Repairs `log` after a pass that found damage: from the replay itself when the entries
     /// reach the signed root, else with entries fetched from peers and a second replay.
-    async fn repair(self: &Arc<Self>, log: &CheckedLog, replay: Replay) -> Result<(), String> {
+    async fn repair(self: &Arc<Self>, log: &HeldLog, replay: Replay) -> Result<(), String> {
         if replay.root_matches() {
             let hashes = replay.wrong_hashes;
             self.write_repair(log, Vec::new(), hashes).await?;
@@ -241,7 +243,7 @@ impl Integrity {
     /// order) can survive a rewrite; then the damage stays reported and is still not served.
     async fn confirm_repair(
         self: &Arc<Self>,
-        log: &CheckedLog,
+        log: &HeldLog,
         head: SignedRoot,
     ) -> Result<(), String> {
         let this = self.clone();
@@ -269,7 +271,7 @@ impl Integrity {
         &self,
         network: &Network,
         peer: PeerId,
-        log: &CheckedLog,
+        log: &HeldLog,
         suspects: &BTreeSet<(u64, u64)>,
     ) -> Option<HashMap<u64, Vec<u8>>> {
         let mut fetched = HashMap::new();
@@ -302,7 +304,7 @@ impl Integrity {
 
     fn full_replay(
         &self,
-        log: &CheckedLog,
+        log: &HeldLog,
         head: SignedRoot,
         substitutes: &HashMap<u64, Vec<u8>>,
     ) -> Result<Replay, String> {
@@ -311,7 +313,7 @@ impl Integrity {
 
     async fn write_repair(
         &self,
-        log: &CheckedLog,
+        log: &HeldLog,
         entries: Vec<(u64, Vec<u8>)>,
         hashes: Vec<(NodeId, Hash)>,
     ) -> Result<(), String> {
@@ -323,7 +325,8 @@ impl Integrity {
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
         self.repairs.fetch_add(1, Ordering::Relaxed);
-        // Checks remembered before the repair stay valid (they passed); nothing else to drop.
+        // Checks remembered before the repair stay valid (they passed); the store itself drops
+        // the log's cached tiles on every repair (`Store::repair`).
         tracing::info!("repaired {count} stored items of log {}", log.origin);
         Ok(())
     }
@@ -334,7 +337,7 @@ mod tests {
     use super::*;
     use crate::health::Health;
     use crate::integrity::replay;
-    use crate::storage::{Batch, NewEntry, Store};
+    use crate::store::{Batch, NewEntry, Store};
     use daylight_verifier::checkpoint::Checkpoint;
     use daylight_verifier::merkle::Frontier;
     use daylight_verifier::{KeyType, SigningKey};
@@ -342,7 +345,7 @@ mod tests {
     const ORIGIN: &str = "test.daylight/county-1";
 
     /// A store holding one signed log of `n` entries, in a fresh temporary directory.
-    fn signed_log(n: u64) -> (std::path::PathBuf, Arc<Store>, CheckedLog) {
+    fn signed_log(n: u64) -> (std::path::PathBuf, Arc<Store>, HeldLog) {
         let dir = std::env::temp_dir().join(format!(
             "daylight-scrub-{}-{}",
             std::process::id(),
@@ -375,10 +378,14 @@ mod tests {
             mirrored: false,
         };
         store.commit_batch(&batch, ORIGIN).unwrap();
-        let log = CheckedLog {
+        let log = HeldLog {
+            member: "county-1".to_string(),
             origin: ORIGIN.to_string(),
             number,
-            log_key: key.verifier(),
+            policy: daylight_verifier::policy::LogPolicy::new(key.verifier(), Vec::new(), 0)
+                .unwrap(),
+            peer: None,
+            own: true,
         };
         (dir, store, log)
     }
@@ -391,7 +398,7 @@ mod tests {
         let integrity = Arc::new(Integrity::new(
             store,
             Arc::new(Health::default()),
-            vec![log],
+            Arc::new(crate::held::HeldLogs::from_logs(vec![log])),
             None,
         ));
         let pace = ScrubPace {
@@ -420,7 +427,7 @@ mod tests {
         let integrity = Arc::new(Integrity::new(
             store.clone(),
             health.clone(),
-            vec![log.clone()],
+            Arc::new(crate::held::HeldLogs::from_logs(vec![log.clone()])),
             None,
         ));
         assert_eq!(replay::verify_log(&store, &log).unwrap(), None);

@@ -49,7 +49,7 @@ pub async fn json_errors(
     let text = String::from_utf8_lossy(&text).trim().to_string();
     let (error, default) = framework_error(parts.status, &guards.limits);
     let detail = if text.is_empty() { default } else { text };
-    let json = serde_json::json!({ "error": error, "detail": detail }).to_string();
+    let json = error_json(error, detail);
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(
         header::CONTENT_TYPE,
@@ -115,7 +115,7 @@ fn framework_error(status: StatusCode, limits: &HttpLimits) -> (&'static str, St
 /// straight to the socket; the connection closes after it.
 pub(super) fn raw_json_error(status: StatusCode, limits: &HttpLimits) -> Vec<u8> {
     let (error, detail) = framework_error(status, limits);
-    let body = serde_json::json!({ "error": error, "detail": detail }).to_string();
+    let body = error_json(error, detail);
     format!(
         "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
          connection: close\r\n\r\n{body}",
@@ -148,6 +148,15 @@ pub(super) fn rewrite_automatic(
         _ => StatusCode::from_u16(code).ok()?,
     };
     Some(raw_json_error(status, limits))
+}
+
+/// The JSON error body every answer of the server's own carries (`daylight_api::ErrorBody`).
+fn error_json(error: impl Into<String>, detail: impl Into<String>) -> String {
+    let body = daylight_api::ErrorBody {
+        error: error.into(),
+        detail: detail.into(),
+    };
+    serde_json::to_string(&body).unwrap_or_default()
 }
 
 #[cfg(test)]

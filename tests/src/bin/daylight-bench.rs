@@ -5,9 +5,20 @@
 //!   submission (each record validated and its signature checked);
 //! * submit-to-acknowledge latency, p50 and p99, at an offered 1,000 records/s (open loop);
 //! * inclusion proofs served per second over HTTP;
+//! * full hash tiles and entry bundles served per second over HTTP (first reads and re-reads);
 //! * restart time with 1,000,000 entries, and bytes on disk per entry;
 //! * as physical references: SHA-256 over the same bytes, Ed25519 verifications per second
-//!   (single and batched), and fsyncs per second on the data disk.
+//!   (single and batched), and fsyncs per second on the data disk;
+//! * the record checks alone, one thread: records checked per second by the submission
+//!   check (`Submitter::check_records`), and by the check as it was before issue 13 (parse,
+//!   field rules, privacy guard, signers, then JCS for the size, the signing bytes and the
+//!   entry) rebuilt from the verifier's public functions, so the gain shows in one run;
+//! * side by side with Hypercore 11 (issue 13, item 4), on the same records: durable appends
+//!   through the sequencer in 4096-entry batches against `core.append()` of the same batches,
+//!   and a mirror's catch-up of those entries (a second node over libp2p, every entry
+//!   verified and stored) against Hypercore's replication of the same blocks to a second
+//!   process over TCP. Hypercore runs as `node tests/hypercore/bench.mjs`; without `node` or
+//!   `tests/hypercore/node_modules` (`npm ci` there) the comparison is skipped, and says so.
 //!
 //! Run: `cargo run --release -p daylight-tests --bin daylight-bench` (add `-- --quick` for a
 //! short smoke run). Prints a Markdown table for `docs/PERFORMANCE.md`.
@@ -21,7 +32,9 @@ use anyhow::Context as _;
 use daylight_node::config::{NodeConfig, init};
 use daylight_node::node::{DATABASE_FILE, start};
 use daylight_tests::TestNetwork;
-use daylight_verifier::record::{Record, to_entry_bytes};
+use daylight_verifier::record::{
+    MemberId, Record, SignedRecord, check_privacy, prepare_signatures, to_entry_bytes, validate,
+};
 use daylight_verifier::{KeyType, SigningKey};
 use serde_json::json;
 
@@ -135,6 +148,36 @@ fn main() -> anyhow::Result<()> {
             entry_sizes.iter().max().unwrap()
         ),
     );
+
+    // 0. The record checks alone, one thread, now and as before issue 13.
+    let bodies: Vec<Vec<u8>> = records
+        .iter()
+        .take(20_000 / scale as usize)
+        .map(|r| serde_json::to_vec(r).expect("serializes"))
+        .collect();
+    checks_alone(&mut report, &network.genesis_file, &bodies)?;
+
+    // 0b. Side by side with Hypercore, on a log that holds nothing else yet: the same records
+    //     appended by both in 4096-entry batches, then caught up by a mirror / replicated.
+    let compared = 4096 * 24 / scale;
+    eprintln!("signing {compared} records for the Hypercore comparison...");
+    let same = signed_records(&operator, total, compared);
+    let entries: Vec<(String, Vec<u8>)> = same
+        .iter()
+        .map(|r| {
+            let record: SignedRecord = serde_json::from_value(r.clone()).expect("record");
+            (
+                record.record.rid.as_str().to_string(),
+                to_entry_bytes(&record),
+            )
+        })
+        .collect();
+    drop(same);
+    let ours = append_entries(&runtime, &node, &entries)?;
+    let hypercore = run_hypercore(&network.dir.path().join("hypercore"), &entries)?;
+    let caught_up = catch_up(&runtime, &network, &node, compared)?;
+    compare(&mut report, ours, caught_up, hypercore.as_ref());
+    drop(entries);
 
     // 1. Durable appends per second at three submission sizes, two clients each.
     let mut next = 0usize;
@@ -281,6 +324,9 @@ fn main() -> anyhow::Result<()> {
         ),
     );
 
+    // 4a. Full tiles served per second over HTTP.
+    tiles_served(&mut report, node.http_addr, target, window)?;
+
     // 4b. The scrub's cost to appends: the same sequencer appends as in 3, first alone, then
     //     while a scrub pass runs over the whole log at the node's default pace.
     let extra = 100_000 / scale;
@@ -326,7 +372,7 @@ fn main() -> anyhow::Result<()> {
         format!("{:.1} s", shutdown.as_secs_f64()),
     );
     {
-        let store = daylight_node::storage::Store::open(&db_path)?;
+        let store = daylight_node::store::Store::open(&db_path)?;
         let space = store.space()?;
         let per = |b: u64| b as f64 / held as f64;
         report.add(
@@ -351,12 +397,19 @@ fn main() -> anyhow::Result<()> {
     // 5b. A whole scrub pass, unthrottled, in one thread: every entry hashed, every stored
     //     hash compared, the root checked against the signed checkpoint.
     {
-        let store = daylight_node::storage::Store::open(&db_path)?;
+        let store = daylight_node::store::Store::open(&db_path)?;
         let origin = daylight_genesis::names::origin(daylight_tests::NETWORK, "county-1");
-        let log = daylight_node::integrity::CheckedLog {
+        let log = daylight_node::held::HeldLog {
+            member: "county-1".to_string(),
             number: store.find_log(&origin)?.context("the county's log")?,
             origin,
-            log_key: network.keys["county-1"].log.verifier(),
+            policy: daylight_verifier::policy::LogPolicy::new(
+                network.keys["county-1"].log.verifier(),
+                Vec::new(),
+                0,
+            )?,
+            peer: None,
+            own: true,
         };
         let size = store.size(log.number)?;
         let began = Instant::now();
@@ -400,7 +453,7 @@ fn fill(
             let n = (to - i).min(4096);
             let entries = (i..i + n)
                 .map(|k| {
-                    daylight_node::storage::NewEntry::plain(
+                    daylight_node::store::NewEntry::plain(
                         format!("{{\"rid\":\"county-1-fill-{k:08}\",\"pad\":\"{pad}\"}}")
                             .into_bytes(),
                         Some(format!("county-1-fill-{k:08}")),
@@ -480,21 +533,24 @@ fn references(
     );
     let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
     let keys = vec![*verifier.ed25519(); messages.len()];
-    let began = Instant::now();
-    for ((m, s), k) in refs
-        .chunks(64)
-        .zip(signatures.chunks(64))
-        .zip(keys.chunks(64))
-    {
-        ed25519_dalek::verify_batch(m, s, k).expect("batch verifies");
+    // The node verifies each chunk of a submission (`submit::CHUNK` records) as one batch.
+    for batch in [64, 256, 1024] {
+        let began = Instant::now();
+        for ((m, s), k) in refs
+            .chunks(batch)
+            .zip(signatures.chunks(batch))
+            .zip(keys.chunks(batch))
+        {
+            ed25519_dalek::verify_batch(m, s, k).expect("batch verifies");
+        }
+        report.add(
+            &format!("Ed25519 verifications/s, batches of {batch}, one core"),
+            format!(
+                "{:.0}",
+                messages.len() as f64 / began.elapsed().as_secs_f64()
+            ),
+        );
     }
-    report.add(
-        "Ed25519 verifications/s, batches of 64, one core",
-        format!(
-            "{:.0}",
-            messages.len() as f64 / began.elapsed().as_secs_f64()
-        ),
-    );
 
     let path = data_dir.join("fsync-probe");
     let mut file = std::fs::File::create(&path)?;
@@ -512,5 +568,356 @@ fn references(
     );
     drop(file);
     std::fs::remove_file(path)?;
+    Ok(())
+}
+
+/// Records checked per second on one thread: by the node's submission check (each record's
+/// checks, then the chunk's signatures in one Ed25519 batch, as `POST /v1/records` does), and
+/// by the checks as they ran before issue 13, rebuilt from the verifier's public functions
+/// (full parse into a JSON tree, field rules with a JCS pass to measure the size, privacy
+/// guard, signers with a JCS pass for the signing bytes, a JCS pass for the entry bytes),
+/// with the same batch verification, so the two rows differ only in the preparation.
+fn checks_alone(
+    report: &mut Report,
+    genesis_file: &std::path::Path,
+    bodies: &[Vec<u8>],
+) -> anyhow::Result<()> {
+    let genesis = daylight_genesis::Genesis::open(&std::fs::read(genesis_file)?)?;
+    let submitter = daylight_node::publish::submit::Submitter::from_genesis(&genesis, "county-1")?;
+    let keys = genesis.accepted_keys("county-1")?;
+    let member = MemberId::parse("county-1").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let chunk = 256;
+    for round in 0..2 {
+        let began = Instant::now();
+        for (n, records) in bodies.chunks(chunk).enumerate() {
+            let entries = submitter
+                .check_records(n * chunk, records)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::hint::black_box(entries);
+        }
+        let now = bodies.len() as f64 / began.elapsed().as_secs_f64();
+        let began = Instant::now();
+        for records in bodies.chunks(chunk) {
+            let mut messages = Vec::with_capacity(records.len());
+            let mut signatures = Vec::with_capacity(records.len());
+            let mut signers = Vec::with_capacity(records.len());
+            let mut kept = Vec::with_capacity(records.len());
+            for json in records {
+                let record = SignedRecord::from_json(json).map_err(|e| anyhow::anyhow!("{e}"))?;
+                validate(&record, &member).map_err(|e| anyhow::anyhow!("{e}"))?;
+                check_privacy(&record).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let pending =
+                    prepare_signatures(&record, &keys).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let entry = to_entry_bytes(&record);
+                for (key, sig) in &pending.signatures {
+                    signers.push(*key.ed25519());
+                    signatures.push(ed25519_dalek::Signature::from_bytes(sig));
+                }
+                messages.push(pending.message);
+                kept.push((record, entry));
+            }
+            let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+            ed25519_dalek::verify_batch(&refs, &signatures, &signers)
+                .map_err(|e| anyhow::anyhow!("batch: {e}"))?;
+            std::hint::black_box(kept);
+        }
+        let before = bodies.len() as f64 / began.elapsed().as_secs_f64();
+        // The first round warms caches and the per-thread key memory; the second is reported.
+        if round == 1 {
+            report.add(
+                &format!(
+                    "record checks alone, one thread, {}-record chunks (schema, JCS form, privacy, signers, batched Ed25519): now / as before issue 13",
+                    chunk
+                ),
+                format!(
+                    "{now:.0} / {before:.0} records/s ({:.2}×)",
+                    now / before
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Appends `entries` (rid, entry bytes) through the sequencer in 4096-entry batches, each
+/// batch one fsync'd commit, without validation. Returns appends per second.
+fn append_entries(
+    runtime: &tokio::runtime::Runtime,
+    node: &daylight_node::node::RunningNode,
+    entries: &[(String, Vec<u8>)],
+) -> anyhow::Result<f64> {
+    let sequencer = node.sequencer().context("a member node has a sequencer")?;
+    runtime.block_on(async {
+        let began = Instant::now();
+        for batch in entries.chunks(4096) {
+            let batch = batch
+                .iter()
+                .map(|(rid, entry)| {
+                    daylight_node::store::NewEntry::plain(entry.clone(), Some(rid.clone()))
+                })
+                .collect();
+            sequencer.submit(batch).await?;
+        }
+        anyhow::Ok(entries.len() as f64 / began.elapsed().as_secs_f64())
+    })
+}
+
+/// What `tests/hypercore/bench.mjs` measured.
+struct Hypercore {
+    /// Appends/s, 4096-block batches, Hypercore's default durability (no fsync per batch).
+    append: f64,
+    /// Appends/s with a RocksDB flush (synced) after every batch.
+    append_flushed: f64,
+    /// Blocks/s replicated to a second process over TCP on loopback.
+    replicate: f64,
+}
+
+/// Runs the Hypercore peer on the same entry bytes, or says why it cannot and returns `None`.
+fn run_hypercore(
+    dir: &std::path::Path,
+    entries: &[(String, Vec<u8>)],
+) -> anyhow::Result<Option<Hypercore>> {
+    let script_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("hypercore");
+    let skip = |why: String| {
+        eprintln!("Hypercore comparison skipped: {why}");
+        Ok(None)
+    };
+    match std::process::Command::new("node").arg("--version").output() {
+        Ok(out) if out.status.success() => eprintln!(
+            "Hypercore peer: node {}",
+            String::from_utf8_lossy(&out.stdout).trim()
+        ),
+        _ => return skip("`node` is not on the PATH".into()),
+    }
+    if !script_dir.join("node_modules/hypercore").is_dir() {
+        return skip(format!(
+            "Hypercore is not installed: run `npm ci` in {}",
+            script_dir.display()
+        ));
+    }
+    std::fs::create_dir_all(dir)?;
+    let file = dir.join("records.jsonl");
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        for (_, entry) in entries {
+            // JCS text holds no raw newline, so one record per line.
+            out.write_all(entry)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+    }
+    let run = |extra: &[&str]| -> anyhow::Result<Vec<serde_json::Value>> {
+        let out = std::process::Command::new("node")
+            .arg(script_dir.join("bench.mjs"))
+            .args(["--records"])
+            .arg(&file)
+            .args(["--batch", "4096", "--dir"])
+            .arg(dir.join("cores"))
+            .args(extra)
+            .stderr(std::process::Stdio::inherit())
+            .output()?;
+        anyhow::ensure!(out.status.success(), "the Hypercore bench failed");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| Ok(serde_json::from_str(l)?))
+            .collect()
+    };
+    let figure = |lines: &[serde_json::Value], what: &str| -> anyhow::Result<f64> {
+        lines
+            .iter()
+            .find(|l| l["what"] == what)
+            .and_then(|l| l["per_second"].as_f64())
+            .with_context(|| format!("the Hypercore bench printed no {what} figure"))
+    };
+    let default = run(&[])?;
+    let flushed = run(&["--append-only", "--flush"])?;
+    std::fs::remove_file(&file)?;
+    Ok(Some(Hypercore {
+        append: figure(&default, "append")?,
+        append_flushed: figure(&flushed, "append")?,
+        replicate: figure(&default, "replicate")?,
+    }))
+}
+
+/// Starts the city's node as a mirror of the county's log (which holds `entries` entries),
+/// dialling the county's node, and returns entries/s from its start until it serves the
+/// county's checkpoint of that size (every entry fetched over libp2p, verified and stored).
+/// The mirror is stopped again, so it does not share the cores with later measurements.
+fn catch_up(
+    runtime: &tokio::runtime::Runtime,
+    network: &TestNetwork,
+    source: &daylight_node::node::RunningNode,
+    entries: u64,
+) -> anyhow::Result<f64> {
+    let keys = &network.keys["city-1"];
+    let config = init(
+        &network.genesis_file,
+        Some("city-1"),
+        &network.dir.path().join("city-1-data"),
+        daylight_node::config::InitKeys {
+            log: Some(&keys.log_key_file),
+            witness: Some(&keys.witness_key_file),
+            p2p: Some(&keys.p2p_key_file),
+        },
+        Some("127.0.0.1:0".parse()?),
+    )?;
+    daylight_tests::set_bootstrap(&config, &[source.p2p_addresses[0].to_string()])?;
+    let began = Instant::now();
+    let mirror = runtime.block_on(start(NodeConfig::load(&config)?))?;
+    let url = format!("http://{}/v1/records", mirror.http_addr);
+    loop {
+        if node_size(&url).is_ok_and(|size| size >= entries) {
+            break;
+        }
+        anyhow::ensure!(
+            began.elapsed() < Duration::from_secs(600),
+            "the mirror did not catch up within 10 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let rate = entries as f64 / began.elapsed().as_secs_f64();
+    runtime.block_on(mirror.shutdown())?;
+    Ok(rate)
+}
+
+/// Reports the Hypercore comparison: both figures and their ratio.
+fn compare(report: &mut Report, ours: f64, caught_up: f64, hypercore: Option<&Hypercore>) {
+    let Some(h) = hypercore else {
+        report.add(
+            "durable appends/s, the comparison records, 4096-entry batches (Hypercore skipped)",
+            format!("{ours:.0}"),
+        );
+        report.add(
+            "mirror catch-up of the same entries (Hypercore skipped)",
+            format!("{caught_up:.0} entries/s"),
+        );
+        return;
+    };
+    report.add(
+        "durable appends/s of the same records, 4096 per batch: daylight sequencer (fsync'd) / Hypercore 11 default (no fsync per batch)",
+        format!(
+            "{ours:.0} / {:.0} = {:.2}× (goal ≥ 1.5×)",
+            h.append,
+            ours / h.append
+        ),
+    );
+    report.add(
+        "  the same, against Hypercore with a synced RocksDB flush after every batch",
+        format!(
+            "{ours:.0} / {:.0} = {:.2}×",
+            h.append_flushed,
+            ours / h.append_flushed
+        ),
+    );
+    report.add(
+        "mirror catch-up of the same entries: daylight (libp2p, verified, stored) / Hypercore replication (TCP loopback, two processes)",
+        format!(
+            "{caught_up:.0} / {:.0} entries/s = {:.1}× (goal ≥ 20×)",
+            h.replicate,
+            caught_up / h.replicate
+        ),
+    );
+}
+
+/// Full tiles served per second over HTTP (issue 13, item 2): level-0 hash tiles and entry
+/// bundles of a tree of `size`, from [`PROOF_CLIENTS`] keep-alive clients. Two figures per
+/// kind: the first read of every full tile once (storage read and integrity check), then
+/// random re-reads for `window` (what the node's hot-tile cache holds, and storage for the
+/// rest). Every answer is checked for status 200 and, for hash tiles, 8,192 bytes.
+fn tiles_served(
+    report: &mut Report,
+    http: std::net::SocketAddr,
+    size: u64,
+    window: Duration,
+) -> anyhow::Result<()> {
+    let full = size / 256;
+    anyhow::ensure!(full > 0, "no full tile in a tree of {size}");
+    for kind in ["0", "entries"] {
+        let path = |index: u64| {
+            format!(
+                "http://{http}/log/county-1/tile/{kind}/{}",
+                daylight_verifier::tile::encode_index(index)
+            )
+        };
+        let fetch = |agent: &ureq::Agent, index: u64| -> anyhow::Result<()> {
+            let mut response = agent.get(&path(index)).call()?;
+            anyhow::ensure!(
+                response.status() == 200,
+                "tile {kind}/{index}: {}",
+                response.status()
+            );
+            let body = response.body_mut().read_to_vec()?;
+            anyhow::ensure!(
+                kind != "0" || body.len() == 8192,
+                "hash tile {index}: {} bytes",
+                body.len()
+            );
+            Ok(())
+        };
+        // First reads: every full tile once, shared out between the clients.
+        let next = AtomicU64::new(0);
+        let began = Instant::now();
+        std::thread::scope(|scope| -> anyhow::Result<()> {
+            let handles: Vec<_> = (0..PROOF_CLIENTS)
+                .map(|_| {
+                    let (next, fetch) = (&next, &fetch);
+                    scope.spawn(move || -> anyhow::Result<()> {
+                        let agent = agent();
+                        loop {
+                            let index = next.fetch_add(1, Ordering::Relaxed);
+                            if index >= full {
+                                return Ok(());
+                            }
+                            fetch(&agent, index)?;
+                        }
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().expect("tile client")?;
+            }
+            Ok(())
+        })?;
+        let first = full as f64 / began.elapsed().as_secs_f64();
+        // Random re-reads for `window`.
+        let served = AtomicU64::new(0);
+        let began = Instant::now();
+        std::thread::scope(|scope| -> anyhow::Result<()> {
+            let handles: Vec<_> = (0..PROOF_CLIENTS)
+                .map(|t| {
+                    let (served, fetch) = (&served, &fetch);
+                    scope.spawn(move || -> anyhow::Result<()> {
+                        let agent = agent();
+                        let mut x = t + 7;
+                        while began.elapsed() < window {
+                            x = x
+                                .wrapping_mul(6364136223846793005)
+                                .wrapping_add(1442695040888963407);
+                            fetch(&agent, (x >> 20) % full)?;
+                            served.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().expect("tile client")?;
+            }
+            Ok(())
+        })?;
+        let again = served.load(Ordering::Relaxed) as f64 / began.elapsed().as_secs_f64();
+        let what = if kind == "0" {
+            "full hash tiles (level 0)"
+        } else {
+            "full entry bundles"
+        };
+        report.add(
+            &format!(
+                "{what} served/s over HTTP, tree of {size}, {PROOF_CLIENTS} keep-alive clients: \
+                 first read of each of {full} / random re-reads"
+            ),
+            format!("{first:.0} / {again:.0}"),
+        );
+    }
     Ok(())
 }

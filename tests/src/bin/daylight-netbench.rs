@@ -18,7 +18,7 @@ use anyhow::Context as _;
 use daylight_genesis::Genesis;
 use daylight_node::config::{InitKeys, NodeConfig, init};
 use daylight_node::node::{RunningNode, start};
-use daylight_node::storage::NewEntry;
+use daylight_node::store::NewEntry;
 use daylight_tests::{TestNetwork, get, post_json, set_bootstrap};
 use daylight_verifier::Hash;
 use daylight_verifier::checkpoint::Checkpoint;

@@ -36,6 +36,82 @@ pub fn signing_bytes(record: &Record) -> Vec<u8> {
     jcs(&Value::Object(record.to_object()))
 }
 
+/// The signing bytes of a record whose entry bytes are `entry` (the JCS form of the signed
+/// record, e.g. from [`to_entry_bytes`]): the top-level members other than `signatures`, cut
+/// from `entry` in their order. That is [`signing_bytes`] without serializing the record
+/// again, since JCS orders members by name and writes each value on its own. `None` if
+/// `entry` is not a JSON object without white space (then [`signing_bytes`] is the way).
+pub(crate) fn signing_bytes_from_entry(entry: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(entry.len());
+    out.push(b'{');
+    let mut i = 1;
+    if entry.first() != Some(&b'{') {
+        return None;
+    }
+    loop {
+        let name_start = i;
+        i = skip_string(entry, i)?;
+        let name = &entry[name_start..i];
+        if entry.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_value(entry, i + 1)?;
+        if name != b"\"signatures\"" {
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&entry[name_start..i]);
+        }
+        match entry.get(i)? {
+            b',' => i += 1,
+            b'}' if i + 1 == entry.len() => break,
+            _ => return None,
+        }
+    }
+    out.push(b'}');
+    Some(out)
+}
+
+/// The index just past the JSON string starting at `i` (escapes skipped whole).
+fn skip_string(b: &[u8], mut i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    i += 1;
+    loop {
+        match b.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+}
+
+/// The index just past the JSON value starting at `i`, for text without white space: a
+/// string, or anything else up to the `,` `]` or `}` that ends it at its own depth.
+fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    loop {
+        match b.get(i)? {
+            b'"' => i = skip_string(b, i)?,
+            b'{' | b'[' => {
+                depth += 1;
+                i += 1;
+            }
+            b'}' | b']' if depth == 0 => return Some(i),
+            b'}' | b']' => {
+                depth -= 1;
+                i += 1;
+            }
+            b',' if depth == 0 => return Some(i),
+            _ => i += 1,
+        }
+        if depth == 0 && matches!(b.get(i), Some(b',' | b'}' | b']')) {
+            return Some(i);
+        }
+    }
+}
+
 /// The leaf hash of a signed record: RFC 6962 `SHA-256(0x00 ‖ entry bytes)`.
 pub fn leaf_hash(record: &SignedRecord) -> crate::hash::Hash {
     crate::merkle::leaf_hash(&to_entry_bytes(record))
@@ -134,6 +210,30 @@ mod tests {
         let err = canonicalize(br#"{"a":1,"a":2}"#).unwrap_err();
         assert!(err.message.contains("duplicate object name"), "{err}");
         assert!(canonicalize(br#"{"a":{"b":1},"c":{"b":1}}"#).is_ok());
+    }
+
+    #[test]
+    fn signing_bytes_are_cut_from_entry_bytes() {
+        let cut = |json: &str| {
+            signing_bytes_from_entry(json.as_bytes()).map(|b| String::from_utf8(b).unwrap())
+        };
+        assert_eq!(
+            cut(r#"{"a":"x\"}","signatures":[{"s":"q\"]"}],"v":1}"#).as_deref(),
+            Some(r#"{"a":"x\"}","v":1}"#)
+        );
+        assert_eq!(
+            cut(r#"{"b":{"c":[1,{"d":2}]},"signatures":[],"z":true}"#).as_deref(),
+            Some(r#"{"b":{"c":[1,{"d":2}]},"z":true}"#)
+        );
+        assert_eq!(cut(r#"{"signatures":[1]}"#).as_deref(), Some("{}"));
+        assert_eq!(
+            cut(r#"{"a":1,"signatures":"x"}"#).as_deref(),
+            Some(r#"{"a":1}"#)
+        );
+        assert_eq!(cut("[1]"), None);
+        assert_eq!(cut(r#"{"a":1"#), None);
+        assert_eq!(cut(r#"{"a":1} "#), None);
+        assert_eq!(cut(r#"{"a":"#), None);
     }
 
     #[test]

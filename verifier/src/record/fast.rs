@@ -194,6 +194,53 @@ fn get<'a>(members: &[Member<'a>], name: &[u8]) -> Option<&'a [u8]> {
 /// whether the record may hold a personal number: `false` means it certainly passes
 /// [`check_privacy`](super::check_privacy).
 pub(crate) fn read_entry(bytes: &[u8]) -> Option<(SignedRecord, bool)> {
+    read(bytes, false).map(|read| (read.record, read.maybe_personal))
+}
+
+/// What [`read_submission`] found in a record already in canonical form.
+pub(crate) struct FastRead {
+    /// The record, equal to what the full reader returns for the same bytes.
+    pub record: SignedRecord,
+    /// Whether the record may hold a personal number (`false`: it passes the privacy guard).
+    pub maybe_personal: bool,
+    /// The bytes its signatures cover, equal to
+    /// [`signing_bytes`](super::canonical::signing_bytes)`(&record.record)`.
+    pub signing: Vec<u8>,
+}
+
+/// [`read_entry`] for a submitted record whose text is already its entry bytes (what
+/// `daylight publish` and any JCS writer send), also giving the bytes its signatures cover:
+/// the same members without `signatures`, cut from the entry bytes instead of serializing
+/// the record again. `None`: the text is not in the fast reader's canonical subset, and the
+/// caller uses the full reader.
+pub(crate) fn read_submission(bytes: &[u8]) -> Option<FastRead> {
+    read(bytes, true)
+}
+
+/// The bytes of one top-level object `{` member `,` ... `}` built from `members`, skipping
+/// those named in `skip`. The members are kept in their order and with their value bytes.
+fn object_of(members: &[Member<'_>], skip: &[&[u8]], capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(capacity);
+    out.push(b'{');
+    for (name, value) in members {
+        if skip.contains(name) {
+            continue;
+        }
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        out.push(b'"');
+        out.extend_from_slice(name);
+        out.extend_from_slice(b"\":");
+        out.extend_from_slice(value);
+    }
+    out.push(b'}');
+    out
+}
+
+/// The one scan behind [`read_entry`] and [`read_submission`]; `signing` asks for the
+/// signing bytes too (left empty otherwise).
+fn read(bytes: &[u8], signing: bool) -> Option<FastRead> {
     std::str::from_utf8(bytes).ok()?;
     let mut members: Vec<Member<'_>> = Vec::with_capacity(16);
     let mut scanner = Scanner {
@@ -212,24 +259,18 @@ pub(crate) fn read_entry(bytes: &[u8]) -> Option<(SignedRecord, bool)> {
     let program: Ident = part(get(&members, b"program")?)?;
     let signatures: Vec<RecordSignature> = part(get(&members, b"signatures")?)?;
     // The kind's fields, as one object in the same (sorted) order.
-    let mut fields = Vec::with_capacity(bytes.len());
-    fields.push(b'{');
-    for (name, value) in &members {
-        if matches!(
-            *name,
-            b"v" | b"kind" | b"rid" | b"event_date" | b"program" | b"signatures"
-        ) {
-            continue;
-        }
-        if fields.len() > 1 {
-            fields.push(b',');
-        }
-        fields.push(b'"');
-        fields.extend_from_slice(name);
-        fields.extend_from_slice(b"\":");
-        fields.extend_from_slice(value);
-    }
-    fields.push(b'}');
+    let fields = object_of(
+        &members,
+        &[
+            b"v",
+            b"kind",
+            b"rid",
+            b"event_date",
+            b"program",
+            b"signatures",
+        ],
+        bytes.len(),
+    );
     let body = match kind {
         Kind::Allocation => Body::Allocation(part(&fields)?),
         Kind::Receipt => Body::Receipt(part(&fields)?),
@@ -252,16 +293,32 @@ pub(crate) fn read_entry(bytes: &[u8]) -> Option<(SignedRecord, bool)> {
         },
         signatures,
     };
+    // The entry is the JCS form of the whole object (checked below in debug builds), so the
+    // same members without `signatures`, in the same order, are the JCS form of the record
+    // without it: JCS orders members by name and writes each value on its own.
+    let signing = if signing {
+        object_of(&members, &[b"signatures"], bytes.len())
+    } else {
+        Vec::new()
+    };
     debug_assert_eq!(
         super::canonical::to_entry_bytes(&record),
         bytes,
         "fast entry reader accepted a non-canonical entry"
     );
     debug_assert!(
+        signing.is_empty() || signing == super::canonical::signing_bytes(&record.record),
+        "signing bytes cut from the entry differ from the record's JCS signing bytes"
+    );
+    debug_assert!(
         scanner.maybe_personal || super::check_privacy(&record).is_ok(),
         "privacy screen passed a record the guard refuses"
     );
-    Some((record, scanner.maybe_personal))
+    Some(FastRead {
+        record,
+        maybe_personal: scanner.maybe_personal,
+        signing,
+    })
 }
 
 #[cfg(test)]

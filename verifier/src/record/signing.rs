@@ -165,16 +165,26 @@ pub fn prepare_signatures(
     record: &SignedRecord,
     keys: &AcceptedKeys,
 ) -> Result<PendingSignatures, RecordError> {
+    prepare_signatures_over(record, keys, || signing_bytes(&record.record))
+}
+
+/// [`prepare_signatures`] with the signing bytes from `message`, called once the signers
+/// pass: a caller that holds the record's entry bytes cuts them from there instead of
+/// serializing the record again. `message` must return [`signing_bytes`] of the record.
+pub(crate) fn prepare_signatures_over(
+    record: &SignedRecord,
+    keys: &AcceptedKeys,
+    message: impl FnOnce() -> Vec<u8>,
+) -> Result<PendingSignatures, RecordError> {
     let mut roles = VerifiedSignatures {
-        operators: Vec::new(),
+        operators: Vec::with_capacity(1),
         attestations: Vec::new(),
     };
     for (i, sig) in record.signatures.iter().enumerate() {
-        let path = index("signatures", i);
         let signer = &sig.signer;
         if signer.key_type() != KeyType::Ed25519 {
             return Err(RecordError::new(
-                join(&path, "signer"),
+                join(&index("signatures", i), "signer"),
                 "must be an Ed25519 note key (type 0x01), not a witness cosignature key",
             ));
         }
@@ -183,7 +193,7 @@ pub fn prepare_signatures(
             .position(|s| &s.signer == signer)
         {
             return Err(RecordError::new(
-                join(&path, "signer"),
+                join(&index("signatures", i), "signer"),
                 format!(
                     "{} already signed at signatures[{j}]: each key signs once",
                     signer.name()
@@ -199,7 +209,7 @@ pub fn prepare_signatures(
             });
         } else {
             return Err(RecordError::new(
-                join(&path, "signer"),
+                join(&index("signatures", i), "signer"),
                 format!(
                     "{} is not an accepted operator or attestor key of this log: check the key against the genesis file",
                     signer.name()
@@ -213,8 +223,14 @@ pub fn prepare_signatures(
             "no signature by an accepted operator key: the publishing member's operator must sign every record",
         ));
     }
+    let message = message();
+    debug_assert_eq!(
+        message,
+        signing_bytes(&record.record),
+        "signing bytes given differ from the record's"
+    );
     Ok(PendingSignatures {
-        message: signing_bytes(&record.record),
+        message,
         signatures: record
             .signatures
             .iter()

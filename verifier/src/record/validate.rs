@@ -65,7 +65,11 @@ fn validate_fields(record: &SignedRecord, member: &MemberId) -> Vec<RecordError>
     if !r.rid.belongs_to(member) {
         c.fail(
             "rid",
-            format!("must start with the publishing member id followed by '-' (\"{member}-...\")"),
+            format!(
+                "must start with \"{member}-\": this record is published in the log of \
+                 {member}, and a rid names the log it belongs to; if the record is another \
+                 member's, send it to that member's node"
+            ),
         );
     }
     c.body(&r.body, ROOT, &r.event_date, r.rid.as_str());

@@ -66,7 +66,7 @@ use daylight_verifier::{Hash, SigningKey};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::health::{Health, Problem};
-use crate::storage::{Batch, CurrentVersion, NewEntry, StorageError, Store};
+use crate::store::{Batch, CurrentVersion, NewEntry, StorageError, Store};
 
 /// How long after a storage fault the writer first probes whether writes work again.
 pub const FIRST_PROBE: Duration = Duration::from_secs(1);

@@ -2,10 +2,14 @@
 //!
 //! A body is one record (a JSON object) or many (a JSON array). Each is checked with
 //! [`daylight_verifier::record::prepare_record`] — shape, field rules, privacy guard, and who
-//! signed — off the async runtime in parallel chunks, so both cores work; each chunk's
-//! signatures are then verified as one Ed25519 batch. A submission is logged
-//! whole or not at all: the first refused record refuses it, naming its position, and so does
-//! a record id that appears twice in it, naming both positions.
+//! signed — off the async runtime in parallel tasks, so both cores work; each task's
+//! signatures are then verified as one Ed25519 batch (up to 1,024 records: a larger
+//! batch costs less per signature). A submission is logged whole or not at all: a refused
+//! record refuses it, naming its position, and so does a record id that appears twice in it,
+//! naming both positions. Which record is named when several are wrong does not depend on
+//! how the work is split: records are taken in chunks of 256, and the first chunk holding a
+//! refused record names its first record refused by the checks before the signatures, or,
+//! if none is, its first bad signature.
 //!
 //! References to records of this same log, and the version a correction or void pins, are
 //! resolved by the sequencer, which sees the log in order. References to other logs are
@@ -16,11 +20,14 @@ use daylight_verifier::record::{
     AcceptedKeys, Body, MemberId, Pin, PreparedRecord, RecordError, prepare_record,
 };
 
-use crate::sequencer::{Ack, Sequencer, SequencerError};
-use crate::storage::{Amendment, LocalReference, NewEntry};
+use crate::publish::sequencer::{Ack, Sequencer, SequencerError};
+use crate::store::{Amendment, LocalReference, NewEntry};
 
-/// Records per parallel validation chunk.
+/// Records per chunk: the unit in which refusals are reported (see the module doc).
 const CHUNK: usize = 256;
+/// The most records one validation task checks, and verifies as one Ed25519 batch (a whole
+/// number of chunks).
+const MAX_TASK: usize = 4 * CHUNK;
 
 /// Why a submission was refused.
 #[derive(Debug, thiserror::Error)]
@@ -86,15 +93,28 @@ impl Submitter {
         body: &[u8],
     ) -> Result<Vec<(String, Ack)>, SubmitError> {
         let records = split_body(body)?;
-        let mut tasks = Vec::new();
-        for (chunk_number, chunk) in records.chunks(CHUNK).enumerate() {
-            let chunk = chunk.to_vec();
+        let count = records.len();
+        // As many records per task as spreads them over the cores, in whole chunks, at most
+        // MAX_TASK (so that each batch is large and every core has work).
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let per_task = count
+            .div_ceil(cores)
+            .next_multiple_of(CHUNK)
+            .clamp(CHUNK, MAX_TASK);
+        let mut tasks = Vec::with_capacity(count.div_ceil(per_task));
+        let mut records = records.into_iter();
+        for task_number in 0.. {
+            // Each task's records move to it: nothing is copied.
+            let part: Vec<Vec<u8>> = records.by_ref().take(per_task).collect();
+            if part.is_empty() {
+                break;
+            }
             let this = self.clone();
             tasks.push(tokio::task::spawn_blocking(move || {
-                this.check_chunk(chunk_number * CHUNK, &chunk)
+                this.check_records(task_number * per_task, &part)
             }));
         }
-        let mut entries = Vec::with_capacity(records.len());
+        let mut entries = Vec::with_capacity(count);
         for task in tasks {
             let checked = task
                 .await
@@ -107,23 +127,41 @@ impl Submitter {
         Ok(rids.into_iter().zip(acks).collect())
     }
 
-    /// Checks a chunk of records; their signatures are verified in one Ed25519 batch, and
-    /// only if the batch fails is each verified alone, to name the record at fault.
-    fn check_chunk(&self, first: usize, chunk: &[Vec<u8>]) -> Result<Vec<NewEntry>, SubmitError> {
+    /// Checks `records` (the JSON text of each; `first` is the position of the first in its
+    /// submission, a multiple of the chunk size, for error messages) as [`Submitter::submit`]
+    /// does, on the calling thread, without logging them: every record's checks, then all
+    /// their signatures verified in one Ed25519 batch — and only if the batch fails, each
+    /// verified alone, to name the record at fault. Returns the entries to log, in order.
+    /// Public so that the node benchmark can measure the checks alone.
+    pub fn check_records(
+        &self,
+        first: usize,
+        records: &[Vec<u8>],
+    ) -> Result<Vec<NewEntry>, SubmitError> {
         let invalid = |i: usize, error| SubmitError::Invalid {
             position: first + i,
-            rid: rid_of(&chunk[i]),
+            rid: rid_of(&records[i]),
             error,
         };
-        let prepared = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, json)| {
-                prepare_record(json, &self.member, &self.keys).map_err(|e| invalid(i, e))
-            })
-            .collect::<Result<Vec<PreparedRecord>, SubmitError>>()?;
-        if !verify_in_batch(&prepared) {
-            for (i, record) in prepared.iter().enumerate() {
+        let mut prepared = Vec::with_capacity(records.len());
+        let mut refused = None;
+        for (i, json) in records.iter().enumerate() {
+            match prepare_record(json, &self.member, &self.keys) {
+                Ok(record) => prepared.push(record),
+                Err(error) => {
+                    refused = Some((i, error));
+                    break;
+                }
+            }
+        }
+        // The chunks before the refused record's own are checked whole, signatures included,
+        // before it is named (see the module doc): the first refusal in chunk order wins.
+        let whole = refused
+            .as_ref()
+            .map_or(prepared.len(), |(i, _)| i / CHUNK * CHUNK);
+        let checked = &prepared[..whole];
+        if !checked.is_empty() && !verify_in_batch(checked) {
+            for (i, record) in checked.iter().enumerate() {
                 record
                     .signatures
                     .clone()
@@ -131,10 +169,13 @@ impl Submitter {
                     .map_err(|e| invalid(i, e))?;
             }
         }
-        Ok(prepared.iter().map(|p| self.entry(p)).collect())
+        if let Some((i, error)) = refused {
+            return Err(invalid(i, error));
+        }
+        Ok(prepared.into_iter().map(|p| self.entry(p)).collect())
     }
 
-    fn entry(&self, checked: &PreparedRecord) -> NewEntry {
+    fn entry(&self, checked: PreparedRecord) -> NewEntry {
         let record = &checked.record.record;
         let amendment = |pin: &Pin, void: bool| Amendment {
             target: pin.rid.as_str().to_string(),
@@ -157,8 +198,8 @@ impl Submitter {
                 leaf: r.leaf.0,
             })
             .collect();
-        let mut entry =
-            NewEntry::plain(checked.entry.clone(), Some(record.rid.as_str().to_string()));
+        let rid = Some(record.rid.as_str().to_string());
+        let mut entry = NewEntry::plain(checked.entry, rid);
         entry.amends = amends;
         entry.references = references;
         entry
@@ -231,6 +272,82 @@ fn rid_of(json: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use daylight_verifier::record::Record;
+    use daylight_verifier::{KeyType, SigningKey};
+
+    /// Which record a refusal names does not depend on how many records a task checks: the
+    /// first chunk holding a refused record names its first record refused before the
+    /// signatures, or else its first bad signature.
+    #[test]
+    fn the_refusal_named_is_the_same_for_any_task_size() {
+        let key = SigningKey::generate("county-1-clerk", KeyType::Ed25519).unwrap();
+        let submitter = Submitter {
+            member: MemberId::parse("county-1").unwrap(),
+            keys: std::sync::Arc::new(AcceptedKeys::new().with_operator(key.verifier())),
+        };
+        let records: Vec<Vec<u8>> = (0..700)
+            .map(|i| {
+                let record = Record::from_value(serde_json::json!({
+                    "v": 1, "rid": format!("county-1-a-{i}"), "kind": "allocation",
+                    "event_date": "2024-03-05", "program": "r24",
+                    "payer": {"member": "county-1"}, "payee": {"org": {"name": "Coop"}},
+                    "amount": {"minor": "100", "currency": "CNY"}, "purpose": "Roads"
+                }))
+                .unwrap()
+                .sign(&key);
+                serde_json::to_vec(&record).unwrap()
+            })
+            .collect();
+        let bad_signature = |json: &[u8]| {
+            String::from_utf8(json.to_vec())
+                .unwrap()
+                .replace("\"purpose\":\"Roads\"", "\"purpose\":\"Rods\"")
+                .into_bytes()
+        };
+        let bad_field = |json: &[u8]| {
+            String::from_utf8(json.to_vec())
+                .unwrap()
+                .replace("\"minor\":\"100\"", "\"minor\":\"0\"")
+                .into_bytes()
+        };
+        let named = |records: &[Vec<u8>], per_task: usize| -> Option<usize> {
+            for (n, part) in records.chunks(per_task).enumerate() {
+                if let Err(SubmitError::Invalid { position, .. }) =
+                    submitter.check_records(n * per_task, part)
+                {
+                    return Some(position);
+                }
+            }
+            None
+        };
+        // Each case: the records damaged (position, whether its signature or a field), and
+        // the position the refusal must name.
+        type Case = (&'static [(usize, bool)], Option<usize>);
+        let cases: [Case; 5] = [
+            (&[], None),
+            (&[(500, true)], Some(500)),
+            (&[(10, true), (300, false)], Some(10)),
+            (&[(10, true), (100, false)], Some(100)),
+            (&[(300, true), (600, false), (650, true)], Some(300)),
+        ];
+        for (damage, expected) in cases {
+            let mut submission = records.clone();
+            for &(i, signature) in damage {
+                submission[i] = if signature {
+                    bad_signature(&submission[i])
+                } else {
+                    bad_field(&submission[i])
+                };
+            }
+            for per_task in [CHUNK, 2 * CHUNK, MAX_TASK] {
+                assert_eq!(
+                    named(&submission, per_task),
+                    expected,
+                    "{damage:?}, {per_task}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn a_rid_twice_in_one_submission_names_both_positions() {

@@ -1,0 +1,247 @@
+//! The HTTP API (DESIGN §5.4): the tlog-tiles read path, proofs, receipts, records, metrics.
+//!
+//! Every error is JSON `{"error": ..., "detail": ...}` with the matching status. Handlers
+//! never panic on input: paths and queries are parsed by hand into typed values, bodies are
+//! size-limited, and every request has a timeout.
+//!
+//! * `errors` — the JSON errors;
+//! * `tiles` — checkpoint, tiles, proofs, receipts;
+//! * `records` — records by rid and by leaf;
+//! * `write` — submission and the witness endpoint;
+//! * `info` — health, metrics, network, evidence, audit report.
+//!
+//! This file holds the shared state, the router and the helpers every handler uses.
+
+mod errors;
+mod info;
+mod records;
+mod tiles;
+mod write;
+
+pub use errors::ApiError;
+use info::{audit_html, audit_json, evidence, healthz, metrics, network};
+use records::{record, record_by_leaf};
+use tiles::{checkpoint, consistency, inclusion, receipt, tile};
+use write::{add_checkpoint, submit};
+
+use crate::held::{HeldLog, HeldLogs};
+use crate::integrity::SignedRoot;
+use crate::publish::sequencer::Sequencer;
+use crate::publish::submit::Submitter;
+use crate::store::Store;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use daylight_verifier::checkpoint::parse_canonical_u64;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tower_http::timeout::TimeoutLayer;
+
+/// Largest request body accepted (a batch of records).
+pub const MAX_BODY_BYTES: usize = 16 << 20;
+
+/// Longest any request may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Counters exported at `/metrics`.
+#[derive(Default)]
+pub struct Metrics {
+    /// HTTP requests answered.
+    pub requests: AtomicU64,
+    /// Records accepted into the log.
+    pub records_logged: AtomicU64,
+    /// Records refused at submission.
+    pub records_refused: AtomicU64,
+}
+
+/// What a member node has and an observer lacks: its own log.
+pub struct Publisher {
+    /// The member id (its log is `/log/<member>`).
+    pub member: String,
+    /// Its log's origin.
+    pub origin: String,
+    /// Its log writer.
+    pub sequencer: Sequencer,
+    /// Record checks for submissions.
+    pub submitter: Submitter,
+}
+
+/// What every handler shares.
+pub struct AppState {
+    /// The database.
+    pub store: Arc<Store>,
+    /// The node's own log; `None` on an observer.
+    pub publisher: Option<Publisher>,
+    /// Logs served, by member id.
+    pub logs: Arc<HeldLogs>,
+    /// Counters.
+    pub metrics: Metrics,
+    /// The libp2p network.
+    pub network: crate::network::Network,
+    /// This node's witness; `None` on an observer.
+    pub witness: Option<Arc<crate::witness::Witness>>,
+    /// Replication (mirrors, evidence).
+    pub replication: Arc<crate::mirror::Replication>,
+    /// The network definition.
+    pub genesis: Arc<daylight_genesis::Genesis>,
+    /// The audit of every held log, on an auditor member's node.
+    pub auditor: Option<Arc<crate::auditor::Auditor>>,
+    /// What is wrong right now (damage, failing writes), for `/healthz` and `/metrics`.
+    pub health: Arc<crate::health::Health>,
+    /// Checks every stored byte against a signed root before it is served.
+    pub integrity: Arc<crate::integrity::Integrity>,
+}
+
+type Shared = State<Arc<AppState>>;
+
+/// The node's HTTP routes.
+///
+/// `guards` hold the HTTP limits ([`crate::serve`]): the submission handler reads bodies
+/// through them, `/metrics` shows their counters, and [`crate::serve::json_errors`] (the
+/// outermost layer) refuses over-long targets and makes every framework error JSON.
+pub fn router(state: Arc<AppState>, guards: Arc<crate::serve::HttpGuards>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/v1/records", post(submit))
+        .route("/v1/records/{rid}", get(record))
+        .route("/v1/leaf/{leaf}", get(record_by_leaf))
+        .route("/log/{member}/checkpoint", get(checkpoint))
+        .route("/log/{member}/tile/{*path}", get(tile))
+        .route("/log/{member}/proof/inclusion", get(inclusion))
+        .route("/log/{member}/proof/consistency", get(consistency))
+        .route("/log/{member}/receipt/{index}", get(receipt))
+        .route("/log/{member}/add-checkpoint", post(add_checkpoint))
+        .route("/v1/evidence", get(evidence))
+        .route("/v1/network", get(network))
+        .route("/v1/audit", get(audit_json))
+        .route("/audit.html", get(audit_html))
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_request,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            guards.clone(),
+            crate::serve::json_errors,
+        ))
+        .layer(axum::Extension(guards))
+        .with_state(state)
+}
+
+async fn count_request(
+    State(state): Shared,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    state.metrics.requests.fetch_add(1, Ordering::Relaxed);
+    next.run(request).await
+}
+
+impl AppState {
+    /// The node's own log, or the refusal an observer gives.
+    fn observer_refusal(&self) -> Result<&Publisher, ApiError> {
+        self.publisher.as_ref().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "observer",
+                "this node is an observer: it mirrors and serves the logs but publishes none; \
+                 use the member's own node",
+            )
+        })
+    }
+
+    fn log(&self, member: &str) -> Result<&HeldLog, ApiError> {
+        self.logs.by_member(member).ok_or_else(|| {
+            ApiError::not_found(format!("this node does not hold the log of {member:?}"))
+        })
+    }
+
+    /// The latest signed checkpoint note and its size, for a served log.
+    /// The latest checkpoint of a log with every cosignature collected for it.
+    fn head(&self, log: &HeldLog) -> Result<(u64, Arc<str>), ApiError> {
+        let own = self.publisher.as_ref().filter(|_| log.own);
+        let (size, note) = if let Some(publisher) = own {
+            let head = publisher.sequencer.head();
+            (head.size, head.note.to_string())
+        } else {
+            self.store
+                .latest_checkpoint(log.number)
+                .map_err(ApiError::internal)?
+                .ok_or_else(|| {
+                    ApiError::not_found("this node holds no checkpoint of that log yet")
+                })?
+        };
+        let note = crate::mirror::with_cosignatures(&self.store, log.number, &note);
+        Ok((size, Arc::from(note)))
+    }
+
+    /// The latest checkpoint of a log as [`head`](Self::head) gives it, with its size and
+    /// root: what every read of that log is checked against before it is served.
+    fn signed_head(&self, log: &HeldLog) -> Result<(SignedRoot, Arc<str>), ApiError> {
+        let (size, note) = self.head(log)?;
+        let head = self.integrity.check_note(log.number, &note)?;
+        if head.size != size {
+            return Err(ApiError::internal(
+                "the stored checkpoint's size disagrees with its note",
+            ));
+        }
+        Ok((head, note))
+    }
+}
+
+/// Runs a handler's storage work (reads that may wait on the disk, integrity checks, proof
+/// building) on the blocking pool, so that a slow disk never stalls the async workers that
+/// accept connections and answer `/healthz`.
+pub(super) async fn on_blocking_pool<T: Send + 'static>(
+    state: Arc<AppState>,
+    work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(move || work(&state))
+        .await
+        .unwrap_or_else(|e| {
+            Err(ApiError::internal(format!(
+                "the request's task failed: {e}"
+            )))
+        })
+}
+
+pub(super) fn query(raw: &Option<String>) -> HashMap<&str, &str> {
+    raw.as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .collect()
+}
+
+pub(super) fn number(params: &HashMap<&str, &str>, name: &str) -> Result<u64, ApiError> {
+    let text = params
+        .get(name)
+        .ok_or_else(|| ApiError::bad_request(format!("missing query parameter {name}")))?;
+    parse_canonical_u64(text).ok_or_else(|| {
+        ApiError::bad_request(format!("{name} must be a decimal number, got {text:?}"))
+    })
+}
+
+pub(super) fn text_response(body: String, cache: &'static str) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        ],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,7 @@
+//! Writing the member's own log: [`submit`] checks each submitted record (schema, signatures
+//! by keys the genesis accepts, the privacy guard, references), then the [`sequencer`]'s one
+//! thread batches what was checked, signs the new checkpoint, commits everything durably in
+//! one transaction and only then acknowledges.
+
+pub mod sequencer;
+pub mod submit;
