@@ -256,12 +256,22 @@ pub fn finding_key(
 }
 
 /// The rid under which `auditor` publishes the finding with `key`:
-/// `<auditor>-finding-<first 16 hex digits of key>`. Deterministic, so re-running an audit
-/// never publishes a finding twice under two rids.
+/// `<auditor>-finding-<16 letters>`, the first 8 bytes of the key written one letter per
+/// nibble (`a` for 0 … `p` for 15). Deterministic, so re-running an audit never publishes a
+/// finding twice under two rids.
+///
+/// Letters, not hex digits: a run of hex digits can look like a phone, ID or bank card number
+/// (`…14859796454…` is an 11-digit mobile number), which the privacy guard rightly refuses in
+/// any record, and the finding would never be published. (Which findings are published is
+/// decided from the finding records' contents, not their rids, so the encoding can change.)
 pub fn finding_rid(auditor: &MemberId, key: &Hash) -> Rid {
-    let hex = key.to_hex();
-    let text = format!("{auditor}-finding-{}", &hex[..16]);
-    // A member id followed by "-finding-" and hex digits is always a valid identifier.
+    let letters: String = key.0[..8]
+        .iter()
+        .flat_map(|byte| [byte >> 4, byte & 0x0f])
+        .map(|nibble| char::from(b'a' + nibble))
+        .collect();
+    let text = format!("{auditor}-finding-{letters}");
+    // A member id followed by "-finding-" and lowercase letters is always a valid identifier.
     Ident::parse(&text).unwrap_or_else(|_| unreachable!("{text} is a valid rid"))
 }
 
@@ -287,6 +297,29 @@ mod tests {
         assert!(rid.belongs_to(&auditor));
         assert_eq!(rid, finding_rid(&auditor, &key));
         assert_eq!(rid.as_str().len(), "auditor-320200-finding-".len() + 16);
+    }
+
+    #[test]
+    fn finding_rids_hold_no_digits_the_privacy_guard_could_take_for_a_number() {
+        let auditor = MemberId::parse("auditor-320600").unwrap();
+        for n in 0..2_000u32 {
+            let rid = finding_rid(&auditor, &Hash::digest(&n.to_be_bytes()));
+            let tail = rid.as_str().trim_start_matches("auditor-320600-finding-");
+            assert!(
+                tail.bytes().all(|b| b.is_ascii_lowercase()),
+                "{}",
+                rid.as_str()
+            );
+        }
+        // The key that once gave `…-finding-e36cc14859796454`, refused as a mobile number.
+        let mut key = [0u8; 32];
+        key[..8].copy_from_slice(&[0xe3, 0x6c, 0xc1, 0x48, 0x59, 0x79, 0x64, 0x54]);
+        let rid = finding_rid(&auditor, &Hash(key));
+        assert_eq!(rid.as_str(), "auditor-320600-finding-odgmmbeifjhjgefe");
+        let free = crate::record::privacy::FieldClass::Free;
+        assert!(crate::record::privacy::find_personal(rid.as_str(), free).is_none());
+        let old = "auditor-320600-finding-e36cc14859796454";
+        assert!(crate::record::privacy::find_personal(old, free).is_some());
     }
 
     #[test]
