@@ -60,13 +60,7 @@ impl HeldLogs {
         store: &Store,
         own: Option<&str>,
     ) -> anyhow::Result<HeldLogs> {
-        let mut logs = Vec::new();
-        for member in genesis.members() {
-            let origin = genesis.origin(&member.id)?;
-            let number = store.log_number(&origin)?;
-            logs.push(held(genesis, member, origin, number, own)?);
-        }
-        Ok(HeldLogs::from_logs(logs))
+        HeldLogs::numbered(genesis, own, |origin| Ok(Some(store.log_number(origin)?)))
     }
 
     /// The logs of `genesis` that `store` already holds, without registering any (for tools
@@ -76,11 +70,19 @@ impl HeldLogs {
         store: &Store,
         own: Option<&str>,
     ) -> anyhow::Result<HeldLogs> {
+        HeldLogs::numbered(genesis, own, |origin| Ok(store.find_log(origin)?))
+    }
+
+    /// The logs of `genesis` to which `number` gives a storage number (`None`: not held).
+    fn numbered(
+        genesis: &Genesis,
+        own: Option<&str>,
+        number: impl Fn(&str) -> anyhow::Result<Option<u32>>,
+    ) -> anyhow::Result<HeldLogs> {
         let mut logs = Vec::new();
         for member in genesis.members() {
             let origin = genesis.origin(&member.id)?;
-            let number = store.find_log(&origin)?;
-            if let Some(number) = number {
+            if let Some(number) = number(&origin)? {
                 logs.push(held(genesis, member, origin, number, own)?);
             }
         }

@@ -552,3 +552,27 @@ pub fn post_json(url: &str, body: &[u8]) -> anyhow::Result<Reply> {
         body: response.body_mut().read_to_vec()?,
     })
 }
+
+/// A loopback port that was free a moment ago, chosen at random below the system's ephemeral
+/// range, so that no outgoing connection of a test running beside this one takes it before the
+/// node that is told it binds it (as `daylight-node demo` chooses its ports).
+pub fn unused_port() -> u16 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768)
+        .max(10_001);
+    for attempt in 0..200u32 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u32(attempt);
+        let port = 10_000 + (hasher.finish() % u64::from(ephemeral_start - 10_000)) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}

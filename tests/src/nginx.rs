@@ -61,7 +61,7 @@ impl Nginx {
                        default_type text/plain;\n\
                        add_header Cache-Control \"no-cache, max-age=2\";\n\
                      }}\n\
-                     location ~ /tile/ {{\n\
+                     location /log/ {{\n\
                        add_header Cache-Control \"public, max-age=31536000, immutable\";\n\
                      }}\n\
                    }}\n\

@@ -2,7 +2,6 @@
 //! genesis lists where each member's node listens, `daylight-node init` takes those addresses,
 //! and nodes started with nothing else find each other and replicate.
 
-use std::net::TcpListener;
 use std::process::Command;
 use std::time::Duration;
 
@@ -14,14 +13,6 @@ use daylight_tests::{
 /// How long two fresh nodes may take to connect and mirror a record.
 const DEADLINE: Duration = Duration::from_secs(60);
 
-/// A free loopback port (bound and released: the node binds it moments later).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// The node's configuration as TOML.
 fn config_of(path: &std::path::Path) -> toml::Table {
     toml::from_str(&std::fs::read_to_string(path).expect("node.toml")).expect("valid TOML")
@@ -29,7 +20,10 @@ fn config_of(path: &std::path::Path) -> toml::Table {
 
 #[test]
 fn nodes_initialised_from_the_genesis_find_each_other() -> anyhow::Result<()> {
-    let ports = [("city-1", free_port()), ("county-1", free_port())];
+    let ports = [
+        ("city-1", daylight_tests::unused_port()),
+        ("county-1", daylight_tests::unused_port()),
+    ];
     let address = |id: &str| {
         ports
             .iter()

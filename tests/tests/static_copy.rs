@@ -10,19 +10,19 @@
 
 use std::collections::HashMap;
 use std::io::Write as _;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use daylight_node::static_copy::tiles_covering;
+use daylight_tests::nginx::{self, Nginx};
 use daylight_tests::{
     NodeProcess, TempDir, TestNetwork, get, node_binary, post_json, signed_receipt, wait_until,
 };
 use daylight_verifier::SigningKey;
 
 const GOPATH: &str = "/usr/share/gocode";
-const NGINX: &str = "/usr/sbin/nginx";
+
 const DEADLINE: Duration = Duration::from_secs(60);
 
 fn go_available() -> bool {
@@ -42,92 +42,6 @@ fn required(present: bool, hint: &str) -> bool {
         eprintln!("SKIPPED outside CI: {hint}");
     }
     present
-}
-
-/// A real nginx serving `root` on a loopback port, as this test's own process (no daemon, no
-/// master process), with every file it writes inside its own temporary directory. Killed on
-/// drop.
-struct Nginx {
-    child: Child,
-    port: u16,
-    _dir: TempDir,
-}
-
-impl Nginx {
-    fn start(root: &Path) -> anyhow::Result<Nginx> {
-        let dir = TempDir::new("nginx");
-        // An ephemeral port: bound, read and released for nginx.
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let d = dir.path().display();
-        let conf = dir.path().join("nginx.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "daemon off;\n\
-                 master_process off;\n\
-                 worker_processes 1;\n\
-                 pid {d}/nginx.pid;\n\
-                 error_log {d}/error.log;\n\
-                 events {{ worker_connections 64; }}\n\
-                 http {{\n\
-                   access_log off;\n\
-                   client_body_temp_path {d}/client_body;\n\
-                   proxy_temp_path {d}/proxy;\n\
-                   fastcgi_temp_path {d}/fastcgi;\n\
-                   uwsgi_temp_path {d}/uwsgi;\n\
-                   scgi_temp_path {d}/scgi;\n\
-                   default_type application/octet-stream;\n\
-                   server {{\n\
-                     listen 127.0.0.1:{port};\n\
-                     root {root};\n\
-                     location ~ /checkpoint$ {{\n\
-                       default_type text/plain;\n\
-                       add_header Cache-Control \"no-cache, max-age=2\";\n\
-                     }}\n\
-                     location /log/ {{\n\
-                       add_header Cache-Control \"public, max-age=31536000, immutable\";\n\
-                     }}\n\
-                   }}\n\
-                 }}\n",
-                root = root.display()
-            ),
-        )?;
-        let child = Command::new(NGINX)
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-e")
-            .arg(dir.path().join("error.log"))
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let mut nginx = Nginx {
-            child,
-            port,
-            _dir: dir,
-        };
-        let url = nginx.url("/");
-        wait_until(DEADLINE, "nginx to listen", || {
-            if let Ok(Some(status)) = nginx.child.try_wait() {
-                let log = std::fs::read_to_string(nginx._dir.path().join("error.log"));
-                panic!("nginx exited with {status}: {}", log.unwrap_or_default());
-            }
-            get(&url).map(|_| ()).map_err(|e| e.to_string())
-        });
-        Ok(nginx)
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Adds a `[publish]` table to a node's configuration.
@@ -210,7 +124,7 @@ fn tlogcheck(args: &[&str]) -> String {
 #[test]
 fn go_reference_verifies_the_static_copy_through_nginx() -> anyhow::Result<()> {
     if !required(
-        Path::new(NGINX).exists(),
+        nginx::available(),
         "nginx is missing: apt-get install -y --no-install-recommends nginx",
     ) || !required(
         go_available(),

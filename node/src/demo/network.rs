@@ -69,12 +69,40 @@ const MEMBERS: [Founding; 4] = [
     },
 ];
 
-/// A loopback TCP port that was free a moment ago (the OS picks it). Another program could
-/// take it before the node binds it; the node would then fail to start with a clear error.
+/// A loopback TCP port that was free a moment ago, chosen at random *below* the system's
+/// ephemeral range (`/proc/sys/net/ipv4/ip_local_port_range`). The node binds it moments
+/// later; a port from the ephemeral range could meanwhile be taken by any outgoing connection
+/// on the machine (which made demos started side by side fail with "address in use"), while
+/// one below it can only be taken by a program that asks for it by number. If one is taken
+/// all the same, the node fails to start with a clear error.
 fn free_port() -> anyhow::Result<u16> {
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let (low, high) = (10_000u16, ephemeral_start.max(10_001));
+    for _ in 0..200 {
+        let port = low + (random_u64() % u64::from(high - low)) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
     let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
         .context("cannot find a free loopback port")?;
     Ok(listener.local_addr()?.port())
+}
+
+/// A random number from the standard library's per-process hash keys and the clock (enough to
+/// spread port choices; nothing secret depends on it).
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
 }
 
 /// One member's keys and files in the demo directory.
