@@ -238,6 +238,7 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         auditor: auditor.as_ref().map(|(a, _)| a.clone()),
         health: health.clone(),
         integrity: integrity.clone(),
+        heads: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind(config.http_listen)
         .await

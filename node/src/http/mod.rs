@@ -94,6 +94,28 @@ pub struct AppState {
     pub health: Arc<crate::health::Health>,
     /// Checks every stored byte against a signed root before it is served.
     pub integrity: Arc<crate::integrity::Integrity>,
+    /// The latest head of each log as served, so that every read does not read the
+    /// checkpoint and its cosignatures from storage again (see [`HeadCache`]).
+    pub heads: HeadCache,
+}
+
+/// The head of each log as [`AppState::head`] last built it (checkpoint with every
+/// cosignature), with what it was built from.
+///
+/// Invariant: an entry is used only while the store's heads generation is the one read
+/// before the entry was built and, for the node's own log, while the sequencer's head is
+/// the same note; any write that changes a head (a batch, a cosignature, a repair) bumps the
+/// generation, so a reader never gets a head older than one already acknowledged.
+#[derive(Default)]
+pub struct HeadCache(std::sync::Mutex<HashMap<u32, CachedHead>>);
+
+/// One log's cached head.
+struct CachedHead {
+    generation: u64,
+    /// The log-signed note it was built from.
+    base: Arc<str>,
+    size: u64,
+    note: Arc<str>,
 }
 
 type Shared = State<Arc<AppState>>;
@@ -169,20 +191,48 @@ impl AppState {
     /// The latest signed checkpoint note and its size, for a served log.
     /// The latest checkpoint of a log with every cosignature collected for it.
     fn head(&self, log: &HeldLog) -> Result<(u64, Arc<str>), ApiError> {
+        // Read before the head itself (see HeadCache's invariant).
+        let generation = self.store.heads_generation();
         let own = self.publisher.as_ref().filter(|_| log.own);
-        let (size, note) = if let Some(publisher) = own {
-            let head = publisher.sequencer.head();
-            (head.size, head.note.to_string())
-        } else {
-            self.store
-                .latest_checkpoint(log.number)
-                .map_err(ApiError::internal)?
-                .ok_or_else(|| {
-                    ApiError::not_found("this node holds no checkpoint of that log yet")
-                })?
+        let own_head = own.map(|publisher| publisher.sequencer.head());
+        {
+            let cached = self.heads.0.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(c) = cached.get(&log.number)
+                && c.generation == generation
+                && own_head.as_ref().is_none_or(|h| h.note == c.base)
+            {
+                return Ok((c.size, c.note.clone()));
+            }
+        }
+        let (size, base): (u64, Arc<str>) = match own_head {
+            Some(head) => (head.size, head.note),
+            None => {
+                let (size, note) = self
+                    .store
+                    .latest_checkpoint(log.number)
+                    .map_err(ApiError::internal)?
+                    .ok_or_else(|| {
+                        ApiError::not_found("this node holds no checkpoint of that log yet")
+                    })?;
+                (size, Arc::from(note))
+            }
         };
-        let note = crate::mirror::with_cosignatures(&self.store, log.number, &note);
-        Ok((size, Arc::from(note)))
+        let note: Arc<str> = Arc::from(crate::mirror::with_cosignatures(
+            &self.store,
+            log.number,
+            &base,
+        ));
+        let mut cached = self.heads.0.lock().unwrap_or_else(|e| e.into_inner());
+        cached.insert(
+            log.number,
+            CachedHead {
+                generation,
+                base,
+                size,
+                note: note.clone(),
+            },
+        );
+        Ok((size, note))
     }
 
     /// The latest checkpoint of a log as [`head`](Self::head) gives it, with its size and
@@ -202,10 +252,20 @@ impl AppState {
 /// Runs a handler's storage work (reads that may wait on the disk, integrity checks, proof
 /// building) on the blocking pool, so that a slow disk never stalls the async workers that
 /// accept connections and answer `/healthz`.
+///
+/// On the node's multi-threaded runtime this is `block_in_place`: the work runs on this
+/// thread after the runtime has handed this worker's other tasks to another thread, which
+/// costs less than sending the work to the blocking pool and waiting for it (a proof or a
+/// tile is tens of microseconds of work). On a single-threaded runtime the work goes to the
+/// blocking pool.
 pub(super) async fn on_blocking_pool<T: Send + 'static>(
     state: Arc<AppState>,
     work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+        return tokio::task::block_in_place(move || work(&state));
+    }
     tokio::task::spawn_blocking(move || work(&state))
         .await
         .unwrap_or_else(|e| {

@@ -41,6 +41,22 @@ pub(super) async fn tile(
     State(state): Shared,
     Path((member, path)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    // A full tile in the hot-tile cache is answered from memory, on this worker: it passed
+    // the checks against a signed root when it was cached, and a full tile never changes as
+    // the log grows, so neither storage nor the current checkpoint needs to be read.
+    if let Ok(log) = state.log(&member)
+        && let Ok(tile) = Tile::parse(&format!("tile/{path}"))
+        && tile.width == TILE_WIDTH
+    {
+        let key = TileKey {
+            log: log.number,
+            kind: tile.kind,
+            index: tile.index,
+        };
+        if let Some(bytes) = state.store.tile_cache().get(&key) {
+            return Ok(tile_response(Bytes::from_owner(bytes)));
+        }
+    }
     on_blocking_pool(state, move |state| {
         let log = state.log(&member)?;
         let tile = Tile::parse(&format!("tile/{path}"))

@@ -241,7 +241,9 @@ impl Store {
 
     /// Makes a batch durable in one transaction (one fsync), checking the invariants above.
     pub fn commit_batch(&self, batch: &Batch, origin: &str) -> Result<(), StorageError> {
-        self.write(|txn| write_batch(txn, batch, origin))
+        let committed = self.write(|txn| write_batch(txn, batch, origin));
+        self.heads_changed();
+        committed
     }
 
     /// Overwrites stored entries and hashes of a log below its durable size with verified
@@ -282,6 +284,7 @@ impl Store {
             Ok(())
         })?;
         self.tile_cache.remove_log(log);
+        self.heads_changed();
         Ok(())
     }
 

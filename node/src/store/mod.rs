@@ -160,6 +160,11 @@ pub struct Store {
     /// Full tiles that passed the integrity checks (filled by the HTTP tile handler, dropped
     /// per log by every repair).
     tile_cache: cache::TileCache,
+    /// Bumped after every write that can change what a log's head looks like (a batch, a
+    /// cosignature, a repair): readers that cache a head read this *before* they read the
+    /// head, so a cached head is never newer than its generation says, and a change always
+    /// shows as a new generation.
+    heads_generation: AtomicU64,
     /// Bumped by every successful reopen, under the write lock. A call that failed on
     /// generation `g` reopens only if the handle is still generation `g`; otherwise another
     /// call has reopened it already and this one just retries.
@@ -183,6 +188,7 @@ impl Store {
             db: RwLock::new(Some(handle)),
             path: path.to_path_buf(),
             tile_cache: cache::TileCache::new(cache::DEFAULT_TILE_CACHE_BYTES),
+            heads_generation: AtomicU64::new(0),
             generation: AtomicU64::new(0),
             last_failed_reopen: Mutex::new(None),
         };
@@ -190,6 +196,17 @@ impl Store {
             store.write(tables::create_all)?;
         }
         Ok(store)
+    }
+
+    /// The generation of the logs' heads (see the field's invariant): a head read after
+    /// this call is at least as new as the generation returned.
+    pub fn heads_generation(&self) -> u64 {
+        self.heads_generation.load(Ordering::Acquire)
+    }
+
+    /// Marks that a log's head (checkpoint or cosignatures) may have changed.
+    fn heads_changed(&self) {
+        self.heads_generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Whether the database is open read-only because it could not be opened for writing;

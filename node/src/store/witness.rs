@@ -25,11 +25,13 @@ impl Store {
     ) -> Result<(), StorageError> {
         let mut value = root.0.to_vec();
         value.extend_from_slice(line.as_bytes());
-        self.write_with(redb::Durability::None, |txn| {
+        let stored = self.write_with(redb::Durability::None, |txn| {
             txn.open_table(COSIGNATURES)?
                 .insert((log, size, witness), value.as_slice())?;
             Ok(())
-        })
+        });
+        self.heads_changed();
+        stored
     }
 
     /// The cosignature lines stored for the checkpoint of `size` with `root`.
