@@ -3,7 +3,9 @@
 //! processes on loopback with ephemeral ports.
 //!
 //! Modules: [`demo`], the one-process demo network; [`netns`], Linux network namespaces (a
-//! bridge in a hub namespace, one namespace per node) whose links a test can cut and heal.
+//! bridge in a hub namespace, one namespace per node) whose links a test can cut and heal;
+//! [`nginx`], a real nginx serving a static copy; [`garage`], a one-node Garage S3 store on
+//! loopback; [`go_reference`], the Go reference tlog checker.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
@@ -18,6 +20,7 @@ use daylight_verifier::{KeyType, SigningKey};
 
 pub mod demo;
 pub mod garage;
+pub mod go_reference;
 pub mod netns;
 pub mod nginx;
 

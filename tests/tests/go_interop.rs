@@ -5,25 +5,11 @@
 //! `.ci/run` installs Go and the package. Where Go is missing the test fails under CI and
 //! explains how to install it elsewhere.
 
-use std::process::Command;
-
-use daylight_tests::{NodeProcess, TestNetwork, post_json, signed_receipt};
-
-const GOPATH: &str = "/usr/share/gocode";
-
-fn go_available() -> bool {
-    Command::new("go")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-        && std::path::Path::new(GOPATH)
-            .join("src/golang.org/x/mod/sumdb/tlog")
-            .exists()
-}
+use daylight_tests::{NodeProcess, TestNetwork, go_reference, post_json, signed_receipt};
 
 #[test]
 fn go_reference_verifies_the_node_log() -> anyhow::Result<()> {
-    if !go_available() {
+    if !go_reference::available() {
         let hint = "Go and the reference packages are missing: apt-get install -y golang-go golang-golang-x-mod-dev";
         assert!(std::env::var_os("CI").is_none(), "{hint}");
         eprintln!("SKIPPED outside CI: {hint}");
@@ -49,22 +35,9 @@ fn go_reference_verifies_the_node_log() -> anyhow::Result<()> {
         assert_eq!(reply.status, 201, "{}", reply.text());
     }
 
-    let program = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/tlogcheck.go");
-    let out = Command::new("go")
-        .args(["run", program])
-        .arg("-log")
-        .arg(node.url("/log/county-1"))
-        .arg("-vkey")
-        .arg(county.log.verifier().to_string())
-        .env("GO111MODULE", "off")
-        .env("GOPATH", GOPATH)
-        .output()?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "the Go reference refused the log:\n{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let log = node.url("/log/county-1");
+    let vkey = county.log.verifier().to_string();
+    let stdout = go_reference::tlogcheck(&["-log", &log, "-vkey", &vkey], "the log");
     assert!(
         stdout.contains("OK test.daylight/county-1 size 300"),
         "{stdout}"

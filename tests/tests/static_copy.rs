@@ -15,25 +15,14 @@ use std::process::Command;
 use std::time::Duration;
 
 use daylight_node::static_copy::tiles_covering;
+use daylight_tests::go_reference;
 use daylight_tests::nginx::{self, Nginx};
 use daylight_tests::{
     NodeProcess, TempDir, TestNetwork, get, node_binary, post_json, signed_receipt, wait_until,
 };
 use daylight_verifier::SigningKey;
 
-const GOPATH: &str = "/usr/share/gocode";
-
 const DEADLINE: Duration = Duration::from_secs(60);
-
-fn go_available() -> bool {
-    Command::new("go")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-        && Path::new(GOPATH)
-            .join("src/golang.org/x/mod/sumdb/tlog")
-            .exists()
-}
 
 /// Fails under CI, or skips with a message elsewhere, when a tool is missing.
 fn required(present: bool, hint: &str) -> bool {
@@ -102,32 +91,13 @@ fn wait_published(dir: &Path, size: u64) {
     );
 }
 
-/// Runs the Go reference checker with `args`; its stdout, or a panic with its output.
-fn tlogcheck(args: &[&str]) -> String {
-    let program = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/tlogcheck.go");
-    let out = Command::new("go")
-        .args(["run", program])
-        .args(args)
-        .env("GO111MODULE", "off")
-        .env("GOPATH", GOPATH)
-        .output()
-        .expect("go runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "the Go reference refused the static copy:\n{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
 #[test]
 fn go_reference_verifies_the_static_copy_through_nginx() -> anyhow::Result<()> {
     if !required(
         nginx::available(),
         "nginx is missing: apt-get install -y --no-install-recommends nginx",
     ) || !required(
-        go_available(),
+        go_reference::available(),
         "Go and the reference packages are missing: apt-get install -y golang-go golang-golang-x-mod-dev",
     ) {
         return Ok(());
@@ -152,7 +122,10 @@ fn go_reference_verifies_the_static_copy_through_nginx() -> anyhow::Result<()> {
 
     let vkey = county.log.verifier().to_string();
     let log = nginx.url("/log/county-1");
-    let stdout = tlogcheck(&["-static", "-log", &log, "-vkey", &vkey]);
+    let stdout = go_reference::tlogcheck(
+        &["-static", "-log", &log, "-vkey", &vkey],
+        "the static copy",
+    );
     assert!(
         stdout.contains("OK test.daylight/county-1 size 300"),
         "{stdout}"
@@ -165,15 +138,18 @@ fn go_reference_verifies_the_static_copy_through_nginx() -> anyhow::Result<()> {
     std::fs::write(&old_file, static_note.body)?;
     post_records(&node, &county.operator, 300..600, 150)?;
     wait_published(copy.path(), 600);
-    let stdout = tlogcheck(&[
-        "-static",
-        "-log",
-        &log,
-        "-vkey",
-        &vkey,
-        "-old-checkpoint",
-        old_file.to_str().expect("a UTF-8 path"),
-    ]);
+    let stdout = go_reference::tlogcheck(
+        &[
+            "-static",
+            "-log",
+            &log,
+            "-vkey",
+            &vkey,
+            "-old-checkpoint",
+            old_file.to_str().expect("a UTF-8 path"),
+        ],
+        "the static copy",
+    );
     assert!(
         stdout.contains("OK consistent from size 300 to 600"),
         "{stdout}"

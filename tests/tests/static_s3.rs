@@ -24,6 +24,7 @@ use daylight_node::static_copy::{
     CHECKPOINT_CACHE_CONTROL, IMMUTABLE_CACHE_CONTROL, MARKER_JSON, tiles_covering,
 };
 use daylight_tests::garage::{BUCKET, Garage, REGION};
+use daylight_tests::go_reference;
 use daylight_tests::{
     NodeProcess, TempDir, TestNetwork, cli_binary, get, node_binary, post_json, set_bootstrap,
     signed_receipt, wait_until,
@@ -32,30 +33,12 @@ use daylight_verifier::SigningKey;
 use futures::TryStreamExt as _;
 use object_store::ObjectStore as _;
 
-const GOPATH: &str = "/usr/share/gocode";
 const DEADLINE: Duration = Duration::from_secs(90);
-
-fn go_available() -> bool {
-    let present = Command::new("go")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-        && Path::new(GOPATH)
-            .join("src/golang.org/x/mod/sumdb/tlog")
-            .exists();
-    if !present {
-        let hint = "Go and the reference packages are missing: apt-get install -y golang-go \
-                    golang-golang-x-mod-dev";
-        assert!(std::env::var_os("CI").is_none(), "{hint}");
-        eprintln!("skipped: {hint}");
-    }
-    present
-}
 
 /// Garage's binary and Go, or `None` after printing why the test is skipped.
 fn tools() -> Option<std::path::PathBuf> {
     let garage = Garage::binary()?;
-    go_available().then_some(garage)
+    go_reference::available().then_some(garage)
 }
 
 /// Adds `text` (TOML tables) to a node's configuration.
@@ -106,25 +89,6 @@ fn wait_published(url: &str, size: u64) {
             }
         },
     );
-}
-
-/// Runs the Go reference checker with `args`; its stdout, or a panic with its output.
-fn tlogcheck(args: &[&str]) -> String {
-    let program = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/tlogcheck.go");
-    let out = Command::new("go")
-        .args(["run", program])
-        .args(args)
-        .env("GO111MODULE", "off")
-        .env("GOPATH", GOPATH)
-        .output()
-        .expect("go runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "the Go reference refused the copy in the bucket:\n{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
 }
 
 /// Every object in the bucket: key → (ETag, last modified), listed over S3 with the test key.
@@ -241,7 +205,10 @@ fn go_reference_verifies_the_copy_in_a_garage_bucket() -> anyhow::Result<()> {
 
     let vkey = county.log.verifier().to_string();
     let log = garage.web_url("/log/county-1");
-    let stdout = tlogcheck(&["-static", "-log", &log, "-vkey", &vkey]);
+    let stdout = go_reference::tlogcheck(
+        &["-static", "-log", &log, "-vkey", &vkey],
+        "the copy in the bucket",
+    );
     assert!(
         stdout.contains("OK test.daylight/county-1 size 300"),
         "{stdout}"
@@ -269,15 +236,18 @@ fn go_reference_verifies_the_copy_in_a_garage_bucket() -> anyhow::Result<()> {
     std::fs::write(&old_file, &note)?;
     post_records(&node, &county.operator, 300..600, 150)?;
     wait_published(&checkpoint, 600);
-    let stdout = tlogcheck(&[
-        "-static",
-        "-log",
-        &log,
-        "-vkey",
-        &vkey,
-        "-old-checkpoint",
-        old_file.to_str().expect("a UTF-8 path"),
-    ]);
+    let stdout = go_reference::tlogcheck(
+        &[
+            "-static",
+            "-log",
+            &log,
+            "-vkey",
+            &vkey,
+            "-old-checkpoint",
+            old_file.to_str().expect("a UTF-8 path"),
+        ],
+        "the copy in the bucket",
+    );
     assert!(
         stdout.contains("OK consistent from size 300 to 600"),
         "{stdout}"
@@ -378,7 +348,10 @@ fn publish_static_to_the_bucket_from_a_stopped_node() -> anyhow::Result<()> {
 
     let vkey = county.log.verifier().to_string();
     let log = garage.web_url("/copies/a/log/county-1");
-    let stdout = tlogcheck(&["-static", "-log", &log, "-vkey", &vkey]);
+    let stdout = go_reference::tlogcheck(
+        &["-static", "-log", &log, "-vkey", &vkey],
+        "the copy in the bucket",
+    );
     assert!(
         stdout.contains("OK test.daylight/county-1 size 300"),
         "{stdout}"
