@@ -98,6 +98,9 @@ impl Auditor {
         let mut last: Option<(u64, Date)> = None;
         let mut current: Option<Arc<AuditReport>> = None;
         let mut first_seen: HashMap<Hash, std::time::Instant> = HashMap::new();
+        // Findings the node refused to log, and when to try each again (the refusal may be
+        // one that passes, like a full disk, or one that never will).
+        let mut refused: HashMap<Hash, Retry> = HashMap::new();
         let mut ticker = tokio::time::interval(CHECK_EVERY);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -141,6 +144,7 @@ impl Auditor {
             let now = std::time::Instant::now();
             let current: HashSet<Hash> = report.findings.iter().map(|f| f.key).collect();
             first_seen.retain(|key, _| current.contains(key));
+            refused.retain(|key, _| current.contains(key));
             let due: Vec<&AuditFinding> = report
                 .findings
                 .iter()
@@ -148,8 +152,16 @@ impl Auditor {
                 .filter(|f| {
                     now.duration_since(*first_seen.entry(f.key).or_insert(now)) >= self.settle
                 })
+                .filter(|f| refused.get(&f.key).is_none_or(|r| now >= r.at))
                 .collect();
-            if self.publish(&due).await > 0 {
+            let (published, failed) = self.publish(&due).await;
+            for key in failed {
+                refused
+                    .entry(key)
+                    .and_modify(|r| *r = r.after_another_refusal(now))
+                    .or_insert_with(|| Retry::first(now));
+            }
+            if published > 0 {
                 // Audit again next tick, so the report shows them as published.
                 last = None;
             }
@@ -215,12 +227,14 @@ impl Auditor {
         ledger.audit(self.genesis.audit(), today)
     }
 
-    /// Publishes `findings` in the auditor's log. Returns how many were published.
-    async fn publish(&self, findings: &[&AuditFinding]) -> usize {
+    /// Publishes `findings` in the auditor's log. Returns how many were published, and the
+    /// keys of those the node refused.
+    async fn publish(&self, findings: &[&AuditFinding]) -> (usize, Vec<Hash>) {
         let Some(publisher) = &self.publisher else {
-            return 0;
+            return (0, Vec::new());
         };
         let mut published = 0;
+        let mut failed = Vec::new();
         for finding in findings {
             let rid = finding_rid(&publisher.member, &finding.key);
             let record = finding.to_record(rid.clone(), crate::clock::now());
@@ -243,9 +257,67 @@ impl Auditor {
                     );
                 }
                 Err(SubmitError::Sequencer(SequencerError::DuplicateRid(_))) => {}
-                Err(e) => tracing::warn!("could not publish finding {}: {e}", rid.as_str()),
+                Err(e) => {
+                    tracing::warn!("could not publish finding {}: {e}", rid.as_str());
+                    failed.push(finding.key);
+                }
             }
         }
-        published
+        (published, failed)
+    }
+}
+
+/// When to try again to publish a finding the node refused: after a pause that doubles with
+/// each refusal, from [`Retry::FIRST_PAUSE`] up to [`Retry::MAX_PAUSE`], so that a finding
+/// that can never be logged is not retried (and warned about) on every audit tick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Retry {
+    /// Not before then.
+    at: std::time::Instant,
+    /// The pause that led to `at`.
+    pause: Duration,
+}
+
+impl Retry {
+    /// The pause after a first refusal.
+    const FIRST_PAUSE: Duration = Duration::from_secs(5);
+    /// The longest pause between two attempts.
+    const MAX_PAUSE: Duration = Duration::from_secs(600);
+
+    /// The retry after a first refusal at `now`.
+    fn first(now: std::time::Instant) -> Retry {
+        Retry {
+            at: now + Retry::FIRST_PAUSE,
+            pause: Retry::FIRST_PAUSE,
+        }
+    }
+
+    /// The retry after one more refusal at `now`.
+    fn after_another_refusal(self, now: std::time::Instant) -> Retry {
+        let pause = (self.pause * 2).min(Retry::MAX_PAUSE);
+        Retry {
+            at: now + pause,
+            pause,
+        }
+    }
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use super::*;
+
+    #[test]
+    fn refused_findings_are_retried_less_and_less_often_up_to_a_limit() {
+        let now = std::time::Instant::now();
+        let mut retry = Retry::first(now);
+        assert_eq!(retry.at, now + Retry::FIRST_PAUSE);
+        let mut pauses = vec![retry.pause];
+        for _ in 0..10 {
+            retry = retry.after_another_refusal(now);
+            pauses.push(retry.pause);
+        }
+        assert_eq!(&pauses[..4], &[5, 10, 20, 40].map(Duration::from_secs));
+        assert_eq!(*pauses.last().unwrap(), Retry::MAX_PAUSE);
+        assert_eq!(retry.at, now + Retry::MAX_PAUSE);
     }
 }
