@@ -228,24 +228,34 @@ impl TestNetwork {
         Ok(data.join("node.toml"))
     }
 
-    /// Runs `daylight-node init` for `member` into a new data directory with an ephemeral
-    /// port; returns the configuration file.
-    pub fn init_node(&self, member: &str) -> anyhow::Result<PathBuf> {
+    /// `daylight-node init` for `member` into `data`, with the genesis and the member's key
+    /// files; the caller adds any other flags and runs it.
+    pub fn init_command(&self, member: &str, data: &Path) -> anyhow::Result<Command> {
         let keys = self.keys.get(member).context("unknown member")?;
-        let data = self.dir.path().join(format!("{member}-data"));
-        let out = Command::new(node_binary()?)
+        let mut command = Command::new(node_binary()?);
+        command
             .arg("init")
             .arg("--genesis")
             .arg(&self.genesis_file)
-            .args(["--member", member, "--http", "127.0.0.1:0"])
+            .args(["--member", member])
             .arg("--data")
-            .arg(&data)
+            .arg(data)
             .arg("--log-key")
             .arg(&keys.log_key_file)
             .arg("--witness-key")
             .arg(&keys.witness_key_file)
             .arg("--p2p-key")
-            .arg(&keys.p2p_key_file)
+            .arg(&keys.p2p_key_file);
+        Ok(command)
+    }
+
+    /// Runs `daylight-node init` for `member` into a new data directory with an ephemeral
+    /// port; returns the configuration file.
+    pub fn init_node(&self, member: &str) -> anyhow::Result<PathBuf> {
+        let data = self.dir.path().join(format!("{member}-data"));
+        let out = self
+            .init_command(member, &data)?
+            .args(["--http", "127.0.0.1:0"])
             .output()?;
         if !out.status.success() {
             bail!("init failed: {}", String::from_utf8_lossy(&out.stderr));

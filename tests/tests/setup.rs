@@ -85,22 +85,12 @@ fn init_flags_override_the_genesis_and_take_an_operator_key() -> anyhow::Result<
     let operator_file = network.dir.path().join("county-1.operator.key");
     std::fs::write(&operator_file, keys.operator.to_private_key_string())?;
     let data = network.dir.path().join("county-data");
-    let out = Command::new(node_binary()?)
-        .arg("init")
-        .arg("--genesis")
-        .arg(&network.genesis_file)
-        .args(["--member", "county-1", "--http", "127.0.0.1:0"])
+    let out = network
+        .init_command("county-1", &data)?
+        .args(["--http", "127.0.0.1:0"])
         .args(["--p2p-listen", "/ip4/127.0.0.1/tcp/0"])
         .arg("--operator-key")
         .arg(&operator_file)
-        .arg("--log-key")
-        .arg(&keys.log_key_file)
-        .arg("--witness-key")
-        .arg(&keys.witness_key_file)
-        .arg("--p2p-key")
-        .arg(&keys.p2p_key_file)
-        .arg("--data")
-        .arg(&data)
         .output()?;
     assert!(
         out.status.success(),
@@ -122,20 +112,10 @@ fn init_flags_override_the_genesis_and_take_an_operator_key() -> anyhow::Result<
         &city_operator,
         network.keys["city-1"].operator.to_private_key_string(),
     )?;
-    let out = Command::new(node_binary()?)
-        .arg("init")
-        .arg("--genesis")
-        .arg(&network.genesis_file)
-        .args(["--member", "county-1", "--operator-key"])
+    let out = network
+        .init_command("county-1", &network.dir.path().join("refused-data"))?
+        .arg("--operator-key")
         .arg(&city_operator)
-        .arg("--log-key")
-        .arg(&keys.log_key_file)
-        .arg("--witness-key")
-        .arg(&keys.witness_key_file)
-        .arg("--p2p-key")
-        .arg(&keys.p2p_key_file)
-        .arg("--data")
-        .arg(network.dir.path().join("refused-data"))
         .output()?;
     assert_eq!(out.status.code(), Some(2));
     let error = String::from_utf8_lossy(&out.stderr);
