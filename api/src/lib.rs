@@ -11,6 +11,8 @@
 //! * [`RecordAnswer`] — `GET /v1/records/<rid>` and `GET /v1/leaf/<hex>`.
 //! * [`InclusionProof`], [`ConsistencyProof`] — `GET /log/<member>/proof/...`.
 //! * [`NetworkInfo`] — `GET /v1/network`.
+//! * [`GenesisChainBody`] — `GET /v1/genesis` (and one form of `POST /v1/genesis`);
+//!   [`GenesisAccepted`] — the answer to `POST /v1/genesis`.
 //!
 //! Leaf hashes travel as lowercase hex ([`hex_hash`]); proof hashes as base64, as in the C2SP
 //! formats. Record entries are carried as JSON values: their bytes, not this crate, are what
@@ -138,8 +140,16 @@ pub struct ConsistencyProof {
 /// `GET /v1/network`: the node's view of its network.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NetworkInfo {
-    /// The genesis id the node runs.
+    /// The network id the node runs: the id of genesis version 1, which stays the network's
+    /// id as the genesis chain grows (DESIGN §6b).
     pub genesis: String,
+    /// The sequence number of the newest genesis version the node holds and applies (1 until
+    /// the network changes).
+    #[serde(default = "first_sequence")]
+    pub genesis_sequence: u64,
+    /// The id of that newest version.
+    #[serde(default)]
+    pub genesis_latest: String,
     /// The network's name.
     pub network: String,
     /// The node's member id; `None` for an observer.
@@ -273,4 +283,43 @@ mod tests {
             r#"{"index":1,"size":2,"proof":["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="]}"#
         );
     }
+}
+
+fn first_sequence() -> u64 {
+    1
+}
+
+/// `GET /v1/genesis`: the whole genesis chain a node holds (DESIGN §6b), oldest version first.
+/// Also accepted by `POST /v1/genesis`.
+///
+/// Each version is a signed note; a client verifies the chain itself from the version it
+/// pinned, trusting nothing in this body but the notes' signatures.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisChainBody {
+    /// The network id: the id (lowercase hex SHA-256 of the definition text) of version 1.
+    pub network_id: String,
+    /// Every version, in order, starting with version 1.
+    pub versions: Vec<GenesisVersionBody>,
+}
+
+/// One version of the genesis chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisVersionBody {
+    /// Its sequence number: 1 for the first version, then 2, 3...
+    pub sequence: u64,
+    /// Its id: lowercase hex SHA-256 of its definition text.
+    pub id: String,
+    /// The signed note: definition text, blank line, signature lines.
+    pub note: String,
+}
+
+/// The answer to `POST /v1/genesis` (200): the newest version the node now holds and applies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisAccepted {
+    /// The sequence number of the node's newest version.
+    pub sequence: u64,
+    /// Its id.
+    pub id: String,
+    /// The sequence numbers the post added (empty when the node held them already).
+    pub added: Vec<u64>,
 }

@@ -11,7 +11,6 @@ use daylight_verifier::audit::{AuditReport, Ledger};
 use daylight_verifier::record::{Date, MemberId};
 use serde_json::{Value, json};
 
-use crate::check::open_genesis;
 use crate::error::{CliError, input};
 use crate::output::Report;
 use crate::replay::replay;
@@ -30,8 +29,8 @@ pub enum Format {
 
 /// What to audit and how to report it.
 pub struct AuditRequest<'a> {
-    /// The pinned genesis file.
-    pub genesis: &'a Path,
+    /// The genesis to audit against (the latest version the pin led to).
+    pub genesis: &'a daylight_genesis::Genesis,
     /// The node or static copy to replay from.
     pub node: &'a str,
     /// The logs to replay; every member's when empty.
@@ -48,7 +47,7 @@ pub struct AuditRequest<'a> {
 
 /// Runs `daylight audit`.
 pub fn run(request: AuditRequest<'_>) -> Result<Report, CliError> {
-    let genesis = open_genesis(request.genesis)?;
+    let genesis = request.genesis;
     let client = Source::new(request.node)?;
     let as_of = match request.as_of {
         Some(text) => Date::parse(text).map_err(|e| input(format!("--as-of: {e}")))?,
@@ -87,7 +86,7 @@ pub fn run(request: AuditRequest<'_>) -> Result<Report, CliError> {
         ledger.set_keys(&id, keys);
         progress.reset();
         let started = std::time::Instant::now();
-        let replayed = replay(&client, &genesis, member, &progress, |first, entries| {
+        let replayed = replay(&client, genesis, member, &progress, |first, entries| {
             if request.replay_only {
                 return Ok(());
             }
@@ -112,7 +111,7 @@ pub fn run(request: AuditRequest<'_>) -> Result<Report, CliError> {
     if request.replay_only {
         return Ok(report);
     }
-    let evidence = add_evidence(&client, &genesis, &mut ledger, &mut report)?;
+    let evidence = add_evidence(&client, genesis, &mut ledger, &mut report)?;
     let audit = ledger.audit(genesis.audit(), as_of);
     report.json["evidence_available"] = json!(evidence.is_some());
     report.json["evidence"] = json!(evidence.unwrap_or_default());
@@ -147,7 +146,10 @@ fn add_evidence(
         let Some(member) = genesis.definition().member_by_origin(&evidence.origin) else {
             continue;
         };
-        match evidence.verify(&member.log_key) {
+        let Ok(policy) = genesis.policy_for(&member.id) else {
+            continue;
+        };
+        match evidence.verify_under(&policy) {
             Ok(summary) => {
                 if let Ok(id) = MemberId::parse(&member.id) {
                     ledger.add_evidence(&id, &evidence);

@@ -1,12 +1,11 @@
-//! The checks `verify`, `flow` and `receipt` share: reading the genesis and keys from files,
-//! fetching a record and its log's checkpoint from a [`Source`] (a node or a static copy), and verifying them against the
+//! The checks `verify`, `flow` and `receipt` share: reading keys from files, fetching a record and its log's checkpoint from a [`Source`] (a node or a static copy), and verifying them against the
 //! genesis (quorum-cosigned checkpoint, inclusion, entry bytes, signatures), and consistency
 //! with the checkpoint this machine saw before.
 
 use std::path::Path;
 
 use daylight_genesis::Genesis;
-use daylight_verifier::checkpoint::{Checkpoint, SignedCheckpoint};
+use daylight_verifier::checkpoint::Checkpoint;
 use daylight_verifier::merkle::{leaf_hash, root_from_inclusion_proof, verify_consistency};
 use daylight_verifier::policy::{PolicyError, TrustedCheckpoint};
 use daylight_verifier::record::{
@@ -15,17 +14,10 @@ use daylight_verifier::record::{
 use daylight_verifier::{Hash, SigningKey};
 use serde_json::{Value, json};
 
-use crate::error::{CliError, failed, input, read_file, read_text};
+use crate::error::{CliError, failed, input, read_text};
 use crate::output::Report;
 use crate::seen::SeenStore;
 use crate::source::Source;
-
-/// Reads and verifies the pinned genesis file (every founder signed it); any problem is bad
-/// input.
-pub fn open_genesis(path: &Path) -> Result<Genesis, CliError> {
-    let bytes = read_file(path)?;
-    Genesis::open(&bytes).map_err(|e| input(format!("genesis {}: {e}", path.display())))
-}
 
 /// Reads a private key file (`PRIVATE+KEY+...`).
 pub fn read_signing_key(path: &Path) -> Result<SigningKey, CliError> {
@@ -127,8 +119,10 @@ pub fn member_of_rid<'a>(rid: &str, members: impl Iterator<Item = &'a str>) -> O
 }
 
 /// Fetches a log's checkpoint from a source and applies the genesis policy: signed by the
-/// log key, cosigned by a quorum of its witnesses. `Ok(Err(reason))` is a verification
-/// failure; `Err(e)` a transport or input error.
+/// log key its size calls for (the log's key history), cosigned by a quorum of its witnesses,
+/// and, after a log-key rotation, extending the last checkpoint the earlier key signed (a
+/// consistency proof from the source). `Ok(Err(reason))` is a verification failure; `Err(e)`
+/// a transport or input error.
 pub fn trusted_checkpoint(
     source: &Source,
     genesis: &Genesis,
@@ -138,20 +132,35 @@ pub fn trusted_checkpoint(
         .policy_for(member)
         .map_err(|e| failed(format!("log {member:?}: {e}")))?;
     let note = source.checkpoint(member)?;
-    Ok(check_checkpoint_note(&policy, &note).map_err(|reason| {
-        match missing_cosigners(&policy, &note) {
-            Some(missing) if !missing.is_empty() => {
-                format!("{reason}; {}", why_missing(source, genesis, &missing))
-            }
-            _ => reason,
+    let trusted = match check_checkpoint_note(&policy, &note) {
+        Ok(trusted) => trusted,
+        Err(reason) => {
+            return Ok(Err(match missing_cosigners(&policy, &note) {
+                Some(missing) if !missing.is_empty() => {
+                    format!("{reason}; {}", why_missing(source, genesis, &missing))
+                }
+                _ => reason,
+            }));
         }
-    }))
+    };
+    let size = trusted.checkpoint.size;
+    if let Some((old, root)) = policy.rotation_point_before(size) {
+        let proof = source.consistency(member, old, size)?;
+        if let Err(e) = verify_consistency(old, size, &root, &trusted.checkpoint.root, &proof) {
+            return Ok(Err(format!(
+                "the checkpoint of size {size}, signed by the current log key, does not extend \
+                 the last checkpoint the earlier log key signed (size {old}, root {root}, named \
+                 by the genesis): {e}"
+            )));
+        }
+    }
+    Ok(Ok(trusted))
 }
 
 /// The member ids of the log's witnesses with no valid cosignature on `note`, if it is a
 /// checkpoint signed by the log at all.
 fn missing_cosigners(policy: &daylight_verifier::LogPolicy, note: &[u8]) -> Option<Vec<String>> {
-    let signed = SignedCheckpoint::open(note, policy.log_key()).ok()?;
+    let signed = policy.open(note).ok()?;
     match policy.verify_cosignatures(signed) {
         Err(PolicyError::QuorumNotMet(s)) => Some(s.missing),
         _ => None,
@@ -201,7 +210,7 @@ pub fn check_checkpoint_note(
     policy: &daylight_verifier::LogPolicy,
     note: &[u8],
 ) -> Result<TrustedCheckpoint, String> {
-    let signed = SignedCheckpoint::open(note, policy.log_key()).map_err(|e| {
+    let signed = policy.open(note).map_err(|e| {
         format!(
             "checkpoint is not validly signed by the log key of {}: {e}",
             policy.origin()
@@ -279,11 +288,13 @@ pub fn accepted_keys(genesis: &Genesis, member: &str) -> AcceptedKeys {
     genesis.accepted_keys(member).unwrap_or_default()
 }
 
-/// Checks an entry: canonical record of the log `member`, signed by keys the genesis
-/// accepts. Returns the record and a description of who signed.
+/// Checks an entry at `index` of the log `member`: a canonical record of that log, signed by
+/// keys the genesis accepts there (a revoked key counts only before its `from_index`).
+/// Returns the record and a description of who signed.
 pub fn check_entry(
     genesis: &Genesis,
     member: &str,
+    index: u64,
     entry: &[u8],
 ) -> Result<(SignedRecord, String), String> {
     let record = SignedRecord::from_entry(entry)
@@ -295,7 +306,8 @@ pub fn check_entry(
             record.record.rid
         ));
     }
-    let signed = verify_signatures(&record, &accepted_keys(genesis, member)).map_err(|e| {
+    let keys = accepted_keys(genesis, member).at_index(index);
+    let signed = verify_signatures(&record, &keys).map_err(|e| {
         format!("record signatures do not verify against the genesis keys of {member}: {e}")
     })?;
     let mut who: Vec<String> = signed
@@ -379,7 +391,7 @@ pub fn check_seen(
         );
         return Ok(());
     };
-    let old = match SignedCheckpoint::open(stored.as_bytes(), policy.log_key()) {
+    let old = match policy.open(stored.as_bytes()) {
         Ok(s) => s.checkpoint,
         Err(e) => {
             return Err(input(format!(

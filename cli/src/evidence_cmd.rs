@@ -5,13 +5,12 @@ use std::path::Path;
 use daylight_verifier::Evidence;
 use serde_json::json;
 
-use crate::check::open_genesis;
 use crate::error::{CliError, input, read_file};
 use crate::output::Report;
+use daylight_genesis::Genesis;
 
 /// Runs `daylight evidence verify`: exit 0 when the evidence proves misbehaviour.
-pub fn verify(genesis: &Path, evidence: &Path) -> Result<Report, CliError> {
-    let genesis = open_genesis(genesis)?;
+pub fn verify(genesis: &Genesis, evidence: &Path) -> Result<Report, CliError> {
     let evidence = Evidence::from_json(&read_file(evidence)?)
         .map_err(|e| input(format!("{}: {e}", evidence.display())))?;
     let mut report = Report::new(json!({
@@ -32,12 +31,16 @@ pub fn verify(genesis: &Path, evidence: &Path) -> Result<Report, CliError> {
         return Ok(report);
     };
     report.json["member"] = json!(member.id);
-    match evidence.verify(&member.log_key) {
+    let policy = genesis
+        .policy_for(&member.id)
+        .map_err(|e| input(format!("genesis policy for {}: {e}", member.id)))?;
+    match evidence.verify_under(&policy) {
         Ok(summary) => {
             report.pass(
                 "evidence",
                 format!(
-                    "both checkpoints are signed by the log key of {} ({}) and cannot both be true",
+                    "both checkpoints are signed by the log key of {} ({}) for their size and \
+                     cannot both be true",
                     member.id, member.name
                 ),
             );

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::check::{
     Fetched, Target, Version, check_entry, check_inclusion, check_seen, describe_checkpoint,
-    effective_body, member_of_rid, open_genesis, trusted_checkpoint,
+    effective_body, member_of_rid, trusted_checkpoint,
 };
 use crate::error::{CliError, input};
 use crate::output::Report;
@@ -75,12 +75,11 @@ struct Lookup {
 
 /// Runs `daylight flow`.
 pub fn run(
-    genesis: &Path,
+    genesis: &Genesis,
     nodes: &[String],
     rid: &str,
     data_dir_flag: Option<&Path>,
 ) -> Result<Report, CliError> {
-    let genesis = open_genesis(genesis)?;
     let Target::Rid(rid) = Target::parse(rid)? else {
         return Err(input("flow starts from a record id, not a leaf hash"));
     };
@@ -92,7 +91,7 @@ pub fn run(
         .map(|n| Source::new(n))
         .collect::<Result<Vec<_>, _>>()?;
     let mut tracer = Tracer {
-        genesis: &genesis,
+        genesis,
         clients,
         store: SeenStore::new(&data_dir(data_dir_flag)?),
         checkpoints: BTreeMap::new(),
@@ -354,7 +353,7 @@ impl Tracer<'_> {
                 version.claimed_leaf
             )));
         }
-        let record = match check_entry(self.genesis, log, &version.entry) {
+        let record = match check_entry(self.genesis, log, version.index, &version.entry) {
             Ok((record, _)) => record,
             Err(reason) => return Ok(Err(reason)),
         };

@@ -7,12 +7,21 @@
 mod audit_cmd;
 mod check;
 mod client;
+mod edit_values;
 mod error;
 mod evidence_cmd;
 mod flow;
+mod genesis_amend;
+mod genesis_changes;
 mod genesis_cmd;
+mod genesis_edit;
+mod genesis_show;
+mod genesis_sign;
+mod genesis_submit;
+mod genesis_update;
 mod keygen;
 mod output;
+mod pin;
 mod publish;
 mod receipt;
 mod replay;
@@ -26,7 +35,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory as _, Parser, Subcommand};
-use daylight_genesis::Role;
 
 use crate::error::{CliError, input};
 use crate::output::{Report, print_error, print_report};
@@ -46,6 +54,8 @@ pub struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Generates a new Ed25519 key, writes the private key to a file readable only by you,
@@ -77,7 +87,8 @@ enum Command {
     },
     /// Verifies a record (by rid or leaf hash) on one or more nodes against the genesis.
     Verify {
-        /// The pinned genesis file.
+        /// The pinned genesis: version 1's file, or the chain (JSON) `genesis update` writes;
+        /// later versions the nodes serve are followed from it.
         #[arg(long)]
         genesis: PathBuf,
         /// A node, or a static copy's root URL, to ask; repeat to ask several, which must
@@ -86,13 +97,19 @@ enum Command {
         nodes: Vec<String>,
         /// A record id, or the 64-hex-digit leaf hash of one exact version.
         target: String,
+        /// Keep trying for up to this many seconds until the record verifies (e.g. while the
+        /// witnesses cosign a new checkpoint, or a mirror catches up); prints only the last
+        /// attempt.
+        #[arg(long, value_name = "SECONDS")]
+        wait: Option<u64>,
     },
     /// Fetches and verifies receipts (tlog-proof bundles).
     #[command(subcommand)]
     Receipt(ReceiptCommand),
     /// Traces where a record's money came from, across logs, verifying every hop.
     Flow {
-        /// The pinned genesis file.
+        /// The pinned genesis: version 1's file, or the chain (JSON) `genesis update` writes;
+        /// later versions the nodes serve are followed from it.
         #[arg(long)]
         genesis: PathBuf,
         /// A node or static copy to ask (repeatable); each log's own node from the genesis is
@@ -105,7 +122,8 @@ enum Command {
     /// Replays logs from a node (every member's by default), checks every entry tile against
     /// a quorum-cosigned checkpoint, runs the audit rules and reports lights and findings.
     Audit {
-        /// The pinned genesis file.
+        /// The pinned genesis: version 1's file, or the chain (JSON) `genesis update` writes;
+        /// later versions the nodes serve are followed from it.
         #[arg(long)]
         genesis: PathBuf,
         /// The node to replay from (any member's or observer's node holds every log), or a
@@ -165,65 +183,86 @@ enum GenesisCommand {
     AddMember {
         /// The draft file.
         file: PathBuf,
-        /// Member id, e.g. county-320206.
-        #[arg(long)]
-        id: String,
-        /// city, county or auditor.
-        #[arg(long, value_parser = parse_role)]
-        role: Role,
-        /// Display name, e.g. the bureau's official name.
-        #[arg(long)]
-        name: String,
-        /// Administrative division code, e.g. 320206.
-        #[arg(long)]
-        code: String,
-        /// The parent member id (a county's city).
-        #[arg(long)]
-        parent: Option<String>,
-        /// Log key: a vkey, or a file holding the vkey or the private key.
-        #[arg(long, value_name = "VKEY|FILE")]
-        log_key: String,
-        /// Witness key: a vkey, or a file holding the vkey or the private key.
-        #[arg(long, value_name = "VKEY|FILE")]
-        witness_key: String,
-        /// The libp2p peer id of the member's node (`daylight-node p2p-key` prints it).
-        #[arg(long)]
-        peer_id: String,
-        /// A libp2p listen multiaddr (repeatable, in order of preference).
-        #[arg(long = "addr")]
-        addresses: Vec<String>,
-        /// Base URL of the member's HTTP API.
-        #[arg(long)]
-        http: Option<String>,
-        /// An operator key whose signature publishes in this log (repeatable).
-        #[arg(long = "operator", value_name = "VKEY|FILE")]
-        operators: Vec<String>,
-        /// An attestor key with its role, ROLE=VKEY (repeatable).
-        #[arg(long = "attestor", value_name = "ROLE=VKEY")]
-        attestors: Vec<String>,
-        /// A member that witnesses this log (repeatable; default: every other member).
-        #[arg(long = "witness", value_name = "MEMBER")]
-        witnesses: Vec<String>,
+        #[command(flatten)]
+        member: genesis_cmd::NewMember,
     },
-    /// Adds a founder's signature (with its log key) to a draft or partly signed genesis.
+    /// Adds a signature to a genesis version: a founder's (with its log key; for a later
+    /// version, a founder of the previous version), or a new key's proof of possession.
     Sign {
-        /// The genesis file; rewritten in place unless --out is given.
+        /// The genesis file (draft or partly signed); rewritten in place unless --out is given.
         file: PathBuf,
-        /// The founder's log private key file.
+        /// The private key file: a founder's log key, or a key the version introduces (log,
+        /// witness, operator or attestor key).
         #[arg(long)]
         key: PathBuf,
+        /// For a later version: the version before it (version 1's genesis file, or a chain
+        /// JSON holding it).
+        #[arg(long, alias = "chain", value_name = "FILE")]
+        previous: Option<PathBuf>,
         /// Where to write the signed genesis.
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Checks that every founder signed; prints the genesis id.
+    /// Checks a genesis: version 1's founder signatures, a later version against the one
+    /// before it (who signed, who is missing), or a whole chain (JSON); prints the id.
     Verify {
-        /// The genesis file.
+        /// The genesis file: a version's signed note, or a chain (JSON).
+        file: PathBuf,
+        /// For a later version: the version before it (version 1's genesis file, or a chain
+        /// JSON holding it).
+        #[arg(long, alias = "chain", value_name = "FILE")]
+        previous: Option<PathBuf>,
+    },
+    /// Shows version, members, roles, keys and their history, witnesses, quorum, founders,
+    /// audit parameters and the id.
+    Show {
+        /// The genesis file (draft, signed version or chain JSON).
         file: PathBuf,
     },
-    /// Shows members, roles, keys, witnesses, quorum, audit parameters and the id.
-    Show {
-        /// The genesis file (signed or draft).
+    /// Starts the next version of the genesis from the current one, with edits; every
+    /// founder threshold and new key then signs it (`genesis sign`).
+    Amend {
+        /// The current genesis: version 1's file, or the chain (JSON) that `genesis update`
+        /// writes; the draft follows its latest version.
+        #[arg(long, value_name = "CURRENT")]
+        genesis: PathBuf,
+        /// The draft file to create.
+        #[arg(long, value_name = "DRAFT")]
+        out: PathBuf,
+        #[command(flatten)]
+        edits: genesis_edit::Edits,
+    },
+    /// Changes a draft genesis (of any version) in place, before anyone signs it.
+    Edit {
+        /// The draft file.
+        file: PathBuf,
+        /// For a later version's draft: the version it follows (needed by --remove-member;
+        /// also checks the draft against it).
+        #[arg(long, alias = "chain", value_name = "FILE")]
+        previous: Option<PathBuf>,
+        #[command(flatten)]
+        edits: genesis_edit::Edits,
+    },
+    /// Follows the genesis chain a node serves from your pinned version, says what changed,
+    /// and moves the pin (the file becomes the chain, JSON; the old one is kept as
+    /// FILE.<sequence>.bak).
+    Update {
+        /// Your pinned genesis: version 1's file, or the chain (JSON) an earlier update wrote.
+        #[arg(long)]
+        pinned: PathBuf,
+        /// A node to ask (any member's or observer's).
+        #[arg(long)]
+        node: String,
+    },
+    /// Hands a signed genesis version (or a chain, JSON) to a node (`POST /v1/genesis`), which
+    /// verifies it against its chain, applies it and passes it on; says what the node took.
+    /// Exit 0 taken (or held already), 1 conflict with the node's chain, 2 invalid, 3
+    /// unreachable.
+    Submit {
+        /// The node's base URL, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        node: String,
+        /// The signed version (the file `genesis sign` wrote), or a chain (JSON).
         file: PathBuf,
     },
 }
@@ -236,8 +275,9 @@ enum ReceiptCommand {
         /// The node's base URL, or a static copy's root URL.
         #[arg(long)]
         node: String,
-        /// Verify the receipt against this pinned genesis before writing it; one that does
-        /// not verify is not written.
+        /// Verify the receipt against this pinned genesis (version 1's file or a chain JSON,
+        /// followed to the node's latest version) before writing it; one that does not verify
+        /// is not written.
         #[arg(long)]
         genesis: Option<PathBuf>,
         /// The record id (or give --log and --index).
@@ -258,7 +298,8 @@ enum ReceiptCommand {
     },
     /// Verifies a receipt offline against the genesis alone.
     Verify {
-        /// The pinned genesis file.
+        /// The pinned genesis: version 1's file, or the chain (JSON) `genesis update` writes;
+        /// used as it is (this command asks no node).
         #[arg(long)]
         genesis: PathBuf,
         /// The receipt: a .tlog-proof bundle or a household receipt (JSON).
@@ -273,16 +314,13 @@ enum ReceiptCommand {
 enum EvidenceCommand {
     /// Verifies an evidence document against the genesis; exit 0 means misbehaviour proven.
     Verify {
-        /// The pinned genesis file.
+        /// The pinned genesis: version 1's file, or the chain (JSON) `genesis update` writes;
+        /// used as it is (this command asks no node).
         #[arg(long)]
         genesis: PathBuf,
         /// The evidence (JSON, as nodes serve at /v1/evidence).
         evidence: PathBuf,
     },
-}
-
-fn parse_role(text: &str) -> Result<Role, String> {
-    text.parse()
 }
 
 fn run(cli: Cli) -> Result<Report, CliError> {
@@ -295,51 +333,43 @@ fn run(cli: Cli) -> Result<Report, CliError> {
                 quorum,
                 out,
             } => genesis_cmd::init(&network, quorum, &out),
-            GenesisCommand::AddMember {
+            GenesisCommand::AddMember { file, member } => genesis_cmd::add_member(&file, member),
+            GenesisCommand::Sign {
                 file,
-                id,
-                role,
-                name,
-                code,
-                parent,
-                log_key,
-                witness_key,
-                peer_id,
-                addresses,
-                http,
-                operators,
-                attestors,
-                witnesses,
-            } => genesis_cmd::add_member(
-                &file,
-                genesis_cmd::NewMember {
-                    id,
-                    role,
-                    name,
-                    code,
-                    parent,
-                    log_key,
-                    witness_key,
-                    peer_id,
-                    addresses,
-                    http,
-                    operators,
-                    attestors,
-                    witnesses,
-                },
-            ),
-            GenesisCommand::Sign { file, key, out } => {
-                genesis_cmd::sign(&file, &key, out.as_deref())
+                key,
+                previous,
+                out,
+            } => genesis_sign::sign(&file, &key, previous.as_deref(), out.as_deref()),
+            GenesisCommand::Verify { file, previous } => {
+                genesis_sign::verify(&file, previous.as_deref())
             }
-            GenesisCommand::Verify { file } => genesis_cmd::verify(&file),
-            GenesisCommand::Show { file } => genesis_cmd::show(&file),
+            GenesisCommand::Show { file } => genesis_show::show(&file),
+            GenesisCommand::Amend {
+                genesis,
+                out,
+                edits,
+            } => genesis_amend::amend(&genesis, &out, &edits),
+            GenesisCommand::Edit {
+                file,
+                previous,
+                edits,
+            } => genesis_amend::edit(&file, previous.as_deref(), &edits),
+            GenesisCommand::Update { pinned, node } => genesis_update::update(&pinned, &node),
+            GenesisCommand::Submit { node, file } => genesis_submit::submit(&node, &file),
         },
         Command::Publish { node, key, record } => publish::run(&node, &key, &record),
         Command::Verify {
             genesis,
             nodes,
             target,
-        } => verify::run(&genesis, &nodes, &target, data_dir),
+            wait,
+        } => verify::waiting(wait.map(std::time::Duration::from_secs), || {
+            let pinned = pin::load(&genesis, &nodes)?;
+            pinned.annotate(
+                &genesis,
+                verify::run(pinned.genesis(), &nodes, &target, data_dir),
+            )
+        }),
         Command::Receipt(ReceiptCommand::Fetch {
             node,
             genesis,
@@ -354,13 +384,30 @@ fn run(cli: Cli) -> Result<Report, CliError> {
                 (None, Some(log), Some(index)) => receipt::Which::Index { log, index },
                 _ => return Err(input("give a record id, or --log and --index")),
             };
-            receipt::fetch(&node, which, &out, opening.as_deref(), genesis.as_deref())
+            let Some(file) = genesis else {
+                return receipt::fetch(&node, which, &out, opening.as_deref(), None);
+            };
+            let pinned = pin::load(&file, std::slice::from_ref(&node))?;
+            let fetched = receipt::fetch(
+                &node,
+                which,
+                &out,
+                opening.as_deref(),
+                Some(pinned.genesis()),
+            );
+            pinned.annotate(&file, fetched)
         }
         Command::Receipt(ReceiptCommand::Verify {
             genesis,
             receipt,
             opening,
-        }) => receipt::verify(&genesis, &receipt, opening.as_deref()),
+        }) => {
+            let pinned = pin::offline(&genesis)?;
+            pinned.annotate(
+                &genesis,
+                receipt::verify(pinned.genesis(), &receipt, opening.as_deref()),
+            )
+        }
         Command::Audit {
             genesis,
             node,
@@ -369,22 +416,37 @@ fn run(cli: Cli) -> Result<Report, CliError> {
             as_of,
             replay_only,
             members,
-        } => audit_cmd::run(audit_cmd::AuditRequest {
-            genesis: &genesis,
-            node: &node,
-            members: &members,
-            format,
-            out: out.as_deref(),
-            as_of: as_of.as_deref(),
-            replay_only,
-        }),
+        } => {
+            let pinned = pin::load(&genesis, std::slice::from_ref(&node))?;
+            let result = audit_cmd::run(audit_cmd::AuditRequest {
+                genesis: pinned.genesis(),
+                node: &node,
+                members: &members,
+                format,
+                out: out.as_deref(),
+                as_of: as_of.as_deref(),
+                replay_only,
+            });
+            if out.is_none() && format != audit_cmd::Format::Text {
+                pinned.annotate_json(result)
+            } else {
+                pinned.annotate(&genesis, result)
+            }
+        }
         Command::Flow {
             genesis,
             nodes,
             rid,
-        } => flow::run(&genesis, &nodes, &rid, data_dir),
+        } => {
+            let pinned = pin::load(&genesis, &nodes)?;
+            pinned.annotate(
+                &genesis,
+                flow::run(pinned.genesis(), &nodes, &rid, data_dir),
+            )
+        }
         Command::Evidence(EvidenceCommand::Verify { genesis, evidence }) => {
-            evidence_cmd::verify(&genesis, &evidence)
+            let pinned = pin::offline(&genesis)?;
+            pinned.annotate(&genesis, evidence_cmd::verify(pinned.genesis(), &evidence))
         }
         Command::Completions { shell } => {
             let mut command = Cli::command();

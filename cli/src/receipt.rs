@@ -16,7 +16,7 @@ use std::path::Path;
 
 use daylight_genesis::Genesis;
 use daylight_verifier::bundle::{BUNDLE_HEADER, ProofBundle};
-use daylight_verifier::checkpoint::{Checkpoint, SignedCheckpoint};
+use daylight_verifier::checkpoint::Checkpoint;
 use daylight_verifier::merkle::leaf_hash;
 use daylight_verifier::note::Note;
 use daylight_verifier::policy::PolicyError;
@@ -24,9 +24,7 @@ use daylight_verifier::record::Opening;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::check::{
-    Target, check_entry, check_inclusion, describe_record, open_genesis, record_json,
-};
+use crate::check::{Target, check_entry, check_inclusion, describe_record, record_json};
 use crate::error::{CliError, input, read_file};
 use crate::output::Report;
 use crate::seen::write_atomic;
@@ -79,9 +77,8 @@ pub fn fetch(
     which: Which,
     out: &Path,
     opening: Option<&Path>,
-    genesis: Option<&Path>,
+    genesis: Option<&Genesis>,
 ) -> Result<Report, CliError> {
-    let genesis = genesis.map(open_genesis).transpose()?;
     let source = Source::new(node)?;
     let described = source.describe()?;
     let mut notes = Vec::new();
@@ -90,7 +87,7 @@ pub fn fetch(
         Which::Rid(rid) => {
             let target = Target::parse(&rid)?;
             let fetched = source
-                .record(&target, genesis.as_ref())?
+                .record(&target, genesis)?
                 .map_err(crate::error::failed)?;
             notes = fetched.notes;
             (fetched.log, fetched.version.index)
@@ -111,7 +108,7 @@ pub fn fetch(
     for note in &notes {
         report.line(format!("  {note}"));
     }
-    if let Some(genesis) = &genesis {
+    if let Some(genesis) = genesis {
         let parsed = parse_bundle(&body).map_err(|u| {
             crate::error::failed(format!(
                 "the receipt of entry {index} of log {log} from {described} is not a whole \
@@ -350,18 +347,17 @@ pub fn parse_bundle(bytes: &[u8]) -> Result<ParsedBundle, Unusable> {
 /// Runs `daylight receipt verify`, offline. A file that is not a whole receipt is bad input
 /// (exit 2); a whole receipt that does not verify is a failed report (exit 1).
 pub fn verify(
-    genesis: &Path,
+    genesis: &Genesis,
     receipt: &Path,
     opening_file: Option<&Path>,
 ) -> Result<Report, CliError> {
-    let genesis = open_genesis(genesis)?;
     let file = read_receipt(&read_file(receipt)?).map_err(|u| u.error(receipt))?;
     let parsed = parse_bundle(&file.bundle).map_err(|u| u.error(receipt))?;
     let opening = match opening_file {
         Some(path) => Some(read_opening(path)?),
         None => file.opening,
     };
-    let mut report = verify_parsed(&genesis, parsed, opening.as_ref())?;
+    let mut report = verify_parsed(genesis, parsed, opening.as_ref())?;
     report.json["line_endings_converted"] = json!(file.crlf);
     report.json["byte_order_mark_removed"] = json!(file.bom);
     if file.crlf {
@@ -424,7 +420,7 @@ pub fn verify_parsed(
     report.json["checkpoint"] = json!({"size": checkpoint.size, "root": checkpoint.root.to_hex()});
 
     // 1. The log signed the checkpoint; 2. a quorum of its witnesses cosigned it.
-    match SignedCheckpoint::open(bundle.checkpoint.as_bytes(), policy.log_key()) {
+    match policy.open(bundle.checkpoint.as_bytes()) {
         Ok(signed) => {
             report.pass(
                 "log signature",
@@ -475,7 +471,7 @@ pub fn verify_parsed(
         ),
     }
     // 3. The entry is the canonical record its signers signed.
-    let record = match check_entry(genesis, &member, &entry) {
+    let record = match check_entry(genesis, &member, bundle.index, &entry) {
         Ok((record, who)) => {
             report.pass(
                 "entry",

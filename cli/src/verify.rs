@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::check::{
     Fetched, Target, check_entry, check_inclusion, check_seen, checkpoint_json,
-    describe_checkpoint, describe_record, open_genesis, record_json, trusted_checkpoint,
+    describe_checkpoint, describe_record, record_json, trusted_checkpoint,
 };
 use crate::error::{CliError, input};
 use crate::output::Report;
@@ -33,14 +33,43 @@ pub struct NodeView {
     pub corrections: Vec<(u64, String, SignedRecord)>,
 }
 
+/// How long `verify --wait` pauses between attempts.
+const WAIT_STEP: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// `verify --wait SECONDS`: runs `attempt` until it verifies (a report with every check
+/// passed and every node answering) or `wait` has passed, and returns the last outcome; prints
+/// nothing of the earlier attempts. A checkpoint not cosigned yet, a record a mirror does not
+/// hold yet, a node not answering yet are all tried again; bad input (a malformed file, a bad
+/// argument) is not, since waiting cannot change it. Without `wait`, one attempt.
+pub fn waiting(
+    wait: Option<std::time::Duration>,
+    mut attempt: impl FnMut() -> Result<Report, CliError>,
+) -> Result<Report, CliError> {
+    let deadline = wait.map(|w| std::time::Instant::now() + w);
+    loop {
+        let outcome = attempt();
+        let done = match &outcome {
+            Ok(report) => report.ok(),
+            Err(CliError::Input(_)) => true,
+            Err(_) => false,
+        };
+        let now = std::time::Instant::now();
+        match deadline {
+            Some(deadline) if !done && now < deadline => {
+                std::thread::sleep(WAIT_STEP.min(deadline - now));
+            }
+            _ => return outcome,
+        }
+    }
+}
+
 /// Runs `daylight verify`.
 pub fn run(
-    genesis: &Path,
+    genesis: &Genesis,
     nodes: &[String],
     target: &str,
     data_dir_flag: Option<&Path>,
 ) -> Result<Report, CliError> {
-    let genesis = open_genesis(genesis)?;
     let target = Target::parse(target)?;
     if nodes.is_empty() {
         return Err(input("name at least one node with --node URL"));
@@ -56,10 +85,11 @@ pub fn run(
         "network": genesis.network(),
     }));
     report.line(format!(
-        "Verifying {} against genesis {} ({}), signed by all its founders.",
+        "Verifying {} against genesis {} ({}, version {}).",
         target.describe(),
         genesis.id(),
-        genesis.network()
+        genesis.network(),
+        genesis.sequence()
     ));
     let several = clients.len() > 1;
     let mut views = Vec::new();
@@ -73,7 +103,7 @@ pub fn run(
                 what.to_string()
             }
         };
-        match verify_at(&genesis, client, &target, &mut report, &label) {
+        match verify_at(genesis, client, &target, &mut report, &label) {
             Ok(Some(view)) => {
                 node_json.push(json!({
                     "url": client.base(), "ok": true,
@@ -144,7 +174,7 @@ pub fn run(
         &mut report,
         "seen before",
         &store,
-        &genesis,
+        genesis,
         &first.fetched.log,
         &largest.client,
         &largest.trusted,
@@ -261,7 +291,7 @@ fn check_version(
         );
         return Ok(None);
     }
-    let record = match check_entry(genesis, member, &version.entry) {
+    let record = match check_entry(genesis, member, version.index, &version.entry) {
         Ok((record, who)) => {
             report.pass(
                 &format!("{prefix}entry"),
@@ -395,4 +425,64 @@ fn describe(report: &mut Report, view: &NodeView) {
     report.json["record"] = record_json(&view.record);
     report.json["corrections"] = Value::Array(corrections);
     report.json["current"] = current;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn failing() -> Report {
+        let mut report = Report::new(json!({}));
+        report.fail("checkpoint", "cosignatures: 1 of 2 required valid");
+        report
+    }
+
+    #[test]
+    fn waiting_tries_again_until_it_verifies() {
+        let mut attempts = 0;
+        let outcome = waiting(Some(Duration::from_secs(10)), || {
+            attempts += 1;
+            match attempts {
+                1 => Err(CliError::Unreachable {
+                    url: "http://n".into(),
+                    reason: "connection refused".into(),
+                }),
+                2 => Ok(failing()),
+                _ => Ok(Report::new(json!({}))),
+            }
+        });
+        assert!(outcome.unwrap().ok());
+        assert_eq!(attempts, 3);
+    }
+
+    #[test]
+    fn waiting_gives_the_last_outcome_when_time_is_up() {
+        let mut attempts = 0;
+        let outcome = waiting(Some(Duration::from_millis(600)), || {
+            attempts += 1;
+            Ok(failing())
+        });
+        assert_eq!(outcome.unwrap().exit_code(), 1);
+        assert!(attempts >= 2, "{attempts}");
+        // Without --wait: one attempt.
+        let mut once = 0;
+        let _ = waiting(None, || {
+            once += 1;
+            Ok(failing())
+        });
+        assert_eq!(once, 1);
+    }
+
+    #[test]
+    fn bad_input_is_not_tried_again() {
+        let mut attempts = 0;
+        let outcome = waiting(Some(Duration::from_secs(10)), || {
+            attempts += 1;
+            Err(input("genesis.note is not a genesis"))
+        });
+        assert_eq!(outcome.unwrap_err().exit_code(), 2);
+        assert_eq!(attempts, 1);
+    }
 }

@@ -16,6 +16,9 @@ use crate::signed::SignedGenesis;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GenesisBuilder {
     pub(crate) network: String,
+    pub(crate) sequence: u64,
+    pub(crate) previous: Option<String>,
+    pub(crate) founder_threshold: Option<usize>,
     pub(crate) quorum: usize,
     pub(crate) founders: Option<Vec<String>>,
     pub(crate) audit: AuditParams,
@@ -26,11 +29,17 @@ impl GenesisBuilder {
     /// The witness quorum of a new draft: two cosignatures, as DESIGN §6 suggests.
     pub const DEFAULT_QUORUM: usize = 2;
 
-    /// An empty draft for the network `network` (e.g. `demo.daylight`), with the default
-    /// quorum, default audit parameters and every member a founder.
+    /// An empty draft of version 1 of the network `network` (e.g. `demo.daylight`), with the
+    /// default quorum, default audit parameters and every member a founder.
+    ///
+    /// To draft a later version of an existing network, start from
+    /// [`GenesisBuilder::next_version`] instead.
     pub fn new(network: &str) -> GenesisBuilder {
         GenesisBuilder {
             network: network.to_string(),
+            sequence: 1,
+            previous: None,
+            founder_threshold: None,
             quorum: Self::DEFAULT_QUORUM,
             founders: None,
             audit: AuditParams::default(),
@@ -69,6 +78,32 @@ impl GenesisBuilder {
         self
     }
 
+    /// Sets how many of this version's founders must sign the next version; `None` (the
+    /// default) means a majority, ⌊n/2⌋ + 1 of the n founders.
+    pub fn set_founder_threshold(&mut self, threshold: Option<usize>) -> &mut GenesisBuilder {
+        self.founder_threshold = threshold;
+        self
+    }
+
+    /// Sets the version number and the id of the version before it (`None` for version 1).
+    /// [`GenesisBuilder::next_version`] sets both; this is for tools that assemble a version
+    /// by hand.
+    pub fn set_version(&mut self, sequence: u64, previous: Option<String>) -> &mut GenesisBuilder {
+        self.sequence = sequence;
+        self.previous = previous;
+        self
+    }
+
+    /// The version number of this draft: 1 for a new network.
+    pub fn sequence(&self) -> u64 {
+        self.sequence
+    }
+
+    /// The id of the version this draft follows, if it is not version 1.
+    pub fn previous(&self) -> Option<&str> {
+        self.previous.as_deref()
+    }
+
     /// Replaces the audit parameters.
     pub fn set_audit(&mut self, audit: AuditParams) -> &mut GenesisBuilder {
         self.audit = audit;
@@ -103,6 +138,8 @@ impl GenesisBuilder {
 
     /// Validates the draft and signs its canonical text with a founder's log key, starting
     /// the signed genesis that the other founders then sign ([`SignedGenesis::sign`]).
+    ///
+    /// Only for version 1; a later version is signed with [`GenesisBuilder::sign_next`].
     pub fn sign(&self, founder_log_key: &SigningKey) -> Result<SignedGenesis, GenesisError> {
         let mut signed = SignedGenesis::unsigned(self.build()?);
         signed.sign(founder_log_key)?;

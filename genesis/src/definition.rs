@@ -2,7 +2,7 @@
 
 use daylight_verifier::key::VerifierKey;
 use daylight_verifier::policy::LogPolicy;
-use daylight_verifier::record::{AcceptedKeys, Code};
+use daylight_verifier::record::{AcceptedKeys, Code, Revocation};
 
 use crate::audit::AuditParams;
 use crate::builder::GenesisBuilder;
@@ -55,6 +55,29 @@ impl Definition {
         &self.draft.network
     }
 
+    /// The version number: 1 for the first version of a network.
+    pub fn sequence(&self) -> u64 {
+        self.draft.sequence
+    }
+
+    /// The id of the version before this one; `None` for version 1.
+    pub fn previous(&self) -> Option<&str> {
+        self.draft.previous.as_deref()
+    }
+
+    /// How many of this version's founders must sign the next version: `founder_threshold`
+    /// if set, else a majority (⌊n/2⌋ + 1 of the n founders).
+    pub fn founder_threshold(&self) -> usize {
+        self.draft
+            .founder_threshold
+            .unwrap_or_else(|| self.founders().len() / 2 + 1)
+    }
+
+    /// The members that are not retired, sorted by id.
+    pub fn active_members(&self) -> impl Iterator<Item = &Member> {
+        self.draft.members.iter().filter(|m| !m.is_retired())
+    }
+
     /// How many witness cosignatures a citizen requires on a checkpoint of any log.
     pub fn quorum(&self) -> usize {
         self.draft.quorum
@@ -93,11 +116,12 @@ impl Definition {
             .collect()
     }
 
-    /// The founders, who must all sign the genesis with their log keys, sorted by id.
-    /// Every member, unless the definition lists founders explicitly.
+    /// The founders, sorted by id: every member that is not retired, unless the definition
+    /// lists founders explicitly. All of them sign version 1; `founder_threshold` of them sign
+    /// the next version.
     pub fn founders(&self) -> Vec<&Member> {
         match &self.draft.founders {
-            None => self.draft.members.iter().collect(),
+            None => self.active_members().collect(),
             Some(ids) => ids.iter().filter_map(|id| self.member(id)).collect(),
         }
     }
@@ -114,18 +138,22 @@ impl Definition {
         self.member(id)
     }
 
-    /// The members that witness the log of `id`, sorted by id.
+    /// The members that witness the log of `id`, sorted by id: its `witnesses`, else every
+    /// other member that is not retired.
     pub fn witnesses_of(&self, id: &str) -> Result<Vec<&Member>, GenesisError> {
         let member = self.require(id)?;
         Ok(match &member.witnesses {
-            None => self.draft.members.iter().filter(|m| m.id != id).collect(),
+            None => self.active_members().filter(|m| m.id != id).collect(),
             Some(ids) => ids.iter().filter_map(|w| self.member(w)).collect(),
         })
     }
 
-    /// The members whose logs `id` witnesses (and so mirrors and cosigns), sorted by id.
+    /// The members whose logs `id` witnesses (and so mirrors and cosigns), sorted by id; none
+    /// if `id` is retired. Retired logs are included: their history stays verifiable.
     pub fn witnessed_by(&self, id: &str) -> Result<Vec<&Member>, GenesisError> {
-        self.require(id)?;
+        if self.require(id)?.is_retired() {
+            return Ok(Vec::new());
+        }
         let witnesses = |m: &Member| match &m.witnesses {
             None => m.id != id,
             Some(list) => list.iter().any(|w| w == id),
@@ -134,19 +162,26 @@ impl Definition {
     }
 
     /// The verifier's trust policy for the log of `id`: its log key, the witness keys of its
-    /// witnesses, and the network's quorum.
+    /// witnesses, and the network's quorum; with the log's history, so that it verifies every
+    /// checkpoint the log signed: earlier log keys with their rotation points, its witnesses'
+    /// earlier witness keys, and its retirement point.
     pub fn policy_for(&self, id: &str) -> Result<LogPolicy, GenesisError> {
         let member = self.require(id)?;
-        let witnesses = self
-            .witnesses_of(id)?
-            .into_iter()
-            .map(|w| w.witness_key.clone())
-            .collect();
-        Ok(LogPolicy::new(
-            member.log_key.clone(),
-            witnesses,
-            self.quorum(),
-        )?)
+        let witnesses = self.witnesses_of(id)?;
+        let keys = witnesses.iter().map(|w| w.witness_key.clone()).collect();
+        let mut policy = LogPolicy::new(member.log_key.clone(), keys, self.quorum())?;
+        for p in &member.previous_log_keys {
+            policy = policy.with_previous_log_key(p.key.clone(), p.last_size, p.last_root)?;
+        }
+        for w in &witnesses {
+            for p in &w.previous_witness_keys {
+                policy = policy.with_previous_witness_key(p.key.clone(), p.until)?;
+            }
+        }
+        if let Some(r) = member.retired {
+            policy = policy.with_retirement(r.size, r.root)?;
+        }
+        Ok(policy)
     }
 
     /// The operator keys whose signature publishes a record in the log of `id`.
@@ -160,8 +195,22 @@ impl Definition {
     }
 
     /// Every key whose signature counts on records of `id` — its operators, and its
-    /// attestors with their roles — in the form the record layer checks signatures with.
+    /// attestors with their roles — in the form the record layer checks signatures with, and
+    /// its revoked keys with the index from which they stop counting.
+    ///
+    /// The genesis versions that revoked keys are not known here;
+    /// [`crate::Genesis::accepted_keys`] names them.
     pub fn accepted_keys(&self, id: &str) -> Result<AcceptedKeys, GenesisError> {
+        self.accepted_keys_with(id, |_| None)
+    }
+
+    /// [`Definition::accepted_keys`], naming the version that revoked each key with
+    /// `revoked_in`.
+    pub(crate) fn accepted_keys_with(
+        &self,
+        id: &str,
+        revoked_in: impl Fn(&VerifierKey) -> Option<u64>,
+    ) -> Result<AcceptedKeys, GenesisError> {
         let member = self.require(id)?;
         let mut keys = AcceptedKeys::new();
         for key in &member.operators {
@@ -172,6 +221,19 @@ impl Definition {
             if let Ok(role) = Code::parse(&attestor.role) {
                 keys = keys.with_attestor(attestor.key.clone(), role);
             }
+        }
+        for revoked in &member.revoked {
+            // Revoked key names were checked to carry `operator` or a role when built.
+            let role = match names::holder_role(self.network(), id, revoked.key.name()) {
+                Some(names::OPERATOR_ROLE) | None => None,
+                Some(role) => Code::parse(role).ok(),
+            };
+            keys = keys.with_revocation(Revocation {
+                key: revoked.key.clone(),
+                role,
+                from_index: revoked.from_index,
+                genesis_version: revoked_in(&revoked.key),
+            });
         }
         Ok(keys)
     }

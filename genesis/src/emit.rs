@@ -5,6 +5,11 @@
 //! formatting choices. Canonical means: fixed key order, members sorted by id, sets (founders,
 //! witnesses, operators, attestors) sorted, optional fields omitted when absent or empty,
 //! strings as TOML basic strings with only `"`, `\` and control characters escaped.
+//!
+//! The keys of later genesis versions (`sequence`, `previous`, `founder_threshold`, and per
+//! member `retired`, `previous_log_keys`, `previous_witness_keys`, `revoked`) are written only
+//! when set, so a version-1 definition without them has exactly the text it always had.
+//! History lists keep their order (oldest first): later versions extend them.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -20,6 +25,15 @@ pub(crate) fn definition_text(draft: &GenesisBuilder) -> String {
     let mut out = String::new();
     line(&mut out, "version", &FORMAT_VERSION.to_string());
     line(&mut out, "network", &string(&draft.network));
+    if draft.sequence != 1 {
+        line(&mut out, "sequence", &draft.sequence.to_string());
+    }
+    if let Some(previous) = &draft.previous {
+        line(&mut out, "previous", &string(previous));
+    }
+    if let Some(threshold) = draft.founder_threshold {
+        line(&mut out, "founder_threshold", &threshold.to_string());
+    }
     line(&mut out, "quorum", &draft.quorum.to_string());
     if let Some(founders) = &draft.founders {
         line(&mut out, "founders", &sorted_array(founders.iter(), false));
@@ -103,6 +117,70 @@ fn write_member(out: &mut String, m: &Member) {
         value.push(']');
         line(out, "attestors", &value);
     }
+    write_history(out, m);
+}
+
+/// The member's history keys, in the order kept: `retired`, `previous_log_keys`,
+/// `previous_witness_keys`, `revoked`.
+fn write_history(out: &mut String, m: &Member) {
+    if let Some(r) = &m.retired {
+        let value = format!(
+            "{{ size = {}, root = {} }}",
+            r.size,
+            string(&r.root.to_base64())
+        );
+        line(out, "retired", &value);
+    }
+    let items: Vec<String> = m
+        .previous_log_keys
+        .iter()
+        .map(|p| {
+            format!(
+                "{{ key = {}, last_size = {}, last_root = {} }}",
+                string(&p.key.to_string()),
+                p.last_size,
+                string(&p.last_root.to_base64())
+            )
+        })
+        .collect();
+    table_array(out, "previous_log_keys", &items);
+    let items: Vec<String> = m
+        .previous_witness_keys
+        .iter()
+        .map(|p| {
+            format!(
+                "{{ key = {}, until = {} }}",
+                string(&p.key.to_string()),
+                p.until
+            )
+        })
+        .collect();
+    table_array(out, "previous_witness_keys", &items);
+    let items: Vec<String> = m
+        .revoked
+        .iter()
+        .map(|r| {
+            format!(
+                "{{ key = {}, from_index = {} }}",
+                string(&r.key.to_string()),
+                r.from_index
+            )
+        })
+        .collect();
+    table_array(out, "revoked", &items);
+}
+
+/// An array of inline tables, one per line, in the order given; nothing when empty.
+fn table_array(out: &mut String, key: &str, items: &[String]) {
+    if items.is_empty() {
+        return;
+    }
+    let mut value = String::from("[\n");
+    for item in items {
+        let _ = writeln!(value, "  {item},");
+    }
+    value.push(']');
+    line(out, key, &value);
 }
 
 fn line(out: &mut String, key: &str, value: &str) {
@@ -194,6 +272,21 @@ mod tests {
                 toml::from_str(&format!("v = {encoded}\n")).expect("valid TOML");
             assert_eq!(parsed["v"], text);
         }
+    }
+
+    #[test]
+    fn lifecycle_keys_are_written_only_when_set() {
+        let mut draft = GenesisBuilder::new("demo.daylight");
+        let first = definition_text(&draft);
+        assert!(!first.contains("sequence") && !first.contains("previous"));
+        draft.set_version(1, None).set_founder_threshold(None);
+        assert_eq!(definition_text(&draft), first);
+        draft.set_version(2, Some("ab".repeat(32)));
+        let second = definition_text(&draft);
+        assert!(second.contains(&format!(
+            "network = \"demo.daylight\"\nsequence = 2\nprevious = \"{}\"\nquorum = 2\n",
+            "ab".repeat(32)
+        )));
     }
 
     #[test]

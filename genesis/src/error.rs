@@ -205,4 +205,217 @@ pub enum GenesisError {
     /// The verifier refused the trust policy built from the definition.
     #[error("trust policy: {0}")]
     Policy(#[from] PolicyError),
+
+    // Lifecycle fields of one version (rules 10 and 11).
+    /// A retired member is listed as a founder.
+    #[error(
+        "founders list names {0:?}, which is retired; a retired member is not a founder, remove it from `founders`"
+    )]
+    RetiredFounder(String),
+    /// A retired member is listed as a witness.
+    #[error(
+        "log {member:?} lists witness {witness:?}, which is retired; a retired member witnesses no log, remove it from `witnesses`"
+    )]
+    RetiredWitness {
+        /// The log concerned.
+        member: String,
+        /// The retired witness.
+        witness: String,
+    },
+    /// The version number is 0 or too large.
+    #[error(
+        "sequence {0} is invalid; versions are numbered from 1 (the first version omits `sequence`)"
+    )]
+    InvalidSequence(u64),
+    /// Version 1 names a previous version.
+    #[error("version 1 has no version before it; remove `previous` (or set `sequence` above 1)")]
+    PreviousInFirstVersion,
+    /// A later version does not name the version before it.
+    #[error("version {sequence} must name `previous`, the genesis id of version {}", sequence - 1)]
+    MissingPrevious {
+        /// The version number.
+        sequence: u64,
+    },
+    /// `previous` is not a genesis id.
+    #[error(
+        "previous {0:?} is not a genesis id; it must be 64 lowercase hex digits, the id of the version before"
+    )]
+    InvalidPrevious(String),
+    /// The founder threshold is out of range.
+    #[error(
+        "founder_threshold {threshold} must be between 1 and the {founders} founder(s) of this version; omit it for a majority"
+    )]
+    InvalidFounderThreshold {
+        /// The threshold given.
+        threshold: usize,
+        /// The number of founders.
+        founders: usize,
+    },
+
+    // One version against the version before it (the genesis chain).
+    /// A later version cannot be verified, signed or checked without the version before it.
+    #[error(
+        "this is genesis version {sequence}: it is signed by the founders of version {} and by every key it introduces, so {action} needs the versions before it; use the genesis chain (daylight genesis update, GenesisChain::follow or GenesisChain::extend; SignedGenesis::sign_next to sign)",
+        sequence - 1
+    )]
+    NeedsPreviousVersion {
+        /// The version number.
+        sequence: u64,
+        /// What was attempted, e.g. "verifying it".
+        action: &'static str,
+    },
+    /// A chain must start at version 1.
+    #[error("a genesis chain starts at version 1, not version {0}")]
+    NotFirstVersion(u64),
+    /// The next version is of another network.
+    #[error(
+        "version {sequence} is for network {found:?}, but the chain is network {expected:?}; a version never changes the network name"
+    )]
+    WrongNetwork {
+        /// The version number.
+        sequence: u64,
+        /// The chain's network name.
+        expected: String,
+        /// The version's network name.
+        found: String,
+    },
+    /// The next version does not carry the next number.
+    #[error(
+        "expected genesis version {expected} to follow, got version {found}; versions are added one at a time, in order"
+    )]
+    WrongSequence {
+        /// The number that must come next.
+        expected: u64,
+        /// The number found.
+        found: u64,
+    },
+    /// The next version names another version as its previous one.
+    #[error("version {sequence} names previous {found}, but version {} has id {expected}; it was drafted from another version, draft it again from the latest (GenesisBuilder::next_version)", sequence - 1)]
+    WrongPrevious {
+        /// The version number.
+        sequence: u64,
+        /// The id of the version before it in the chain.
+        expected: String,
+        /// The id it names.
+        found: String,
+    },
+    /// Too few founders of the previous version signed.
+    #[error(
+        "version {sequence} is signed by {} founder(s) of version {} ({}), {required} required; still to sign, each with the log key version {} lists for it: {}",
+        signed.len(), sequence - 1, list(signed), sequence - 1, list(unsigned)
+    )]
+    TooFewFounderSignatures {
+        /// The version number.
+        sequence: u64,
+        /// The previous version's founder threshold.
+        required: usize,
+        /// The founders (ids) whose signature verified.
+        signed: Vec<String>,
+        /// The founders without a valid signature.
+        unsigned: Vec<String>,
+    },
+    /// A key the version introduces did not sign it.
+    #[error(
+        "version {sequence} introduces {field} key {key} of member {member:?} but carries no valid signature by it; every new key must sign the version that introduces it (proof of possession): sign with that key (SignedGenesis::sign_next)"
+    )]
+    MissingProofOfPossession {
+        /// The version number.
+        sequence: u64,
+        /// The member the key is listed for.
+        member: String,
+        /// The field, e.g. `log_key` or `operators[1]`.
+        field: String,
+        /// The new key (vkey).
+        key: String,
+    },
+    /// A change between two versions breaks a continuity rule.
+    #[error("version {sequence}, member {member:?}, field {field}: {reason}")]
+    Continuity {
+        /// The version number.
+        sequence: u64,
+        /// The member concerned.
+        member: String,
+        /// The field concerned.
+        field: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// Two different versions with one number.
+    #[error(
+        "the chain already holds version {sequence} with id {held}, and version {sequence} with id {found} is a different text: the founders signed two versions of one number; keep the one the chain holds and report the other"
+    )]
+    ConflictingVersion {
+        /// The version number.
+        sequence: u64,
+        /// The id the chain holds.
+        held: String,
+        /// The id offered.
+        found: String,
+    },
+    /// The version comes after a version the chain does not have.
+    #[error("version {found} cannot be added: the chain ends at version {latest}; add versions {} to {found} in order", latest + 1)]
+    ChainGap {
+        /// The chain's latest version.
+        latest: u64,
+        /// The version offered.
+        found: u64,
+    },
+    /// The pinned version is not among the versions served.
+    #[error(
+        "the pinned genesis {0} is not in the chain served; the source follows another network or an altered chain: check the source, and the id you pinned"
+    )]
+    PinnedNotServed(String),
+    /// The signing key belongs to neither a founder of the previous version nor a new key.
+    #[error(
+        "key {0} is neither the log key of a founder of the previous version nor a key this version introduces; only those keys sign a later version"
+    )]
+    NotAVersionSigner(String),
+    /// A version would carry more signatures than a note may.
+    #[error("the version already carries {max} signatures, the most a signed note may; introduce fewer keys in one version", max = daylight_verifier::note::MAX_SIGNATURES)]
+    TooManySignatures,
+    /// A member that exists in the previous version cannot be removed.
+    #[error(
+        "member {member:?} is in version {sequence}; a member is never removed from a network: retire it (retire_member, `retired = {{ size, root }}`)"
+    )]
+    CannotRemoveMember {
+        /// The member.
+        member: String,
+        /// The previous version that lists it.
+        sequence: u64,
+    },
+
+    // The JSON chain format.
+    /// The bytes are not a JSON chain.
+    #[error(
+        "genesis chain is not valid JSON of the form {{\"network_id\": ..., \"versions\": [{{\"sequence\", \"id\", \"note\"}}, ...]}}: {0}"
+    )]
+    ChainJson(String),
+    /// The JSON states an id or number that is not the version's own.
+    #[error(
+        "genesis chain JSON states {field} {stated} for its version {position}, but the note gives {computed}: the JSON was altered or assembled wrongly"
+    )]
+    ChainMismatch {
+        /// Which version in the list (1-based position).
+        position: usize,
+        /// `id`, `sequence` or `network_id`.
+        field: &'static str,
+        /// What the JSON states.
+        stated: String,
+        /// What the note gives.
+        computed: String,
+    },
+    /// The JSON holds no version.
+    #[error("genesis chain holds no version; it must hold at least version 1")]
+    EmptyChain,
+    /// The JSON is larger than allowed.
+    #[error("genesis chain is {0} bytes, more than the {max} allowed; is this the right file?", max = crate::MAX_CHAIN_BYTES)]
+    ChainTooLarge(usize),
+}
+
+fn list(ids: &[String]) -> String {
+    if ids.is_empty() {
+        "none".to_string()
+    } else {
+        ids.join(", ")
+    }
 }

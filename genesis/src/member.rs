@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use daylight_verifier::key::VerifierKey;
+pub use daylight_verifier::policy::{PreviousLogKey, PreviousWitnessKey, Retirement};
 
 /// What kind of body a member is; it decides which parent a member may have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -59,6 +60,17 @@ pub struct Attestor {
     pub key: VerifierKey,
 }
 
+/// An operator or attestor key of a member, revoked by a later genesis version: its
+/// signatures count only on entries of the member's log with an index below `from_index`.
+/// Whether it was an operator or an attestor key (and in which role) is in its name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevokedKey {
+    /// The revoked key, named `<network>/<id>/operator/<name>` or `<network>/<id>/<role>/<name>`.
+    pub key: VerifierKey,
+    /// The first index of the log at which its signatures no longer count.
+    pub from_index: u64,
+}
+
 /// One member of the network, as listed in the genesis file.
 ///
 /// Fields are public so that a draft can be assembled freely; every rule is checked when the
@@ -90,13 +102,23 @@ pub struct Member {
     pub operators: Vec<VerifierKey>,
     /// Attestor keys whose signatures on this member's records count, with their roles.
     pub attestors: Vec<Attestor>,
-    /// The members that witness this log, by id; `None` means every other member.
+    /// The members that witness this log, by id; `None` means every other member that is not
+    /// retired.
     pub witnesses: Option<Vec<String>>,
+    /// Set when the member is retired (DESIGN §6b): its log ends at this checkpoint. A retired
+    /// member is no founder and witnesses no log.
+    pub retired: Option<Retirement>,
+    /// Earlier log keys with their rotation points, oldest first.
+    pub previous_log_keys: Vec<PreviousLogKey>,
+    /// Earlier witness keys, oldest first, each counting on cosignatures made before `until`.
+    pub previous_witness_keys: Vec<PreviousWitnessKey>,
+    /// Operator and attestor keys revoked, oldest first.
+    pub revoked: Vec<RevokedKey>,
 }
 
 impl Member {
     /// A member with the required fields; no parent, addresses, URL, operators or attestors,
-    /// and the default witnesses (every other member).
+    /// the default witnesses (every other member), and no history.
     pub fn new(
         id: &str,
         role: Role,
@@ -120,7 +142,16 @@ impl Member {
             operators: Vec::new(),
             attestors: Vec::new(),
             witnesses: None,
+            retired: None,
+            previous_log_keys: Vec::new(),
+            previous_witness_keys: Vec::new(),
+            revoked: Vec::new(),
         }
+    }
+
+    /// Whether the member is retired.
+    pub fn is_retired(&self) -> bool {
+        self.retired.is_some()
     }
 
     /// The attestor keys of one role.

@@ -29,6 +29,28 @@ pub fn attestor_key_name(network: &str, member_id: &str, role: &str, name: &str)
     format!("{network}/{member_id}/{role}/{name}")
 }
 
+/// The role segment of an operator or attestor key name `<network>/<member id>/<role>/<name>`:
+/// `operator` for an operator key, else the attestor role; `None` if the name does not have
+/// that shape for this network and member.
+pub fn holder_role<'a>(network: &str, member_id: &str, key_name: &'a str) -> Option<&'a str> {
+    let rest = key_name
+        .strip_prefix(network)?
+        .strip_prefix('/')?
+        .strip_prefix(member_id)?
+        .strip_prefix('/')?;
+    let (role, name) = rest.split_once('/')?;
+    let valid_role = role == OPERATOR_ROLE || is_valid_attestor_role(role);
+    (valid_role && is_valid_key_holder_name(name)).then_some(role)
+}
+
+/// Whether `id` has the form of a genesis id: 64 lowercase hex digits.
+pub fn is_genesis_id(id: &str) -> bool {
+    id.len() == 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// The gossip topic that carries checkpoints: `daylight/<genesis id>/checkpoints/1`.
 pub fn checkpoint_topic(genesis_id: &str) -> String {
     format!("daylight/{genesis_id}/checkpoints/1")
@@ -124,5 +146,26 @@ mod tests {
         }
         assert!(is_valid_key_holder_name("Alice.Zhang-2"));
         assert!(!is_valid_key_holder_name("a/b"));
+        let role = |name| holder_role("demo.daylight", "county-1", name);
+        assert_eq!(
+            role("demo.daylight/county-1/operator/clerk1"),
+            Some("operator")
+        );
+        assert_eq!(
+            role("demo.daylight/county-1/township/office"),
+            Some("township")
+        );
+        for bad in [
+            "demo.daylight/county-1/witness",
+            "demo.daylight/county-1",
+            "demo.daylight/county-2/operator/clerk1",
+            "demo.daylight/county-1/witness/x",
+            "demo.daylight/county-1/operator/a/b",
+        ] {
+            assert_eq!(role(bad), None, "{bad}");
+        }
+        assert!(is_genesis_id(&"ab".repeat(32)));
+        assert!(!is_genesis_id(&"AB".repeat(32)));
+        assert!(!is_genesis_id("ab"));
     }
 }

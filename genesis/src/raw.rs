@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use daylight_verifier::hash::Hash;
 use daylight_verifier::key::VerifierKey;
 use serde::Deserialize;
 
@@ -10,13 +11,18 @@ use crate::audit::AuditParams;
 use crate::builder::GenesisBuilder;
 use crate::emit::FORMAT_VERSION;
 use crate::error::GenesisError;
-use crate::member::{Attestor, Member, Role};
+use crate::member::{
+    Attestor, Member, PreviousLogKey, PreviousWitnessKey, Retirement, RevokedKey, Role,
+};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawGenesis {
     version: u64,
     network: String,
+    sequence: Option<u64>,
+    previous: Option<String>,
+    founder_threshold: Option<usize>,
     quorum: usize,
     founders: Option<Vec<String>>,
     audit: RawAudit,
@@ -58,6 +64,42 @@ struct RawMember {
     operators: Vec<String>,
     #[serde(default)]
     attestors: Vec<RawAttestor>,
+    retired: Option<RawRetired>,
+    #[serde(default)]
+    previous_log_keys: Vec<RawPreviousLogKey>,
+    #[serde(default)]
+    previous_witness_keys: Vec<RawPreviousWitnessKey>,
+    #[serde(default)]
+    revoked: Vec<RawRevoked>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetired {
+    size: u64,
+    root: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPreviousLogKey {
+    key: String,
+    last_size: u64,
+    last_root: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPreviousWitnessKey {
+    key: String,
+    until: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRevoked {
+    key: String,
+    from_index: u64,
 }
 
 #[derive(Deserialize)]
@@ -93,6 +135,8 @@ pub(crate) fn parse_draft(text: &str) -> Result<GenesisBuilder, GenesisError> {
         .collect::<Result<Vec<_>, _>>()?;
     let mut draft = GenesisBuilder::new(&raw.network);
     draft
+        .set_version(raw.sequence.unwrap_or(1), raw.previous)
+        .set_founder_threshold(raw.founder_threshold)
         .set_quorum(raw.quorum)
         .set_founders(raw.founders)
         .set_audit(audit);
@@ -138,7 +182,59 @@ fn member(raw: RawMember) -> Result<Member, GenesisError> {
             })
         })
         .collect::<Result<Vec<_>, GenesisError>>()?;
+    let root = |field: String, text: &str| {
+        Hash::from_base64(text).map_err(|_| GenesisError::InvalidField {
+            member: id.clone(),
+            field,
+            reason: format!("{text:?} is not the base64 root hash of a checkpoint (32 bytes)"),
+        })
+    };
+    let retired = match raw.retired {
+        None => None,
+        Some(r) => Some(Retirement {
+            size: r.size,
+            root: root("retired.root".to_string(), &r.root)?,
+        }),
+    };
+    let previous_log_keys = raw
+        .previous_log_keys
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            Ok(PreviousLogKey {
+                key: key(format!("previous_log_keys[{i}].key"), &p.key)?,
+                last_size: p.last_size,
+                last_root: root(format!("previous_log_keys[{i}].last_root"), &p.last_root)?,
+            })
+        })
+        .collect::<Result<Vec<_>, GenesisError>>()?;
+    let previous_witness_keys = raw
+        .previous_witness_keys
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            Ok(PreviousWitnessKey {
+                key: key(format!("previous_witness_keys[{i}].key"), &p.key)?,
+                until: p.until,
+            })
+        })
+        .collect::<Result<Vec<_>, GenesisError>>()?;
+    let revoked = raw
+        .revoked
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            Ok(RevokedKey {
+                key: key(format!("revoked[{i}].key"), &r.key)?,
+                from_index: r.from_index,
+            })
+        })
+        .collect::<Result<Vec<_>, GenesisError>>()?;
     Ok(Member {
+        retired,
+        previous_log_keys,
+        previous_witness_keys,
+        revoked,
         role,
         name: raw.name,
         division: raw.division,

@@ -1,4 +1,11 @@
 //! The genesis file: the definition text as a C2SP signed note, signed by the founders.
+//!
+//! Version 1 is verified alone ([`Genesis::open`]): every founder signed it. A later version
+//! is signed by the previous version's founders and by the keys it introduces, so it is only
+//! verified against the version before it, by [`crate::GenesisChain`]; here it can be parsed
+//! ([`SignedGenesis::parse`]) but not opened alone.
+
+use std::collections::BTreeMap;
 
 use daylight_verifier::hash::Hash;
 use daylight_verifier::key::{SigningKey, VerifierKey};
@@ -19,9 +26,9 @@ pub const MAX_GENESIS_BYTES: usize = 32 << 20;
 /// what founders pass around while signing. Not to be trusted; see [`SignedGenesis::verify`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedGenesis {
-    definition: Definition,
-    note: Note,
-    id: String,
+    pub(crate) definition: Definition,
+    pub(crate) note: Note,
+    pub(crate) id: String,
 }
 
 impl SignedGenesis {
@@ -39,7 +46,8 @@ impl SignedGenesis {
     }
 
     /// Parses a genesis file (signed note whose text is the TOML definition) and validates the
-    /// definition. Does not check signatures; [`SignedGenesis::verify`] does.
+    /// definition. Does not check signatures: [`SignedGenesis::verify`] does for version 1,
+    /// [`crate::GenesisChain`] for later versions.
     ///
     /// The text is kept exactly as signed (it need not be canonical); the id is its hash.
     pub fn parse(bytes: &[u8]) -> Result<SignedGenesis, GenesisError> {
@@ -58,8 +66,10 @@ impl SignedGenesis {
     /// Adds a founder's signature with its log key. Signing twice with one key adds nothing.
     ///
     /// Refuses a key that is not the log key listed for a founder, so a founder cannot sign
-    /// with a key the file does not name (the signature would never count).
+    /// with a key the file does not name (the signature would never count). Only for version
+    /// 1; a later version is signed with [`SignedGenesis::sign_next`].
     pub fn sign(&mut self, founder_log_key: &SigningKey) -> Result<(), GenesisError> {
+        self.first_version_only("signing it with this version's founder keys")?;
         let public: VerifierKey = founder_log_key.verifier();
         let is_founder = self
             .definition
@@ -77,7 +87,14 @@ impl SignedGenesis {
             .map_err(|_| GenesisError::NotAFounderKey(public.to_string()))
     }
 
-    fn has_valid_signature(&self, key: &VerifierKey) -> bool {
+    fn first_version_only(&self, action: &'static str) -> Result<(), GenesisError> {
+        match self.definition.sequence() {
+            1 => Ok(()),
+            sequence => Err(GenesisError::NeedsPreviousVersion { sequence, action }),
+        }
+    }
+
+    pub(crate) fn has_valid_signature(&self, key: &VerifierKey) -> bool {
         self.note
             .signatures
             .iter()
@@ -87,8 +104,10 @@ impl SignedGenesis {
     /// The founders (by id) who have not yet signed with their log key.
     ///
     /// Fails if a signature by a founder's log key does not verify: the text was changed
-    /// after signing, and adding more signatures would not help.
+    /// after signing, and adding more signatures would not help. Only for version 1; for a
+    /// later version see [`SignedGenesis::next_signatures`].
     pub fn missing_founders(&self) -> Result<Vec<String>, GenesisError> {
+        self.first_version_only("listing the founders who must sign it")?;
         let mut missing = Vec::new();
         for founder in self.definition.founders() {
             let key = &founder.log_key;
@@ -106,12 +125,16 @@ impl SignedGenesis {
 
     /// Checks that every founder signed with the log key listed for it, and returns the
     /// trusted genesis. Signatures by anyone else are ignored, as C2SP signed notes require.
+    ///
+    /// Only version 1 verifies alone; a later version fails with
+    /// [`GenesisError::NeedsPreviousVersion`] (verify it with [`crate::GenesisChain`]).
     pub fn verify(self) -> Result<Genesis, GenesisError> {
+        self.first_version_only("verifying it")?;
         let missing = self.missing_founders()?;
         if !missing.is_empty() {
             return Err(GenesisError::MissingFounderSignatures { members: missing });
         }
-        Ok(Genesis { signed: self })
+        Ok(Genesis::first(self))
     }
 
     /// The genesis id: lowercase hex SHA-256 of the definition text.
@@ -135,24 +158,82 @@ impl SignedGenesis {
     }
 }
 
-/// A genesis file whose every founder signed it: the root of trust of a network.
+/// A verified genesis version: version 1 signed by every founder, or a later version held in
+/// a [`crate::GenesisChain`] that verified it against the versions before it. The root of trust
+/// of a network.
 ///
 /// Citizens pin its id; nodes and the CLI derive everything else (origins, trust policies,
-/// accepted keys, gossip topics) from it.
+/// accepted keys, gossip topics) from it. A later version also knows its network id (version
+/// 1's id) and which version revoked each revoked key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Genesis {
     signed: SignedGenesis,
+    network_id: String,
+    /// The version that revoked each revoked key, by public key.
+    revoked_in: BTreeMap<[u8; 32], u64>,
 }
 
 impl Genesis {
-    /// Parses, validates and verifies a genesis file: the one call nodes and the CLI need.
+    /// Parses, validates and verifies a version-1 genesis file: the one call nodes and the CLI
+    /// need for a network that has not changed. A later version is refused with
+    /// [`GenesisError::NeedsPreviousVersion`]: read the chain ([`crate::GenesisChain::parse_any`]).
     pub fn open(bytes: &[u8]) -> Result<Genesis, GenesisError> {
         SignedGenesis::parse(bytes)?.verify()
     }
 
-    /// The genesis id: lowercase hex SHA-256 of the definition text.
+    /// Version 1, which is its own network id.
+    fn first(signed: SignedGenesis) -> Genesis {
+        let network_id = signed.id.clone();
+        let revoked_in = revocations(&signed.definition, None);
+        Genesis {
+            signed,
+            network_id,
+            revoked_in,
+        }
+    }
+
+    /// A version accepted by the chain (checked against `previous` by the caller, or trusted by
+    /// a pinned id). `previous` is `None` only for version 1.
+    pub(crate) fn in_chain(signed: SignedGenesis, previous: Option<&Genesis>) -> Genesis {
+        match previous {
+            None => Genesis::first(signed),
+            Some(previous) => Genesis {
+                revoked_in: revocations(&signed.definition, Some(previous)),
+                network_id: previous.network_id.clone(),
+                signed,
+            },
+        }
+    }
+
+    /// The signed version this genesis was verified from.
+    pub fn signed(&self) -> &SignedGenesis {
+        &self.signed
+    }
+
+    /// The genesis id of this version: lowercase hex SHA-256 of its definition text.
     pub fn id(&self) -> &str {
         self.signed.id()
+    }
+
+    /// The network id: the id of version 1, the same in every version. Gossip topics and data
+    /// directories use it.
+    pub fn network_id(&self) -> &str {
+        &self.network_id
+    }
+
+    /// The version number (1 for the first version).
+    pub fn sequence(&self) -> u64 {
+        self.definition().sequence()
+    }
+
+    /// The id of the version before this one; `None` for version 1.
+    pub fn previous(&self) -> Option<&str> {
+        self.definition().previous()
+    }
+
+    /// The genesis version that revoked `key`, if this version lists it as revoked.
+    pub fn revoked_in(&self, key: &VerifierKey) -> Option<u64> {
+        self.revoked_in.get(&key.public_key()).copied()
     }
 
     /// The definition text, exactly as signed.
@@ -225,21 +306,43 @@ impl Genesis {
         self.definition().attestor_keys(id)
     }
 
-    /// Every key whose signature counts on records of `id` ([`Definition::accepted_keys`]).
+    /// Every key whose signature counts on records of `id` ([`Definition::accepted_keys`]),
+    /// each revocation naming the genesis version that made it. As given, it is what a new
+    /// submission is checked against; for an entry already at index `i` use its
+    /// [`at_index`](daylight_verifier::record::AcceptedKeys::at_index)`(i)`.
     pub fn accepted_keys(
         &self,
         id: &str,
     ) -> Result<daylight_verifier::record::AcceptedKeys, GenesisError> {
-        self.definition().accepted_keys(id)
+        self.definition()
+            .accepted_keys_with(id, |key| self.revoked_in(key))
     }
 
-    /// The gossip topic for checkpoints, `daylight/<genesis id>/checkpoints/1`.
+    /// The gossip topic for checkpoints, `daylight/<network id>/checkpoints/1`: the same for
+    /// every version of a network.
     pub fn checkpoint_topic(&self) -> String {
-        names::checkpoint_topic(self.id())
+        names::checkpoint_topic(self.network_id())
     }
 
-    /// The gossip topic for evidence, `daylight/<genesis id>/evidence/1`.
+    /// The gossip topic for evidence, `daylight/<network id>/evidence/1`: the same for every
+    /// version of a network.
     pub fn evidence_topic(&self) -> String {
-        names::evidence_topic(self.id())
+        names::evidence_topic(self.network_id())
     }
+}
+
+/// The version that revoked each revoked key of `definition`: the one `previous` names for the
+/// keys it already revoked, else this version.
+fn revocations(definition: &Definition, previous: Option<&Genesis>) -> BTreeMap<[u8; 32], u64> {
+    let mut map = BTreeMap::new();
+    for member in definition.members() {
+        for revoked in &member.revoked {
+            let public = revoked.key.public_key();
+            let version = previous
+                .and_then(|p| p.revoked_in.get(&public).copied())
+                .unwrap_or(definition.sequence());
+            map.insert(public, version);
+        }
+    }
+    map
 }

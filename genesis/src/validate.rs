@@ -38,7 +38,8 @@ pub(crate) fn validate(draft: &GenesisBuilder) -> Result<(), GenesisError> {
     check_unique_peer_ids(&draft.members)?;
     check_parents(&draft.members)?;
     check_witnesses(draft)?;
-    check_founders(draft)
+    check_founders(draft)?;
+    crate::lifecycle::check(draft)
 }
 
 fn field_error(member: &Member, field: &str, reason: impl Into<String>) -> GenesisError {
@@ -188,6 +189,36 @@ fn check_keys(network: &str, m: &Member) -> Result<(), GenesisError> {
             return Err(name_mismatch(m, &field, expected, key));
         }
     }
+    check_history_keys(network, m)
+}
+
+/// Earlier log and witness keys are named like the current ones; revoked keys like operator
+/// or attestor keys.
+fn check_history_keys(network: &str, m: &Member) -> Result<(), GenesisError> {
+    for (i, p) in m.previous_log_keys.iter().enumerate() {
+        let field = format!("previous_log_keys[{i}].key");
+        check_type(m, &field, &p.key, KeyType::Ed25519)?;
+        let expected = names::log_key_name(network, &m.id);
+        if p.key.name() != expected {
+            return Err(name_mismatch(m, &field, expected, &p.key));
+        }
+    }
+    for (i, p) in m.previous_witness_keys.iter().enumerate() {
+        let field = format!("previous_witness_keys[{i}].key");
+        check_type(m, &field, &p.key, KeyType::Cosignature)?;
+        let expected = names::witness_key_name(network, &m.id);
+        if p.key.name() != expected {
+            return Err(name_mismatch(m, &field, expected, &p.key));
+        }
+    }
+    for (i, r) in m.revoked.iter().enumerate() {
+        let field = format!("revoked[{i}].key");
+        check_type(m, &field, &r.key, KeyType::Ed25519)?;
+        if names::holder_role(network, &m.id, r.key.name()).is_none() {
+            let expected = names::attestor_key_name(network, &m.id, "<operator or role>", "<name>");
+            return Err(name_mismatch(m, &field, expected, &r.key));
+        }
+    }
     Ok(())
 }
 
@@ -210,6 +241,24 @@ fn check_unique_keys(members: &[Member]) -> Result<(), GenesisError> {
                 .iter()
                 .enumerate()
                 .map(|(i, a)| (format!("attestors[{i}].key"), &a.key)),
+        )
+        .chain(
+            m.previous_log_keys
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (format!("previous_log_keys[{i}].key"), &p.key)),
+        )
+        .chain(
+            m.previous_witness_keys
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (format!("previous_witness_keys[{i}].key"), &p.key)),
+        )
+        .chain(
+            m.revoked
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (format!("revoked[{i}].key"), &r.key)),
         );
         for (field, key) in keys {
             let place = format!("{} {field}", m.id);
@@ -289,9 +338,18 @@ fn check_witnesses(draft: &GenesisBuilder) -> Result<(), GenesisError> {
         return Err(GenesisError::QuorumZero);
     }
     let ids: BTreeSet<&str> = draft.members.iter().map(|m| m.id.as_str()).collect();
+    let retired: BTreeSet<&str> = draft
+        .members
+        .iter()
+        .filter(|m| m.is_retired())
+        .map(|m| m.id.as_str())
+        .collect();
     for m in &draft.members {
         let count = match &m.witnesses {
-            None => draft.members.len() - 1,
+            // Every member that is not retired, except the log itself.
+            None => {
+                draft.members.len() - retired.len() - usize::from(!retired.contains(m.id.as_str()))
+            }
             Some(list) => {
                 let mut seen = BTreeSet::new();
                 for w in list {
@@ -300,6 +358,12 @@ fn check_witnesses(draft: &GenesisBuilder) -> Result<(), GenesisError> {
                     }
                     if !ids.contains(w.as_str()) {
                         return Err(GenesisError::UnknownWitness {
+                            member: m.id.clone(),
+                            witness: w.clone(),
+                        });
+                    }
+                    if retired.contains(w.as_str()) {
+                        return Err(GenesisError::RetiredWitness {
                             member: m.id.clone(),
                             witness: w.clone(),
                         });
@@ -327,15 +391,18 @@ fn check_witnesses(draft: &GenesisBuilder) -> Result<(), GenesisError> {
 
 fn check_founders(draft: &GenesisBuilder) -> Result<(), GenesisError> {
     let count = match &draft.founders {
-        None => draft.members.len(),
+        None => draft.members.iter().filter(|m| !m.is_retired()).count(),
         Some(list) => {
             if list.is_empty() {
                 return Err(GenesisError::NoFounders);
             }
             let mut seen = BTreeSet::new();
             for f in list {
-                if !draft.members.iter().any(|m| &m.id == f) {
+                let Some(member) = draft.members.iter().find(|m| &m.id == f) else {
                     return Err(GenesisError::UnknownFounder(f.clone()));
+                };
+                if member.is_retired() {
+                    return Err(GenesisError::RetiredFounder(f.clone()));
                 }
                 if !seen.insert(f) {
                     return Err(GenesisError::DuplicateFounder(f.clone()));

@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::OnceLock;
 
-use daylight_genesis::{Genesis, GenesisBuilder, SignedGenesis};
+use daylight_genesis::{Genesis, GenesisBuilder, GenesisChain, SignedGenesis};
 use proptest::prelude::*;
 
 fn valid_file() -> &'static str {
@@ -24,6 +24,34 @@ fn definition_text() -> &'static str {
             .text()
             .to_string()
     })
+}
+
+/// A JSON chain of three versions, and the ids of its versions.
+fn chain_json() -> &'static (String, Vec<String>) {
+    static CHAIN: OnceLock<(String, Vec<String>)> = OnceLock::new();
+    CHAIN.get_or_init(|| {
+        let chain = common::versions::versions().chain();
+        let ids = chain
+            .versions()
+            .iter()
+            .map(|v| v.id().to_string())
+            .collect();
+        (chain.to_json(), ids)
+    })
+}
+
+/// Reads mutated chain bytes; whatever happens, a success holds only versions of the original.
+fn check_chain(bytes: &[u8]) {
+    let (_, ids) = chain_json();
+    let results = [
+        GenesisChain::from_json(bytes),
+        GenesisChain::parse_any(bytes),
+        GenesisChain::follow_json(&ids[0], bytes),
+    ];
+    for chain in results.into_iter().flatten() {
+        let got: Vec<&str> = chain.versions().iter().map(|v| v.id()).collect();
+        assert!(got.len() <= ids.len() && got.iter().zip(ids).all(|(a, b)| *a == b));
+    }
 }
 
 /// Opens mutated bytes; whatever happens, a success must carry exactly the signed text.
@@ -108,6 +136,7 @@ proptest! {
     #[test]
     fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
         check_open(&bytes);
+        check_chain(&bytes);
         let _ = GenesisBuilder::from_text(&String::from_utf8_lossy(&bytes));
     }
 
@@ -123,6 +152,14 @@ proptest! {
     ) {
         let bytes = apply(valid_file().as_bytes(), &mutations);
         check_open(&bytes);
+    }
+
+    #[test]
+    fn mutated_chains_never_panic_and_never_verify_altered_versions(
+        mutations in prop::collection::vec(mutation(), 1..4)
+    ) {
+        let bytes = apply(chain_json().0.as_bytes(), &mutations);
+        check_chain(&bytes);
     }
 
     #[test]

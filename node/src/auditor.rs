@@ -16,13 +16,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use daylight_genesis::Genesis;
 use daylight_verifier::Hash;
 use daylight_verifier::audit::{AuditFinding, AuditReport, Ledger, LogEntries, finding_rid};
 use daylight_verifier::record::{Date, MemberId};
 use daylight_verifier::{Evidence, SigningKey};
 use tokio::sync::RwLock;
 
+use crate::genesis::LiveGenesis;
+use crate::held::HeldLogs;
 use crate::publish::sequencer::{Sequencer, SequencerError};
 use crate::publish::submit::{SubmitError, Submitter};
 use crate::store::Store;
@@ -48,9 +49,13 @@ pub struct FindingPublisher {
 /// The auditor: a ledger of every held log, the latest report, and where findings go.
 pub struct Auditor {
     store: Arc<Store>,
-    genesis: Arc<Genesis>,
-    /// Held logs: member id → storage number.
-    logs: BTreeMap<MemberId, u32>,
+    /// The genesis chain: the newest version's audit parameters and accepted keys apply.
+    genesis: LiveGenesis,
+    /// The logs the node holds (a new genesis version may add some).
+    held: Arc<HeldLogs>,
+    /// Audited logs: member id → storage number, with the genesis sequence they and the
+    /// ledger's keys were last brought up to.
+    logs: std::sync::Mutex<(BTreeMap<MemberId, u32>, u64)>,
     ledger: std::sync::Mutex<Ledger>,
     evidence_seen: std::sync::Mutex<HashSet<String>>,
     report: RwLock<Option<Arc<AuditReport>>>,
@@ -59,30 +64,56 @@ pub struct Auditor {
 }
 
 impl Auditor {
-    /// An auditor over the logs `logs` (member id → storage number) of `store`, publishing
-    /// with `publisher` when given (otherwise it only reports) each finding that has held for
-    /// `settle`.
+    /// An auditor over the logs `held` of `store`, publishing with `publisher` when given
+    /// (otherwise it only reports) each finding that has held for `settle`. It follows the
+    /// genesis chain: logs a new version adds are audited, and the newest version's keys and
+    /// audit parameters apply.
     pub fn new(
         store: Arc<Store>,
-        genesis: Arc<Genesis>,
-        logs: BTreeMap<MemberId, u32>,
+        genesis: LiveGenesis,
+        held: Arc<HeldLogs>,
         publisher: Option<FindingPublisher>,
         settle: Duration,
     ) -> anyhow::Result<Auditor> {
-        let mut ledger = Ledger::new();
-        for member in logs.keys() {
-            ledger.set_keys(member, genesis.accepted_keys(member.as_str())?);
-        }
-        Ok(Auditor {
+        let auditor = Auditor {
             store,
             genesis,
-            logs,
-            ledger: std::sync::Mutex::new(ledger),
+            held,
+            logs: std::sync::Mutex::new((BTreeMap::new(), 0)),
+            ledger: std::sync::Mutex::new(Ledger::new()),
             evidence_seen: std::sync::Mutex::new(HashSet::new()),
             report: RwLock::new(None),
             publisher,
             settle,
-        })
+        };
+        {
+            let mut ledger = auditor.ledger.lock().unwrap_or_else(|p| p.into_inner());
+            auditor.follow_genesis(&mut ledger)?;
+        }
+        Ok(auditor)
+    }
+
+    /// Brings the audited logs and the ledger's accepted keys up to the newest genesis
+    /// version, if it changed since the last call; returns the audited logs.
+    fn follow_genesis(&self, ledger: &mut Ledger) -> anyhow::Result<BTreeMap<MemberId, u32>> {
+        let chain = self.genesis.current();
+        let mut logs = self.logs.lock().unwrap_or_else(|p| p.into_inner());
+        if logs.1 != chain.sequence() {
+            let latest = chain.latest();
+            let mut audited = BTreeMap::new();
+            for log in self.held.iter() {
+                let member = log
+                    .member
+                    .parse::<MemberId>()
+                    .map_err(|e| anyhow::anyhow!("member id {:?}: {e}", log.member))?;
+                if latest.member(&log.member).is_some() {
+                    ledger.set_keys(&member, latest.accepted_keys(&log.member)?);
+                }
+                audited.insert(member, log.number);
+            }
+            *logs = (audited, chain.sequence());
+        }
+        Ok(logs.0.clone())
     }
 
     /// The latest report, once the first audit ran.
@@ -175,11 +206,12 @@ impl Auditor {
             .ledger
             .lock()
             .map_err(|_| anyhow::anyhow!("ledger poisoned"))?;
+        let audited = self.follow_genesis(&mut ledger)?;
         // Rounds of up to READ_CHUNK entries of every log that has more, fed together so
         // that the ledger parses different logs on different cores.
         loop {
             let mut read = Vec::new();
-            for (member, &number) in &self.logs {
+            for (member, &number) in &audited {
                 let next = ledger.size(member);
                 let end = self.store.size(number)?.min(next + READ_CHUNK);
                 if next < end {
@@ -200,7 +232,7 @@ impl Auditor {
             }
             ledger.extend_logs(&batches)?;
         }
-        let total: u64 = self.logs.keys().map(|member| ledger.size(member)).sum();
+        let total: u64 = audited.keys().map(|member| ledger.size(member)).sum();
         let mut seen = self
             .evidence_seen
             .lock()
@@ -212,7 +244,11 @@ impl Auditor {
             let Ok(evidence) = Evidence::from_json(json.as_bytes()) else {
                 continue;
             };
-            if let Some(member) = self.genesis.definition().member_by_origin(&evidence.origin)
+            if let Some(member) = self
+                .genesis
+                .latest()
+                .definition()
+                .member_by_origin(&evidence.origin)
                 && let Ok(id) = member.id.parse::<MemberId>()
             {
                 ledger.add_evidence(&id, &evidence);
@@ -224,7 +260,7 @@ impl Auditor {
 
     fn audit(&self, today: Date) -> AuditReport {
         let ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
-        ledger.audit(self.genesis.audit(), today)
+        ledger.audit(self.genesis.latest().audit(), today)
     }
 
     /// Publishes `findings` in the auditor's log. Returns how many were published, and the

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use daylight_genesis::{Genesis, names};
+
+use crate::genesis::{Chain, ChainFile};
 use daylight_verifier::{KeyType, SigningKey};
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +21,9 @@ pub struct NodeConfig {
     /// mirrors, verifies and serves every log but publishes and witnesses nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member: Option<String>,
-    /// The genesis file.
+    /// The genesis file: version 1's signed note, or the JSON genesis chain (`GET /v1/genesis`).
+    /// The node runs the longer of this chain and the one stored in its data directory
+    /// (`genesis-chain.json`), and refuses a file that conflicts with the stored chain.
     pub genesis: PathBuf,
     /// Where the database lives.
     pub data_dir: PathBuf,
@@ -438,17 +442,68 @@ pub struct MemberKeys {
 pub struct Loaded {
     /// The configuration with absolute paths.
     pub config: NodeConfig,
-    /// The verified genesis.
-    pub genesis: Genesis,
+    /// The verified genesis chain: the configured one or the data directory's, whichever is
+    /// longer. Keys were checked against its newest version.
+    pub chain: Chain,
     /// The member's id and keys; `None` for an observer.
     pub member: Option<MemberKeys>,
     /// The libp2p identity.
     pub p2p_key: libp2p::identity::Keypair,
 }
 
+impl Loaded {
+    /// The newest genesis version: what the node applies.
+    pub fn genesis(&self) -> &Genesis {
+        self.chain.latest()
+    }
+}
+
 impl NodeConfig {
     /// Reads and checks a configuration file and everything it names.
     pub fn load(path: &Path) -> anyhow::Result<Loaded> {
+        let config = NodeConfig::read(path)?;
+        let configured = read_chain(&config.genesis)?;
+        let chain = ChainFile::in_dir(&config.data_dir).reconcile(configured, &config.genesis)?;
+        let genesis = chain.latest();
+        let p2p_key = read_p2p_key(&config.p2p_key)?;
+        let member = match (&config.member, &config.log_key, &config.witness_key) {
+            (Some(id), Some(log), Some(witness)) => {
+                let log_key = read_key(log)?;
+                let witness_key = read_key(witness)?;
+                check_keys(&chain, id, &log_key, &witness_key)?;
+                check_peer_id(&chain, id, &p2p_key)?;
+                let operator_key = match &config.operator_key {
+                    Some(path) => Some(read_operator_key(genesis, id, path)?),
+                    None => None,
+                };
+                Some(MemberKeys {
+                    id: id.clone(),
+                    log_key,
+                    witness_key,
+                    operator_key,
+                })
+            }
+            (Some(id), _, _) => bail!(
+                "member {id} needs log_key and witness_key in {}",
+                path.display()
+            ),
+            (None, None, None) if config.operator_key.is_none() => None,
+            (None, _, _) => bail!(
+                "{} names keys but no member; an observer has no log or witness key",
+                path.display()
+            ),
+        };
+        Ok(Loaded {
+            config,
+            chain,
+            member,
+            p2p_key,
+        })
+    }
+
+    /// Reads a configuration file, with every path made absolute (relative paths are relative
+    /// to the file) and its tables checked, without reading the files it names.
+    pub fn read(path: &Path) -> anyhow::Result<NodeConfig> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
         let mut config: NodeConfig = toml::from_str(&text).with_context(|| {
@@ -482,51 +537,20 @@ impl NodeConfig {
                 .check()
                 .with_context(|| format!("{} has an invalid [publish] table", path.display()))?;
         }
-        let genesis = read_genesis(&config.genesis)?;
-        let p2p_key = read_p2p_key(&config.p2p_key)?;
-        let member = match (&config.member, &config.log_key, &config.witness_key) {
-            (Some(id), Some(log), Some(witness)) => {
-                let log_key = read_key(log)?;
-                let witness_key = read_key(witness)?;
-                check_keys(&genesis, id, &log_key, &witness_key)?;
-                check_peer_id(&genesis, id, &p2p_key)?;
-                let operator_key = match &config.operator_key {
-                    Some(path) => Some(read_operator_key(&genesis, id, path)?),
-                    None => None,
-                };
-                Some(MemberKeys {
-                    id: id.clone(),
-                    log_key,
-                    witness_key,
-                    operator_key,
-                })
-            }
-            (Some(id), _, _) => bail!(
-                "member {id} needs log_key and witness_key in {}",
-                path.display()
-            ),
-            (None, None, None) if config.operator_key.is_none() => None,
-            (None, _, _) => bail!(
-                "{} names keys but no member; an observer has no log or witness key",
-                path.display()
-            ),
-        };
-        Ok(Loaded {
-            config,
-            genesis,
-            member,
-            p2p_key,
-        })
+        Ok(config)
     }
 }
 
-fn read_genesis(path: &Path) -> anyhow::Result<Genesis> {
+/// Reads a genesis file: version 1's note or a JSON chain, verified.
+pub fn read_chain(path: &Path) -> anyhow::Result<Chain> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read the genesis file {}", path.display()))?;
-    Genesis::open(&bytes).with_context(|| format!("genesis file {} is not valid", path.display()))
+    Chain::parse_any(&bytes)
+        .with_context(|| format!("genesis file {} is not valid", path.display()))
 }
 
-fn read_key(path: &Path) -> anyhow::Result<SigningKey> {
+/// Reads a private key file.
+pub fn read_key(path: &Path) -> anyhow::Result<SigningKey> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the key file {}", path.display()))?;
     SigningKey::parse(text.trim())
@@ -571,25 +595,33 @@ pub fn edit_config(config_path: &Path, change: impl FnOnce(&mut NodeConfig)) -> 
         .with_context(|| format!("cannot write {}", config_path.display()))
 }
 
-fn read_p2p_key(path: &Path) -> anyhow::Result<libp2p::identity::Keypair> {
+/// Reads a libp2p identity key file.
+pub fn read_p2p_key(path: &Path) -> anyhow::Result<libp2p::identity::Keypair> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the p2p key file {}", path.display()))?;
     crate::network::parse_identity(&text)
         .with_context(|| format!("p2p key file {} is not valid", path.display()))
 }
 
-/// Checks that the libp2p identity gives the peer id the genesis lists for `member`.
+/// Checks that the libp2p identity gives the peer id the newest genesis version lists for
+/// `member` (an identity an earlier version listed is named as superseded).
 pub fn check_peer_id(
-    genesis: &Genesis,
+    chain: &Chain,
     member: &str,
     key: &libp2p::identity::Keypair,
 ) -> anyhow::Result<()> {
     let peer = key.public().to_peer_id().to_string();
+    let genesis = chain.latest();
     let listed = genesis
         .member(member)
         .map(|m| m.peer_id.as_str())
         .unwrap_or("");
     if listed != peer {
+        if let Some(superseded) =
+            crate::genesis::superseded(chain, member, crate::genesis::KeyRole::P2p, &peer)
+        {
+            bail!("{superseded}");
+        }
         bail!(
             "the p2p key gives peer id {peer}, but member {member}'s entry in the genesis lists \
              {listed}; use the p2p key the genesis was made with"
@@ -598,17 +630,23 @@ pub fn check_peer_id(
     Ok(())
 }
 
-/// Checks that the keys are the ones the genesis lists for `member`.
+/// Checks that the keys are the ones the newest genesis version lists for `member` (a key an
+/// earlier version listed is named as superseded, with the command that installs the new one).
 pub fn check_keys(
-    genesis: &Genesis,
+    chain: &Chain,
     member: &str,
     log_key: &SigningKey,
     witness_key: &SigningKey,
 ) -> anyhow::Result<()> {
+    use crate::genesis::{KeyRole, superseded};
+    let genesis = chain.latest();
     let Some(entry) = genesis.member(member) else {
         bail!(
-            "member {member:?} is not in genesis {}; its members are: {}",
+            "member {member:?} is not in genesis {} (version {} of network {}); its members are: \
+             {}",
             genesis.id(),
+            chain.sequence(),
+            chain.network_id(),
             genesis
                 .members()
                 .iter()
@@ -618,6 +656,10 @@ pub fn check_keys(
         );
     };
     if entry.log_key != log_key.verifier() {
+        let key = log_key.verifier().to_string();
+        if let Some(superseded) = superseded(chain, member, KeyRole::Log, &key) {
+            bail!("{superseded}");
+        }
         bail!(
             "the log key {} does not match member {member}'s entry in the genesis, which lists {}; \
              use the key the genesis was made with",
@@ -626,6 +668,10 @@ pub fn check_keys(
         );
     }
     if entry.witness_key != witness_key.verifier() {
+        let key = witness_key.verifier().to_string();
+        if let Some(superseded) = superseded(chain, member, KeyRole::Witness, &key) {
+            bail!("{superseded}");
+        }
         bail!(
             "the witness key {} does not match member {member}'s entry in the genesis, which lists {}",
             witness_key.verifier(),
@@ -694,7 +740,8 @@ pub fn init_with(
     options: InitOptions<'_>,
 ) -> anyhow::Result<PathBuf> {
     let keys = options.keys;
-    let genesis = read_genesis(genesis_path)?;
+    let chain = read_chain(genesis_path)?;
+    let genesis = chain.latest();
     let entry = member.and_then(|m| genesis.member(m));
     let p2p_listen = match (options.p2p_listen, entry.and_then(|m| m.addresses.first())) {
         (Some(given), _) => given.to_string(),
@@ -710,7 +757,7 @@ pub fn init_with(
         (None, None) => default_http(),
     };
     if let (Some(member), Some(path)) = (member, options.operator_key) {
-        read_operator_key(&genesis, member, path)?;
+        read_operator_key(genesis, member, path)?;
     } else if options.operator_key.is_some() {
         bail!("an observer publishes nothing and takes no operator key; leave --operator-key out");
     }
@@ -742,12 +789,8 @@ pub fn init_with(
                     KeyType::Cosignature,
                 )?,
             };
-            check_keys(&genesis, member, &log, &witness)?;
-            check_peer_id(
-                &genesis,
-                member,
-                &crate::network::parse_identity(&p2p_text)?,
-            )?;
+            check_keys(&chain, member, &log, &witness)?;
+            check_peer_id(&chain, member, &crate::network::parse_identity(&p2p_text)?)?;
             Some((log, witness))
         }
         None => {
@@ -770,11 +813,18 @@ pub fn init_with(
             .with_context(|| format!("cannot read {}", path.display()))?;
         write_private(&data_dir.join("keys/operator.key"), text.trim())?;
     }
-    std::fs::copy(genesis_path, data_dir.join("genesis.note"))
+    // A JSON chain keeps its form (the node reads either); it is also stored as the data
+    // directory's chain when the node first starts.
+    let genesis_copy = if chain.sequence() > 1 || is_json(genesis_path)? {
+        "genesis.json"
+    } else {
+        "genesis.note"
+    };
+    std::fs::copy(genesis_path, data_dir.join(genesis_copy))
         .with_context(|| format!("cannot copy {}", genesis_path.display()))?;
     let config = NodeConfig {
         member: member.map(str::to_string),
-        genesis: "genesis.note".into(),
+        genesis: genesis_copy.into(),
         data_dir: ".".into(),
         log_key: member.map(|_| "keys/log.key".into()),
         witness_key: member.map(|_| "keys/witness.key".into()),
@@ -795,6 +845,15 @@ pub fn init_with(
     std::fs::write(&config_path, toml::to_string(&config)?)
         .with_context(|| format!("cannot write {}", config_path.display()))?;
     Ok(config_path)
+}
+
+/// Whether the file at `path` holds JSON (a genesis chain) rather than a signed note.
+fn is_json(path: &Path) -> anyhow::Result<bool> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{'))
 }
 
 /// The address to listen on for a node reached at `url` (`http://203.0.113.5:8080`): its IP and

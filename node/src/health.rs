@@ -45,6 +45,10 @@ pub enum Warning {
     /// The node's own latest checkpoint has had fewer cosignatures than its quorum for a
     /// while: clients cannot trust it yet.
     QuorumMissing,
+    /// The newest genesis version names another log, witness or p2p key for this member than
+    /// the one the node runs with: it must be stopped and given the new key
+    /// (`daylight-node rotate-key`).
+    KeysRotated,
 }
 
 impl Warning {
@@ -53,6 +57,7 @@ impl Warning {
         match self {
             Warning::Isolated => "isolated",
             Warning::QuorumMissing => "quorum_missing",
+            Warning::KeysRotated => "keys_rotated",
         }
     }
 }

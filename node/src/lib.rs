@@ -11,12 +11,21 @@
 //!   references) before they reach [`publish::sequencer`], the single writer thread: it
 //!   batches, signs, commits durably, then acknowledges, and waits out storage faults.
 //!
+//! The network definition:
+//! * [`genesis`] — the genesis chain (DESIGN §6b): one live, swappable chain
+//!   ([`genesis::LiveGenesis`]) every part of the node reads; stored beside the database,
+//!   served and accepted at `/v1/genesis`, gossiped, and applied while the node runs
+//!   ([`genesis::Follower`]: new logs held, witness and submission keys, members dialled).
+//! * [`rotate`] — `daylight-node rotate-key`: a new log, witness or p2p key installed on a
+//!   stopped node once a genesis version names it.
+//!
 //! Holding and checking what is stored:
 //! * [`store`] — the redb database, one submodule per kind of row: [`store::log`] (entries,
 //!   hashes, checkpoints, the one write path), [`store::index`] (rid, leaf and correction
 //!   rows), [`store::witness`], [`store::evidence`].
 //! * [`held`] — [`held::HeldLogs`], the one list of the logs this node holds, looked up by
-//!   origin, member or storage number.
+//!   origin, member or storage number; a new genesis version adds or replaces entries, never
+//!   removes one.
 //! * [`integrity`] — checks on read, the background scrub, and repair from peers (DESIGN §5.5).
 //! * [`health`] — what is wrong right now (`/healthz`, `/metrics`), and warnings.
 //! * [`liveness`] — warns when no peer is connected or the own checkpoint lacks its quorum,
@@ -77,9 +86,12 @@
 //! | a storage engine panic never crashes a worker | [`store::Store`] (`guarded`) |
 //! | storage work never runs on an async worker | `http::on_blocking_pool`, `mirror::Replication::stored`, `spawn_blocking` elsewhere |
 //! | connections stay under the cap; a request in flight is never shed | [`serve`] |
+//! | logs held are only added or replaced, references to them stay valid | [`held::HeldLogs`] (`update`) |
+//! | a genesis version is applied only once verified against the chain held and stored durably | [`genesis::LiveGenesis::offer`] |
 pub mod auditor;
 pub mod clock;
 pub mod config;
+pub mod genesis;
 pub mod health;
 pub mod held;
 pub mod http;
@@ -89,6 +101,7 @@ pub mod mirror;
 pub mod network;
 pub mod node;
 pub mod publish;
+pub mod rotate;
 pub mod serve;
 pub mod shutdown;
 pub mod static_copy;

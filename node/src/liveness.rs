@@ -15,9 +15,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use daylight_genesis::Genesis;
 use daylight_verifier::Hash;
-use daylight_verifier::checkpoint::SignedCheckpoint;
 
 use crate::health::{Health, Warning};
 use crate::held::HeldLogs;
@@ -54,8 +52,8 @@ pub struct Liveness {
     pub store: Arc<Store>,
     /// The logs held; the own one is watched for its quorum.
     pub logs: Arc<HeldLogs>,
-    /// The genesis (which member each witness key belongs to).
-    pub genesis: Arc<Genesis>,
+    /// The genesis chain; the newest version says which member each witness key belongs to.
+    pub genesis: crate::genesis::LiveGenesis,
     /// Where warnings are raised.
     pub health: Arc<Health>,
     /// When conditions become warnings.
@@ -90,7 +88,7 @@ impl Liveness {
             let store = self.store.clone();
             let head = tokio::task::spawn_blocking(move || {
                 let (_, note) = store.latest_checkpoint(number).ok()??;
-                let signed = SignedCheckpoint::open(note.as_bytes(), policy.log_key()).ok()?;
+                let signed = policy.open(note.as_bytes()).ok()?;
                 let c = &signed.checkpoint;
                 let lines = store.cosignatures(number, c.size, &c.root).ok()?;
                 Some(((c.size, c.root), lines))
@@ -121,6 +119,7 @@ impl Liveness {
                     .map(|member| {
                         let heard = self
                             .genesis
+                            .latest()
                             .member(member)
                             .and_then(|m| links.iter().find(|l| l.peer_id == m.peer_id))
                             .and_then(|l| l.last_seen.clone());
@@ -160,6 +159,7 @@ impl Liveness {
             })
             .map(|w| {
                 self.genesis
+                    .latest()
                     .members()
                     .iter()
                     .find(|m| &m.witness_key == w)

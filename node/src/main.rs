@@ -105,6 +105,35 @@ enum Command {
         #[arg(long)]
         s3: bool,
     },
+    /// Installs a member's new log, witness or p2p key once a genesis version names it, on a
+    /// STOPPED node: checks the newest genesis version (the stored chain, or --genesis FILE)
+    /// lists the new key for this member — for a log key also that the version's rotation
+    /// point is the log's last checkpoint — then copies the key (mode 0600) into the data
+    /// directory's keys/, names it in node.toml and keeps the old key file renamed. With
+    /// --show-point, prints the log's last checkpoint (size and base64 root) for
+    /// `daylight genesis amend --rotate-log-key`.
+    RotateKey {
+        /// The node's configuration file (the node must not be running).
+        #[arg(long)]
+        config: PathBuf,
+        /// The new log key file.
+        #[arg(long, conflicts_with = "show_point")]
+        log_key: Option<PathBuf>,
+        /// The new witness key file.
+        #[arg(long, conflicts_with = "show_point")]
+        witness_key: Option<PathBuf>,
+        /// The new libp2p identity key file.
+        #[arg(long, conflicts_with = "show_point")]
+        p2p_key: Option<PathBuf>,
+        /// The genesis version that names the new key (a signed note, or the JSON chain of
+        /// GET /v1/genesis), if the node does not hold it yet; it is stored with the chain.
+        #[arg(long, conflicts_with = "show_point")]
+        genesis: Option<PathBuf>,
+        /// Print the size and root of the log's last checkpoint: the rotation point a
+        /// log-key rotation must name.
+        #[arg(long)]
+        show_point: bool,
+    },
     /// Runs the node until interrupted (Ctrl-C or SIGTERM).
     Run {
         /// The configuration file written by `init`.
@@ -126,6 +155,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| "daylight_node=info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: operators send the log to files and journals.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     // A panic is a bug or, inside the storage engine, damage the engine did not expect. The
     // store catches the engine's panics and turns them into errors for that one request
@@ -213,6 +244,38 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }))
         }
         Command::PublishStatic { config, out, s3 } => publish_static(&config, out.as_deref(), s3),
+        Command::RotateKey {
+            config,
+            show_point: true,
+            ..
+        } => {
+            let point = daylight_node::rotate::show_point(&config)?;
+            println!("size {}", point.size);
+            println!("root {}", point.root.to_base64());
+            Ok(())
+        }
+        Command::RotateKey {
+            config,
+            log_key,
+            witness_key,
+            p2p_key,
+            genesis,
+            show_point: false,
+        } => {
+            let keys = daylight_node::rotate::NewKeys {
+                log: log_key.as_deref(),
+                witness: witness_key.as_deref(),
+                p2p: p2p_key.as_deref(),
+            };
+            for line in daylight_node::rotate::rotate_key(&config, keys, genesis.as_deref())? {
+                println!("{line}");
+            }
+            println!(
+                "start the node again: daylight-node run --config {}",
+                config.display()
+            );
+            Ok(())
+        }
         Command::Run { config } => {
             let loaded = NodeConfig::load(&config)?;
             let runtime = tokio::runtime::Runtime::new()?;
@@ -298,7 +361,7 @@ fn publish_static(
     if store.is_read_only() {
         return Err(in_use());
     }
-    let genesis = &loaded.genesis;
+    let genesis = loaded.genesis();
     let own = loaded.member.as_ref().map(|m| m.id.as_str());
     let logs = Arc::new(HeldLogs::existing(genesis, &store, own)?);
     let health = Arc::new(daylight_node::health::Health::default());

@@ -4,18 +4,17 @@
 //! every log and serves them all. An *observer* (no member in its configuration) only mirrors,
 //! verifies and serves every log, read-only.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
-use daylight_genesis::Genesis;
-
 use daylight_genesis::Role;
-use daylight_verifier::record::MemberId;
 
 use crate::auditor::{Auditor, FindingPublisher};
 use crate::config::{Loaded, MemberKeys};
+use crate::genesis::{
+    ChainFile, Follower, LiveGenesis, RunningKeys, genesis_topic, member_addresses,
+};
 use crate::health::Health;
 use crate::held::HeldLogs;
 use crate::http::{AppState, Metrics, Publisher, router};
@@ -70,7 +69,7 @@ pub struct RunningNode {
 pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
     let Loaded {
         config,
-        genesis,
+        chain,
         member,
         p2p_key,
     } = loaded;
@@ -82,12 +81,15 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
     );
     let health = Arc::new(Health::default());
     let me = member.as_ref().map_or(OBSERVER, |m| m.id.as_str());
-    claim_data_dir(&store, me, genesis.id())?;
-    let logs = Arc::new(HeldLogs::register(
-        &genesis,
-        &store,
-        member.as_ref().map(|m| m.id.as_str()),
-    )?);
+    // The data directory belongs to the network (version 1's id), whatever version it runs.
+    claim_data_dir(&store, me, chain.network_id())?;
+    // The chain the node runs is stored before anything depends on it.
+    let chain_file = ChainFile::in_dir(&config.data_dir);
+    chain_file.store_if_newer(&chain)?;
+    let live = LiveGenesis::new(chain, Some(chain_file));
+    let genesis = live.latest();
+    let own_id = member.as_ref().map(|m| m.id.clone());
+    let logs = Arc::new(HeldLogs::register(&genesis, &store, own_id.as_deref())?);
 
     let mut operator = None;
     let (publisher, witness_key) = match member {
@@ -113,12 +115,17 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
             crate::integrity::repair_locally(&store, own).map_err(|e| {
                 anyhow::anyhow!("refusing to start: {e}; restore the database from a backup")
             })?;
-            let writer = LogWriter::open(store.clone(), &origin, log_key)?;
+            let running_key = log_key.verifier();
+            // After a log-key rotation the last checkpoint is the rotation point, signed by
+            // the earlier key: the writer checks it with the log's whole policy.
+            let writer =
+                LogWriter::open_with_policy(store.clone(), &origin, log_key, own.policy.clone())?;
             let publisher = Publisher {
                 sequencer: Sequencer::start(writer, config.max_batch, health.clone()),
                 submitter: Submitter::from_genesis(&genesis, &id)?,
                 origin,
                 member: id,
+                log_key: running_key,
             };
             (Some(publisher), Some(witness_key))
         }
@@ -145,21 +152,20 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
                 })
                 .collect::<anyhow::Result<_>>()?,
             members: member_addresses(&genesis),
-            checkpoint_topic: genesis.checkpoint_topic(),
-            evidence_topic: genesis.evidence_topic(),
+            checkpoint_topic: daylight_genesis::names::checkpoint_topic(live.network_id()),
+            evidence_topic: daylight_genesis::names::evidence_topic(live.network_id()),
             max_message_bytes: MAX_GOSSIP_BYTES,
         },
         &shutdown,
     )
     .await?;
+    network
+        .join_genesis_topic(genesis_topic(live.network_id()))
+        .await?;
 
     let witness = match witness_key {
         Some(key) => {
-            let log_keys = genesis
-                .members()
-                .iter()
-                .map(|m| Ok((genesis.origin(&m.id)?, m.log_key.clone())))
-                .collect::<anyhow::Result<HashMap<_, _>>>()?;
+            let log_keys = crate::genesis::log_keys(&genesis)?;
             Some(Arc::new(Witness::new(store.clone(), key, log_keys)))
         }
         None => None,
@@ -170,7 +176,33 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         logs.clone(),
         witness.clone(),
         shutdown.clone(),
+        live.clone(),
     ));
+    // Each later genesis version is applied while the node runs (crate::genesis).
+    let follower = Follower {
+        live: live.clone(),
+        store: store.clone(),
+        logs: logs.clone(),
+        own: own_id.clone(),
+        network: network.clone(),
+        witness: witness.clone(),
+        submitter: publisher.as_ref().map(|p| p.submitter.clone()),
+        running: match (&publisher, &witness) {
+            (Some(p), Some(w)) => Some(RunningKeys {
+                log_key: p.log_key.clone(),
+                witness_key: w.verifier(),
+                peer_id: network.local_peer,
+            }),
+            _ => None,
+        },
+        health: health.clone(),
+    };
+    drop(shutdown.spawn(follower.run(shutdown.clone())));
+    drop(shutdown.spawn(crate::genesis::gossip::republish(
+        live.clone(),
+        network.clone(),
+        shutdown.clone(),
+    )));
     let integrity = Arc::new(Integrity::new(
         store.clone(),
         health.clone(),
@@ -189,23 +221,16 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
                 integrity.clone(),
                 publish.targets()?,
                 logs.iter().cloned().collect(),
-            );
+            )
+            .following(logs.clone());
             Some(stop_services.spawn(publisher.run(publish.interval(), stop_services.clone())))
         }
         None => None,
     };
-    let genesis = Arc::new(genesis);
     let auditor = match &publisher {
         Some(p) if genesis.member(&p.member).map(|m| m.role) == Some(Role::Auditor) => {
             let settle = std::time::Duration::from_secs(config.audit_settle_seconds);
-            let auditor = Arc::new(start_auditor(
-                &store,
-                &genesis,
-                &replication,
-                p,
-                operator,
-                settle,
-            )?);
+            let auditor = Arc::new(start_auditor(&store, &live, &logs, p, operator, settle)?);
             let task = stop_services.spawn(auditor.clone().run(stop_services.clone()));
             Some((auditor, task))
         }
@@ -217,7 +242,7 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         network: network.clone(),
         store: store.clone(),
         logs: logs.clone(),
-        genesis: genesis.clone(),
+        genesis: live.clone(),
         health: health.clone(),
         limits: config.liveness_limits(),
     };
@@ -234,7 +259,7 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         network: network.clone(),
         witness,
         replication,
-        genesis,
+        genesis: live,
         auditor: auditor.as_ref().map(|(a, _)| a.clone()),
         health: health.clone(),
         integrity: integrity.clone(),
@@ -275,23 +300,12 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
 /// operator key configured, publishes its findings in its own log.
 fn start_auditor(
     store: &Arc<Store>,
-    genesis: &Arc<Genesis>,
-    replication: &Replication,
+    genesis: &LiveGenesis,
+    logs: &Arc<HeldLogs>,
     publisher: &Publisher,
     operator: Option<daylight_verifier::SigningKey>,
     settle: std::time::Duration,
 ) -> anyhow::Result<Auditor> {
-    let logs = replication
-        .logs()
-        .iter()
-        .map(|log| {
-            let member = log
-                .member
-                .parse::<MemberId>()
-                .map_err(|e| anyhow::anyhow!("member id {:?}: {e}", log.member))?;
-            Ok((member, log.number))
-        })
-        .collect::<anyhow::Result<_>>()?;
     let finding_publisher = match operator {
         Some(operator) => Some(FindingPublisher {
             member: publisher
@@ -313,23 +327,10 @@ fn start_auditor(
     Auditor::new(
         store.clone(),
         genesis.clone(),
-        logs,
+        logs.clone(),
         finding_publisher,
         settle,
     )
-}
-
-/// The members' peer ids and addresses listed in the genesis (invalid ones are skipped).
-fn member_addresses(genesis: &Genesis) -> Vec<(libp2p::PeerId, Vec<libp2p::Multiaddr>)> {
-    genesis
-        .members()
-        .iter()
-        .filter_map(|m| {
-            let peer = m.peer_id.parse().ok()?;
-            let addresses = m.addresses.iter().filter_map(|a| a.parse().ok()).collect();
-            Some((peer, addresses))
-        })
-        .collect()
 }
 
 /// Compacts the database when a quarter or more of its file is free space.
@@ -348,7 +349,8 @@ fn compact_if_worthwhile(store: Arc<Store>) {
     }
 }
 
-/// Records which member (or observer) and network a data directory belongs to, or checks it.
+/// Records which member (or observer) and network (version 1's id) a data directory belongs
+/// to, or checks it.
 fn claim_data_dir(store: &Store, member: &str, genesis_id: &str) -> anyhow::Result<()> {
     match (store.meta("member")?, store.meta("genesis")?) {
         (None, None) => {

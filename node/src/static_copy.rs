@@ -399,9 +399,34 @@ pub struct StaticPublisher {
     integrity: Arc<Integrity>,
     logs: Vec<HeldLog>,
     destinations: Vec<Destination>,
+    /// The node's held logs, when the publisher follows them: logs a new genesis version
+    /// adds are published from the next pass on.
+    follow: Option<Arc<crate::held::HeldLogs>>,
 }
 
 impl StaticPublisher {
+    /// This publisher, also publishing every log `held` gains later (a member added by a new
+    /// genesis version), from the pass after it is added.
+    pub fn following(mut self, held: Arc<crate::held::HeldLogs>) -> StaticPublisher {
+        self.follow = Some(held);
+        self
+    }
+
+    /// Adds the logs the followed list holds and this publisher does not yet.
+    fn adopt_new_logs(&mut self) {
+        let Some(held) = self.follow.clone() else {
+            return;
+        };
+        for log in held.iter() {
+            if self.logs.iter().all(|l| l.number != log.number) {
+                self.logs.push(log.clone());
+                for destination in &mut self.destinations {
+                    destination.progress.push(Progress::default());
+                }
+            }
+        }
+    }
+
     /// A publisher writing every log in `logs` to every destination in `targets`.
     pub fn new(
         store: Arc<Store>,
@@ -422,6 +447,7 @@ impl StaticPublisher {
             integrity,
             logs,
             destinations,
+            follow: None,
         }
     }
 
@@ -455,6 +481,7 @@ impl StaticPublisher {
     /// no published checkpoint covers yet, which the next run finds and keeps.
     pub async fn run(mut self, interval: Duration, stop: crate::shutdown::Shutdown) {
         loop {
+            self.adopt_new_logs();
             let report = tokio::select! {
                 _ = stop.cancelled() => return,
                 report = self.publish_all() => report,

@@ -96,7 +96,8 @@ impl From<StorageError> for Refusal {
 pub struct Witness {
     store: Arc<Store>,
     key: SigningKey,
-    log_keys: HashMap<String, VerifierKey>,
+    /// Each log's current key, by origin; replaced when a genesis version changes them.
+    log_keys: std::sync::RwLock<HashMap<String, VerifierKey>>,
     /// The origin of this witness's own log, if it is one of `log_keys`.
     own_origin: Option<String>,
     // Serialises check-and-store within this process; the storage swap is the real guard.
@@ -119,10 +120,25 @@ impl Witness {
         Witness {
             store,
             key,
-            log_keys,
+            log_keys: std::sync::RwLock::new(log_keys),
             own_origin,
             busy: Mutex::new(()),
         }
+    }
+
+    /// Takes `log_keys` (origin → log key) as the logs it witnesses, from a new genesis
+    /// version: new members' logs, rotated log keys.
+    pub fn set_log_keys(&self, log_keys: HashMap<String, VerifierKey>) {
+        *self.log_keys.write().unwrap_or_else(|e| e.into_inner()) = log_keys;
+    }
+
+    /// The current key of the log `origin`.
+    fn log_key(&self, origin: &str) -> Option<VerifierKey> {
+        self.log_keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(origin)
+            .cloned()
     }
 
     /// The origin of this witness's own log, which it never cosigns.
@@ -171,9 +187,10 @@ impl Witness {
         if self.own_origin.as_deref() == Some(checkpoint.origin.as_str()) {
             return AddOutcome::OwnLog(checkpoint.origin);
         }
-        let Some(log_key) = self.log_keys.get(&checkpoint.origin) else {
+        let Some(log_key) = self.log_key(&checkpoint.origin) else {
             return AddOutcome::UnknownOrigin(checkpoint.origin);
         };
+        let log_key = &log_key;
         let signed = match SignedCheckpoint::open(note, log_key) {
             Ok(s) => s,
             Err(e) => return AddOutcome::NotSignedByLog(e.to_string()),
@@ -245,7 +262,10 @@ impl Witness {
         }
         let state = self.store.witnessed(&checkpoint.origin)?;
         if let Some((size, root, witnessed_note)) = &state {
-            let log_key = &self.log_keys[&checkpoint.origin];
+            let Some(log_key) = self.log_key(&checkpoint.origin) else {
+                return Err(Refusal::Stale);
+            };
+            let log_key = &log_key;
             if checkpoint.size < *size {
                 return Err(Refusal::Stale);
             }

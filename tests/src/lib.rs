@@ -5,7 +5,8 @@
 //! Modules: [`demo`], the one-process demo network; [`netns`], Linux network namespaces (a
 //! bridge in a hub namespace, one namespace per node) whose links a test can cut and heal;
 //! [`nginx`], a real nginx serving a static copy; [`garage`], a one-node Garage S3 store on
-//! loopback; [`go_reference`], the Go reference tlog checker.
+//! loopback; [`go_reference`], the Go reference tlog checker; [`lifecycle`], members, versions
+//! and waits for tests of a network that changes, and the `daylight` command line.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
@@ -21,6 +22,7 @@ use daylight_verifier::{KeyType, SigningKey};
 pub mod demo;
 pub mod garage;
 pub mod go_reference;
+pub mod lifecycle;
 pub mod netns;
 pub mod nginx;
 

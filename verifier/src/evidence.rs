@@ -25,6 +25,7 @@ use crate::hash::Hash;
 use crate::key::VerifierKey;
 use crate::merkle::{ProofError, verify_consistency};
 use crate::note::Note;
+use crate::policy::LogPolicy;
 
 /// The `format` field of every evidence document.
 pub const EVIDENCE_FORMAT: &str = "daylight-evidence/v1";
@@ -225,15 +226,38 @@ impl Evidence {
     /// together prove the log signed incompatible views. The checkpoints may come in either
     /// order; the summary lists them in canonical order.
     pub fn verify(&self, log_key: &VerifierKey) -> Result<EvidenceSummary, EvidenceError> {
-        if self.origin != log_key.name() {
+        self.verify_with(log_key.name(), |_| log_key)
+    }
+
+    /// Checks the evidence against a log's whole key history (a genesis chain's latest
+    /// policy): each checkpoint must be signed by the key the policy names for its size, so a
+    /// log that rotated its key is held to each statement under the key that made it.
+    pub fn verify_under(&self, policy: &LogPolicy) -> Result<EvidenceSummary, EvidenceError> {
+        self.verify_with(policy.origin(), |size| policy.log_key_for(size))
+    }
+
+    fn verify_with<'k>(
+        &self,
+        origin: &str,
+        key_for_size: impl Fn(u64) -> &'k VerifierKey,
+    ) -> Result<EvidenceSummary, EvidenceError> {
+        if self.origin != origin {
             return Err(EvidenceError::NotMisbehaviour(format!(
-                "evidence is about log {:?}, the key given is for {:?}",
+                "evidence is about log {:?}, the key given is for {origin:?}",
                 self.origin,
-                log_key.name()
             )));
         }
-        let mut first = open(&self.checkpoints[0], log_key, "first")?;
-        let mut second = open(&self.checkpoints[1], log_key, "second")?;
+        let size_of = |note: &str| body(note).map_or(0, |c| c.size);
+        let mut first = open(
+            &self.checkpoints[0],
+            key_for_size(size_of(&self.checkpoints[0])),
+            "first",
+        )?;
+        let mut second = open(
+            &self.checkpoints[1],
+            key_for_size(size_of(&self.checkpoints[1])),
+            "second",
+        )?;
         // Two conflicting statements prove the same whichever is read first.
         if !in_canonical_order(self.kind, &first.checkpoint, &second.checkpoint) {
             std::mem::swap(&mut first, &mut second);
@@ -302,6 +326,34 @@ mod tests {
         let mut store = MemoryHashStore::new();
         store.extend(append_batch(0, &leaves, &store).unwrap());
         store
+    }
+
+    #[test]
+    fn evidence_is_checked_under_the_key_each_checkpoint_size_was_signed_with() {
+        // county-1 rotated its log key after size 3: sizes up to 3 are the old key's.
+        let new_key = SigningKey::from_seed(ORIGIN, KeyType::Ed25519, [8; 32]).unwrap();
+        let policy = LogPolicy::new(new_key.verifier(), vec![], 0)
+            .unwrap()
+            .with_previous_log_key(log_key().verifier(), 3, Hash::digest(b"point"))
+            .unwrap();
+        let by_new = |size: u64, root: &[u8]| {
+            let note = Checkpoint::new(ORIGIN, size, Hash::digest(root))
+                .sign(&new_key)
+                .unwrap();
+            SignedCheckpoint::open(note.to_text().as_bytes(), &new_key.verifier()).unwrap()
+        };
+        let after = Evidence::conflicting_roots(&by_new(9, b"a"), &by_new(9, b"b")).unwrap();
+        assert!(after.verify_under(&policy).is_ok());
+        assert!(after.verify(&log_key().verifier()).is_err());
+        let before = Evidence::conflicting_roots(
+            &signed(2, Hash::digest(b"a")),
+            &signed(2, Hash::digest(b"b")),
+        )
+        .unwrap();
+        assert!(before.verify_under(&policy).is_ok());
+        // The new key's statements about the old key's stretch are not the log's.
+        let forged = Evidence::conflicting_roots(&by_new(2, b"a"), &by_new(2, b"b")).unwrap();
+        assert!(forged.verify_under(&policy).is_err());
     }
 
     #[test]

@@ -9,13 +9,32 @@
 //! A cosignature line that names a known witness but does not verify is not counted and is
 //! reported; it cannot make an otherwise sufficient checkpoint fail, so a relay that appends
 //! garbage cannot deny service.
+//!
+//! **History** (DESIGN §6b). A network changes over years, and a policy built from the latest
+//! genesis version must still verify everything logged before: keys are rotated at points every
+//! verifier can see, and a log can be retired.
+//!
+//! * An earlier log key ([`LogPolicy::with_previous_log_key`]) names the last checkpoint it
+//!   signed (its rotation point). A checkpoint of size `n` is verified with the first earlier
+//!   key whose `last_size` is at least `n` (at exactly `last_size` its root must be the
+//!   `last_root` named); larger checkpoints need the current key. A caller that can fetch a
+//!   consistency proof also checks that a checkpoint extends [`LogPolicy::rotation_point_before`].
+//! * An earlier witness key ([`LogPolicy::with_previous_witness_key`]) counts for its witness
+//!   (the current witness key of the same name) on cosignatures timestamped before its `until`.
+//! * A retirement point ([`LogPolicy::with_retirement`]) ends the log: checkpoints beyond it, or
+//!   of its size with another root, are refused.
 
 use std::fmt;
 
 use crate::checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 use crate::cosignature;
+use crate::hash::Hash;
 use crate::key::{KeyType, VerifierKey};
-use crate::note::Note;
+use crate::note::{Note, NoteError};
+
+mod history;
+
+pub use history::{PreviousLogKey, PreviousWitnessKey, Retirement};
 
 /// Why a policy could not be built or a checkpoint was not trusted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +48,75 @@ pub enum PolicyError {
     /// Too few witnesses cosigned.
     #[error("{0}")]
     QuorumNotMet(QuorumShortfall),
+    /// The log was retired and the checkpoint goes beyond its retirement point.
+    #[error(
+        "log {origin} was retired at size {retired_size} (genesis `retired`); a checkpoint of size {size} lies beyond its retirement point and is not accepted"
+    )]
+    BeyondRetirement {
+        /// The log's origin.
+        origin: String,
+        /// The size of the last checkpoint the genesis accepts for the retired log.
+        retired_size: u64,
+        /// The size of the refused checkpoint.
+        size: u64,
+    },
+    /// The checkpoint has the retirement size but another root than the one the genesis names.
+    #[error(
+        "log {origin} was retired at size {size} with root {expected} (genesis `retired`), but this checkpoint of that size has root {found}: the log signed two histories"
+    )]
+    RetirementRootMismatch {
+        /// The log's origin.
+        origin: String,
+        /// The retirement size.
+        size: u64,
+        /// The root the genesis names.
+        expected: Hash,
+        /// The root of the refused checkpoint.
+        found: Hash,
+    },
+    /// The checkpoint is at a log-key rotation point but has another root than the one named.
+    #[error(
+        "checkpoint of size {size} has root {found}, but the genesis names {expected} as the last checkpoint signed by earlier log key {key} (`previous_log_keys`): the log signed two histories"
+    )]
+    RotationRootMismatch {
+        /// The earlier key's vkey.
+        key: String,
+        /// The rotation point's size (that of the checkpoint).
+        size: u64,
+        /// The root the genesis names.
+        expected: Hash,
+        /// The root of the refused checkpoint.
+        found: Hash,
+    },
+    /// A checkpoint within an earlier key's history is not validly signed by that key.
+    #[error(
+        "checkpoint of size {size} lies in the history signed by earlier log key {key} (up to size {last_size}, `previous_log_keys`), so that key must sign it: {source}"
+    )]
+    EarlierKey {
+        /// The earlier key's vkey.
+        key: String,
+        /// The last size that key signed.
+        last_size: u64,
+        /// The checkpoint's size.
+        size: u64,
+        /// Why the signature check failed.
+        #[source]
+        source: CheckpointError,
+    },
+    /// A checkpoint after a rotation point is signed by the earlier key, not the current one.
+    #[error(
+        "checkpoint of size {size} is signed by earlier log key {key}, whose last checkpoint was size {last_size}; checkpoints after a log-key rotation must be signed by the current log key {current}"
+    )]
+    SignedAfterRotation {
+        /// The earlier key's vkey.
+        key: String,
+        /// The last size that key may sign.
+        last_size: u64,
+        /// The checkpoint's size.
+        size: u64,
+        /// The current log key's vkey.
+        current: String,
+    },
 }
 
 /// The detail of a refused quorum: who cosigned, who did not, whose cosignature was bad.
@@ -89,11 +177,17 @@ pub struct TrustedCheckpoint {
 }
 
 /// What a verifier requires of one log's checkpoints.
+///
+/// Built with [`LogPolicy::new`] from the current keys, then given the log's history (earlier
+/// log keys, earlier witness keys, a retirement point) with the `with_` methods.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogPolicy {
     log_key: VerifierKey,
     witnesses: Vec<VerifierKey>,
     quorum: usize,
+    previous_log_keys: Vec<PreviousLogKey>,
+    previous_witness_keys: Vec<PreviousWitnessKey>,
+    retirement: Option<Retirement>,
 }
 
 impl LogPolicy {
@@ -141,7 +235,92 @@ impl LogPolicy {
             log_key,
             witnesses,
             quorum,
+            previous_log_keys: Vec::new(),
+            previous_witness_keys: Vec::new(),
+            retirement: None,
         })
+    }
+
+    /// Parses a checkpoint note and verifies the log's signature on it with the key its size
+    /// calls for ([`LogPolicy::log_key_for`]), checking the rotation and retirement points.
+    /// Does not count cosignatures: [`LogPolicy::verify_cosignatures`] does.
+    ///
+    /// Use this instead of `SignedCheckpoint::open(message, policy.log_key())` wherever a log
+    /// may have rotated its key or been retired.
+    pub fn open(&self, message: &[u8]) -> Result<SignedCheckpoint, PolicyError> {
+        if self.previous_log_keys.is_empty() && self.retirement.is_none() {
+            return Ok(SignedCheckpoint::open(message, &self.log_key)?);
+        }
+        let note = Note::parse(message).map_err(CheckpointError::from)?;
+        let checkpoint = Checkpoint::parse(&note.text)?;
+        if checkpoint.origin != self.origin() {
+            return Err(CheckpointError::WrongOrigin {
+                expected: self.origin().to_string(),
+                found: checkpoint.origin,
+            }
+            .into());
+        }
+        let (size, root) = (checkpoint.size, checkpoint.root);
+        if let Some(r) = self.retirement {
+            if size > r.size {
+                return Err(PolicyError::BeyondRetirement {
+                    origin: self.origin().to_string(),
+                    retired_size: r.size,
+                    size,
+                });
+            }
+            if size == r.size && root != r.root {
+                return Err(PolicyError::RetirementRootMismatch {
+                    origin: self.origin().to_string(),
+                    size,
+                    expected: r.root,
+                    found: root,
+                });
+            }
+        }
+        if let Some(p) = self.previous_log_keys.iter().find(|p| p.last_size >= size) {
+            if size == p.last_size && root != p.last_root {
+                return Err(PolicyError::RotationRootMismatch {
+                    key: p.key.to_string(),
+                    size,
+                    expected: p.last_root,
+                    found: root,
+                });
+            }
+            return SignedCheckpoint::open(message, &p.key).map_err(|source| {
+                PolicyError::EarlierKey {
+                    key: p.key.to_string(),
+                    last_size: p.last_size,
+                    size,
+                    source,
+                }
+            });
+        }
+        match SignedCheckpoint::open(message, &self.log_key) {
+            Ok(signed) => Ok(signed),
+            Err(CheckpointError::Note(NoteError::NotSignedByTrustedKey { signers })) => {
+                let earlier = self
+                    .previous_log_keys
+                    .iter()
+                    .rev()
+                    .find(|p| note.signatures.iter().any(|s| s.is_by(&p.key)));
+                match earlier {
+                    Some(p) => Err(PolicyError::SignedAfterRotation {
+                        key: p.key.to_string(),
+                        last_size: p.last_size,
+                        size,
+                        current: self.log_key.to_string(),
+                    }),
+                    None => {
+                        Err(
+                            CheckpointError::Note(NoteError::NotSignedByTrustedKey { signers })
+                                .into(),
+                        )
+                    }
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The log's origin (its key's name).
@@ -164,13 +343,16 @@ impl LogPolicy {
         self.quorum
     }
 
-    /// Parses a cosigned checkpoint note and decides whether it is trusted.
+    /// Parses a cosigned checkpoint note and decides whether it is trusted: the log signature
+    /// by the key its size calls for ([`LogPolicy::open`]), then the witness quorum.
     pub fn verify(&self, message: &[u8]) -> Result<TrustedCheckpoint, PolicyError> {
-        let signed = SignedCheckpoint::open(message, &self.log_key)?;
+        let signed = self.open(message)?;
         self.verify_cosignatures(signed)
     }
 
-    /// Applies the witness quorum to a checkpoint whose log signature is already verified.
+    /// Applies the witness quorum to a checkpoint whose log signature is already verified
+    /// (by [`LogPolicy::open`]). Each witness counts once: with a valid cosignature by its
+    /// current key, or by an earlier key of it made before that key's `until`.
     pub fn verify_cosignatures(
         &self,
         signed: SignedCheckpoint,
@@ -190,11 +372,22 @@ impl LogPolicy {
                     break;
                 }
             }
+            let mut late = false;
+            if verified.is_none() && !self.previous_witness_keys.is_empty() {
+                let seen;
+                (verified, late, seen) =
+                    self.earlier_cosignature(witness, text, &signed.note.signatures);
+                any |= seen;
+            }
             match (verified, any) {
                 (Some(timestamp), _) => cosigners.push(Cosigner {
                     name: witness.name().to_string(),
                     timestamp,
                 }),
+                (None, true) if late => invalid.push(format!(
+                    "{} (earlier witness key, cosigned after its rotation)",
+                    witness.name()
+                )),
                 (None, true) => invalid.push(witness.name().to_string()),
                 (None, false) => missing.push(witness.name().to_string()),
             }

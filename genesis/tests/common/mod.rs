@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod versions;
+
 use std::collections::BTreeMap;
 
 use daylight_genesis::{Attestor, GenesisBuilder, Member, Role, SignedGenesis, names};

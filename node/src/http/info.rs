@@ -141,8 +141,9 @@ pub(super) async fn network(State(state): Shared) -> Result<Response, ApiError> 
     // Every genesis member but this node, connected or not, and when it was last heard from.
     let links = state.network.members().await.unwrap_or_default();
     let own_id = state.publisher.as_ref().map(|p| p.member.as_str());
-    let member_links: Vec<daylight_api::MemberLink> = state
-        .genesis
+    let chain = state.genesis.current();
+    let member_links: Vec<daylight_api::MemberLink> = chain
+        .latest()
         .members()
         .iter()
         .filter(|m| Some(m.id.as_str()) != own_id)
@@ -180,8 +181,10 @@ pub(super) async fn network(State(state): Shared) -> Result<Response, ApiError> 
     })
     .await?;
     Ok(axum::Json(daylight_api::NetworkInfo {
-        genesis: state.genesis.id().to_string(),
-        network: state.genesis.network().to_string(),
+        genesis: chain.network_id().to_string(),
+        genesis_sequence: chain.sequence(),
+        genesis_latest: chain.latest().id().to_string(),
+        network: chain.latest().network().to_string(),
         member: state.publisher.as_ref().map(|p| p.member.clone()),
         peer_id: state.network.local_peer.to_string(),
         peers: peers

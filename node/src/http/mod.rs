@@ -8,17 +8,20 @@
 //! * `tiles` — checkpoint, tiles, proofs, receipts;
 //! * `records` — records by rid and by leaf;
 //! * `write` — submission and the witness endpoint;
-//! * `info` — health, metrics, network, evidence, audit report.
+//! * `info` — health, metrics, network, evidence, audit report;
+//! * `genesis` — the genesis chain: served, and extended by a posted version.
 //!
 //! This file holds the shared state, the router and the helpers every handler uses.
 
 mod errors;
+mod genesis;
 mod info;
 mod records;
 mod tiles;
 mod write;
 
 pub use errors::ApiError;
+use genesis::{genesis_chain, post_genesis};
 use info::{audit_html, audit_json, evidence, healthz, metrics, network};
 use records::{record, record_by_leaf};
 use tiles::{checkpoint, consistency, inclusion, receipt, tile};
@@ -68,6 +71,9 @@ pub struct Publisher {
     pub sequencer: Sequencer,
     /// Record checks for submissions.
     pub submitter: Submitter,
+    /// The log key the node signs with. When a genesis version names another key for the
+    /// member, submissions are refused until the operator installs it (`rotate-key`).
+    pub log_key: daylight_verifier::VerifierKey,
 }
 
 /// What every handler shares.
@@ -86,8 +92,8 @@ pub struct AppState {
     pub witness: Option<Arc<crate::witness::Witness>>,
     /// Replication (mirrors, evidence).
     pub replication: Arc<crate::mirror::Replication>,
-    /// The network definition.
-    pub genesis: Arc<daylight_genesis::Genesis>,
+    /// The genesis chain; its newest version is the network definition in force.
+    pub genesis: crate::genesis::LiveGenesis,
     /// The audit of every held log, on an auditor member's node.
     pub auditor: Option<Arc<crate::auditor::Auditor>>,
     /// What is wrong right now (damage, failing writes), for `/healthz` and `/metrics`.
@@ -140,6 +146,7 @@ pub fn router(state: Arc<AppState>, guards: Arc<crate::serve::HttpGuards>) -> Ro
         .route("/log/{member}/add-checkpoint", post(add_checkpoint))
         .route("/v1/evidence", get(evidence))
         .route("/v1/network", get(network))
+        .route("/v1/genesis", get(genesis_chain).post(post_genesis))
         .route("/v1/audit", get(audit_json))
         .route("/audit.html", get(audit_html))
         .fallback(|| async { ApiError::not_found("no such endpoint") })

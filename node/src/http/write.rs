@@ -33,6 +33,11 @@ pub(super) async fn submit(
         guards.discard_body(request).await;
         return Err(SubmitError::Sequencer(SequencerError::Unavailable(cause.to_string())).into());
     }
+    // A genesis version rotated this node's log key: what it would sign now no longer counts.
+    if let Some(refusal) = super::genesis::rotated_away(&state, publisher) {
+        guards.discard_body(request).await;
+        return Err(refusal);
+    }
     let submission = guards.read_submission(request).await.inspect_err(|_| {
         state
             .metrics

@@ -41,7 +41,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use daylight_verifier::Hash;
-use daylight_verifier::checkpoint::SignedCheckpoint;
 use daylight_verifier::merkle::{
     HashReader, NodeId, leaf_hash, prove_consistency, prove_inclusion, root_with_nodes, tree_hash,
     verify_consistency, verify_inclusion,
@@ -174,8 +173,12 @@ impl Integrity {
         {
             return Ok(*root);
         }
-        let key = self.logs.by_number(log).map(|l| l.log_key());
-        let signed = key.and_then(|key| SignedCheckpoint::open(note.as_bytes(), key).ok());
+        // Opened under the log's key history, so a checkpoint signed before a rotation
+        // still verifies with the key that signed it.
+        let signed = self
+            .logs
+            .by_number(log)
+            .and_then(|l| l.policy.open(note.as_bytes()).ok());
         let Some(signed) = signed else {
             return Err(self.report(log, (0, 0), "its latest checkpoint (bad log signature)"));
         };

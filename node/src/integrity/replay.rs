@@ -4,7 +4,6 @@
 use std::collections::{BTreeSet, HashMap};
 
 use daylight_verifier::Hash;
-use daylight_verifier::checkpoint::SignedCheckpoint;
 use daylight_verifier::merkle::{Frontier, HashReader, NodeId, leaf_hash, tree_hash};
 
 use super::SignedRoot;
@@ -22,7 +21,11 @@ pub(super) fn signed_head(store: &Store, log: &HeldLog) -> Result<Option<SignedR
     let Some((size, note)) = latest else {
         return Ok(None);
     };
-    let signed = SignedCheckpoint::open(note.as_bytes(), log.log_key())
+    // The key the log's history names for this size: after a rotation, earlier checkpoints
+    // stay signed by the earlier key.
+    let signed = log
+        .policy
+        .open(note.as_bytes())
         .map_err(|e| format!("its latest checkpoint, size {size} ({e})"))?;
     if signed.checkpoint.size != size {
         return Err(format!("its latest checkpoint, stored as size {size}"));

@@ -1,7 +1,15 @@
-//! Gossiped checkpoints: a note must be signed by the key the genesis lists for its origin
-//! (anything else is rejected, which lowers the sender's gossipsub score); every valid witness
+//! Gossiped checkpoints: a note must be signed by the key the genesis lists for its origin, at
+//! its size (the log's policy knows earlier keys and their rotation points; anything else is
+//! rejected, which lowers the sender's gossipsub score); every valid witness
 //! cosignature on it is collected; a different root for a size already held becomes
 //! evidence; a checkpoint ahead of the mirror starts a catch-up.
+//!
+//! A checkpoint of an origin this node holds no log for is ignored, not rejected: it may be
+//! the log of a member a genesis version adds that this node has not applied yet (the version
+//! and the new member's first checkpoint race on gossip), and rejecting it would lower the
+//! score of an honest peer that relays it. Ignoring it neither relays it nor penalises the
+//! sender; once the version is applied, the member's next checkpoint (or a catch-up on
+//! connection) is taken.
 
 use daylight_verifier::checkpoint::SignedCheckpoint;
 use daylight_verifier::cosignature;
@@ -14,14 +22,38 @@ use std::sync::Arc;
 use super::*;
 use crate::store::Batch;
 
+/// Why a checkpoint note was not taken.
+#[derive(Debug)]
+pub(super) enum NotTaken {
+    /// Its origin is no log this node holds (see the module doc): ignored, not rejected.
+    UnknownOrigin(String),
+    /// Not a valid checkpoint of a held log: rejected.
+    Invalid(String),
+}
+
+impl From<String> for NotTaken {
+    fn from(reason: String) -> NotTaken {
+        NotTaken::Invalid(reason)
+    }
+}
+
+impl std::fmt::Display for NotTaken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotTaken::UnknownOrigin(origin) => write!(f, "unknown origin {origin:?}"),
+            NotTaken::Invalid(reason) => f.write_str(reason),
+        }
+    }
+}
+
 impl Replication {
-    /// A checkpoint note arrived (gossip or answer). Err means it is not a valid checkpoint of
-    /// a known log and must be rejected.
+    /// A checkpoint note arrived (gossip or answer). Err says why it was not taken: an
+    /// unknown origin, or not a valid checkpoint of a held log (to be rejected).
     pub(super) async fn checkpoint_seen(
         self: &Arc<Self>,
         data: &[u8],
         source: Option<PeerId>,
-    ) -> Result<(), String> {
+    ) -> Result<(), NotTaken> {
         let digest = Hash::digest(data);
         if self
             .handled_notes
@@ -46,18 +78,19 @@ impl Replication {
         self: &Arc<Self>,
         data: &[u8],
         source: Option<PeerId>,
-    ) -> Result<(), String> {
+    ) -> Result<(), NotTaken> {
         let note = Note::parse(data).map_err(|e| e.to_string())?;
         let body = daylight_verifier::Checkpoint::parse(&note.text).map_err(|e| e.to_string())?;
         let log = self
             .logs
             .by_origin(&body.origin)
-            .ok_or_else(|| format!("unknown origin {:?}", body.origin))?;
-        let signed =
-            SignedCheckpoint::open(data, log.policy.log_key()).map_err(|e| e.to_string())?;
+            .ok_or_else(|| NotTaken::UnknownOrigin(body.origin.clone()))?;
+        let signed = log.policy.open(data).map_err(|e| e.to_string())?;
         let checkpoint = &signed.checkpoint;
         if checkpoint.size == 0 && checkpoint.root != Hash::digest(b"") {
-            return Err("a checkpoint of size 0 must carry the empty tree's root".into());
+            return Err(NotTaken::Invalid(
+                "a checkpoint of size 0 must carry the empty tree's root".into(),
+            ));
         }
 
         // Collect every valid cosignature by one of this log's witnesses.
@@ -88,7 +121,7 @@ impl Replication {
         let holds_checkpoint = held.is_some();
         if let Some(held) = held
             && !held.starts_with(note.text.as_str())
-            && let Ok(held) = SignedCheckpoint::open(held.as_bytes(), log.policy.log_key())
+            && let Ok(held) = log.policy.open(held.as_bytes())
             && held.checkpoint.root != checkpoint.root
         {
             if let Ok(evidence) = Evidence::conflicting_roots(&held, &signed) {
@@ -99,12 +132,14 @@ impl Replication {
 
         let is_own = log.own;
         if !is_own && checkpoint.size > held_size {
-            self.clone()
-                .start_sync(log_signed_only(&signed, log.policy.log_key()), source);
+            self.clone().start_sync(
+                log_signed_only(&signed, log.policy.log_key_for(checkpoint.size)),
+                source,
+            );
         } else if !is_own && checkpoint.size == 0 && !holds_checkpoint {
             // A log with no records yet: its size-0 checkpoint is mirrored (there is nothing
             // to fetch) and cosigned like any other, so a fresh network audits green.
-            let empty = log_signed_only(&signed, log.policy.log_key())
+            let empty = log_signed_only(&signed, log.policy.log_key_for(checkpoint.size))
                 .note
                 .to_text();
             let origin = log.origin.clone();

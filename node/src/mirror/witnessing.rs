@@ -15,7 +15,7 @@ impl Replication {
         for log in self.logs.iter().filter(|l| !l.own) {
             let number = log.number;
             if let Ok(Some((_, note))) = self.stored(move |s| s.latest_checkpoint(number)).await
-                && let Ok(signed) = SignedCheckpoint::open(note.as_bytes(), log.policy.log_key())
+                && let Ok(signed) = log.policy.open(note.as_bytes())
             {
                 self.cosign_and_publish(&signed).await;
             }
@@ -57,7 +57,8 @@ impl Replication {
         };
         match cosigned {
             Ok(line) => {
-                let mut note = log_signed_only(signed, log.policy.log_key()).note;
+                let mut note =
+                    log_signed_only(signed, log.policy.log_key_for(signed.checkpoint.size)).note;
                 note.signatures.push(line);
                 let _ = self
                     .network

@@ -8,7 +8,9 @@
 //!
 //! Peers are found from the genesis file's addresses, from configured bootstrap addresses and
 //! from identify; members we know an address for but are not connected to are redialled with
-//! exponential backoff.
+//! exponential backoff. A new genesis version changes the members dialled, and genesis versions
+//! travel on their own topic, joined after start (`changes`: [`Network::set_members`],
+//! [`Network::join_genesis_topic`]).
 //!
 //! A connection whose pings go unanswered is closed (libp2p's ping only reports failures, and
 //! only the second in a row), so a member cut off by the network shows as disconnected within
@@ -16,6 +18,7 @@
 //! when TCP gives up (a quarter of an hour); the redial loop reconnects it once the network
 //! heals. [`Network::members`] reports each member's connectivity and when it was last heard from.
 
+mod changes;
 pub mod protocol;
 
 use std::collections::HashMap;
@@ -84,6 +87,15 @@ pub enum NetworkEvent {
         /// The JSON bytes.
         data: Vec<u8>,
     },
+    /// A gossiped genesis version (its signed note), awaiting the node's verdict.
+    Genesis {
+        /// The peer that forwarded it.
+        source: PeerId,
+        /// Its message id.
+        id: MessageId,
+        /// The note bytes.
+        data: Vec<u8>,
+    },
     /// A peer's request; answer with [`Network::respond`].
     Request {
         /// Who asks.
@@ -104,6 +116,8 @@ pub enum Topic {
     Checkpoints,
     /// `daylight/<genesis id>/evidence/1`.
     Evidence,
+    /// `daylight/<network id>/genesis/1`, once joined ([`Network::join_genesis_topic`]).
+    Genesis,
 }
 
 /// A connected peer, for `/v1/network`.
@@ -178,6 +192,12 @@ enum Command {
     },
     Members {
         reply: oneshot::Sender<Vec<MemberLink>>,
+    },
+    SetMembers {
+        members: Vec<(PeerId, Vec<Multiaddr>)>,
+    },
+    JoinGenesis {
+        name: String,
     },
     Shutdown,
 }
@@ -353,6 +373,7 @@ impl Network {
                 IdentTopic::new(config.checkpoint_topic.clone()),
                 IdentTopic::new(config.evidence_topic.clone()),
             ),
+            genesis_topic: None,
         };
         for (peer, addresses) in &config.members {
             if *peer != local_peer {
@@ -473,6 +494,8 @@ struct SwarmTask {
     last_seen: HashMap<PeerId, SystemTime>,
     members: Vec<PeerId>,
     topics: (IdentTopic, IdentTopic),
+    /// The genesis topic, once joined.
+    genesis_topic: Option<IdentTopic>,
 }
 
 impl SwarmTask {
@@ -499,6 +522,10 @@ impl SwarmTask {
                 let topic = match topic {
                     Topic::Checkpoints => self.topics.0.clone(),
                     Topic::Evidence => self.topics.1.clone(),
+                    Topic::Genesis => match &self.genesis_topic {
+                        Some(topic) => topic.clone(),
+                        None => return,
+                    },
                 };
                 if let Err(e) = self.swarm.behaviour_mut().gossip.publish(topic, data) {
                     tracing::debug!("gossip publish: {e}");
@@ -530,6 +557,8 @@ impl SwarmTask {
                     .send_response(channel, response);
             }
             Command::Shutdown => {}
+            Command::SetMembers { members } => self.set_members(members),
+            Command::JoinGenesis { name } => self.join_genesis(name),
             Command::Peers { reply } => {
                 let gossip = &self.swarm.behaviour().gossip;
                 let peers = self
@@ -626,6 +655,16 @@ impl SwarmTask {
                         id: message_id,
                         data: message.data,
                     }
+                } else if self
+                    .genesis_topic
+                    .as_ref()
+                    .is_some_and(|t| message.topic == t.hash())
+                {
+                    NetworkEvent::Genesis {
+                        source: propagation_source,
+                        id: message_id,
+                        data: message.data,
+                    }
                 } else {
                     self.swarm
                         .behaviour_mut()
@@ -694,7 +733,8 @@ impl SwarmTask {
         tracing::warn!("node saturated; shedding a network event");
         match event {
             NetworkEvent::Checkpoint { source, id, .. }
-            | NetworkEvent::Evidence { source, id, .. } => {
+            | NetworkEvent::Evidence { source, id, .. }
+            | NetworkEvent::Genesis { source, id, .. } => {
                 self.swarm
                     .behaviour_mut()
                     .gossip

@@ -62,6 +62,7 @@ use std::time::{Duration, Instant};
 
 use daylight_verifier::checkpoint::{Checkpoint, SignedCheckpoint};
 use daylight_verifier::merkle::{Frontier, NodeId, TreeError};
+use daylight_verifier::policy::LogPolicy;
 use daylight_verifier::{Hash, SigningKey};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -227,6 +228,9 @@ pub struct LogWriter {
     log: u32,
     origin: String,
     key: SigningKey,
+    /// The log's trust policy, when known: the stored head may be signed by an earlier log
+    /// key (the rotation point of a log-key rotation, DESIGN §6b) and is checked with it.
+    policy: Option<LogPolicy>,
     frontier: Frontier,
     checkpoint: Arc<str>,
 }
@@ -236,6 +240,27 @@ impl LogWriter {
     /// new log gets its size-0 checkpoint; an existing one is only read, so a database open
     /// read-only (a full disk) can be opened.
     pub fn open(store: Arc<Store>, origin: &str, key: SigningKey) -> Result<LogWriter, OpenError> {
+        LogWriter::open_inner(store, origin, key, None)
+    }
+
+    /// Like [`LogWriter::open`], with the stored head checked against the log's `policy`
+    /// rather than `key` alone: after a log-key rotation the head is the rotation point,
+    /// signed by the earlier key, and the next checkpoint is the first `key` signs.
+    pub fn open_with_policy(
+        store: Arc<Store>,
+        origin: &str,
+        key: SigningKey,
+        policy: LogPolicy,
+    ) -> Result<LogWriter, OpenError> {
+        LogWriter::open_inner(store, origin, key, Some(policy))
+    }
+
+    fn open_inner(
+        store: Arc<Store>,
+        origin: &str,
+        key: SigningKey,
+        policy: Option<LogPolicy>,
+    ) -> Result<LogWriter, OpenError> {
         let log = store.log_number(origin)?;
         let mut writer = LogWriter {
             publish: None,
@@ -243,6 +268,7 @@ impl LogWriter {
             log,
             origin: origin.to_string(),
             key,
+            policy,
             frontier: Frontier::empty(),
             checkpoint: Arc::from(""),
         };
@@ -308,13 +334,19 @@ impl LogWriter {
                 frontier.size()
             )));
         };
-        let signed =
-            SignedCheckpoint::open(note.as_bytes(), &self.key.verifier()).map_err(|e| {
-                OpenError::Mismatch(format!(
-                    "the last stored checkpoint of {} is not signed by this node's log key: {e}",
-                    self.origin
-                ))
-            })?;
+        let signed = match &self.policy {
+            Some(policy) if policy.log_key() == &self.key.verifier() => {
+                policy.open(note.as_bytes()).map_err(|e| e.to_string())
+            }
+            _ => SignedCheckpoint::open(note.as_bytes(), &self.key.verifier())
+                .map_err(|e| e.to_string()),
+        }
+        .map_err(|e| {
+            OpenError::Mismatch(format!(
+                "the last stored checkpoint of {} is not signed by this node's log key: {e}",
+                self.origin
+            ))
+        })?;
         let root = frontier.root();
         if size != frontier.size() || signed.checkpoint.root != root {
             return Err(OpenError::Mismatch(format!(

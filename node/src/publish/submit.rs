@@ -71,7 +71,9 @@ pub enum SubmitError {
 #[derive(Clone)]
 pub struct Submitter {
     member: MemberId,
-    keys: std::sync::Arc<AcceptedKeys>,
+    /// The keys accepted now, shared by every clone; replaced when a genesis version changes
+    /// them ([`Submitter::set_keys`]), e.g. revokes an operator key.
+    keys: std::sync::Arc<std::sync::RwLock<std::sync::Arc<AcceptedKeys>>>,
 }
 
 impl Submitter {
@@ -79,11 +81,26 @@ impl Submitter {
     pub fn from_genesis(genesis: &Genesis, member: &str) -> anyhow::Result<Submitter> {
         let member_id = MemberId::parse(member)
             .map_err(|e| anyhow::anyhow!("member id {member:?} is not valid: {e}"))?;
-        let keys = genesis.accepted_keys(member)?;
-        Ok(Submitter {
-            member: member_id,
-            keys: std::sync::Arc::new(keys),
-        })
+        Ok(Submitter::new(member_id, genesis.accepted_keys(member)?))
+    }
+
+    /// The checks for `member`'s log, accepting `keys`.
+    pub fn new(member: MemberId, keys: AcceptedKeys) -> Submitter {
+        Submitter {
+            member,
+            keys: std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(keys))),
+        }
+    }
+
+    /// Checks later submissions (in this submitter and every clone of it) against `keys`,
+    /// the newest version's accepted keys: a key it no longer lists is refused from now on.
+    pub fn set_keys(&self, keys: AcceptedKeys) {
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(keys);
+    }
+
+    /// The keys accepted now.
+    fn keys(&self) -> std::sync::Arc<AcceptedKeys> {
+        self.keys.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Validates `body` and logs it; answers once every record is durable.
@@ -145,8 +162,9 @@ impl Submitter {
         };
         let mut prepared = Vec::with_capacity(records.len());
         let mut refused = None;
+        let keys = self.keys();
         for (i, json) in records.iter().enumerate() {
-            match prepare_record(json, &self.member, &self.keys) {
+            match prepare_record(json, &self.member, &keys) {
                 Ok(record) => prepared.push(record),
                 Err(error) => {
                     refused = Some((i, error));
@@ -275,16 +293,49 @@ mod tests {
     use daylight_verifier::record::Record;
     use daylight_verifier::{KeyType, SigningKey};
 
+    /// A key a new genesis version revokes is refused from then on, in every clone of the
+    /// submitter, with the verifier's message naming the key.
+    #[test]
+    fn a_revoked_key_is_refused_once_the_keys_change() {
+        let key = SigningKey::generate("test.daylight/county-1/operator/clerk", KeyType::Ed25519)
+            .unwrap();
+        let submitter = Submitter::new(
+            MemberId::parse("county-1").unwrap(),
+            AcceptedKeys::new().with_operator(key.verifier()),
+        );
+        let record = Record::from_value(serde_json::json!({
+            "v": 1, "rid": "county-1-a-1", "kind": "allocation",
+            "event_date": "2024-03-05", "program": "r24",
+            "payer": {"member": "county-1"}, "payee": {"org": {"name": "Coop"}},
+            "amount": {"minor": "100", "currency": "CNY"}, "purpose": "Roads"
+        }))
+        .unwrap()
+        .sign(&key);
+        let json = serde_json::to_vec(&record).unwrap();
+        let clone = submitter.clone();
+        assert!(clone.check_records(0, std::slice::from_ref(&json)).is_ok());
+        submitter.set_keys(AcceptedKeys::new().with_revoked_operator(key.verifier(), 0));
+        let refused = clone
+            .check_records(0, std::slice::from_ref(&json))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("test.daylight/county-1/operator/clerk"),
+            "{refused}"
+        );
+        assert!(refused.contains("revoked"), "{refused}");
+    }
+
     /// Which record a refusal names does not depend on how many records a task checks: the
     /// first chunk holding a refused record names its first record refused before the
     /// signatures, or else its first bad signature.
     #[test]
     fn the_refusal_named_is_the_same_for_any_task_size() {
         let key = SigningKey::generate("county-1-clerk", KeyType::Ed25519).unwrap();
-        let submitter = Submitter {
-            member: MemberId::parse("county-1").unwrap(),
-            keys: std::sync::Arc::new(AcceptedKeys::new().with_operator(key.verifier())),
-        };
+        let submitter = Submitter::new(
+            MemberId::parse("county-1").unwrap(),
+            AcceptedKeys::new().with_operator(key.verifier()),
+        );
         let records: Vec<Vec<u8>> = (0..700)
             .map(|i| {
                 let record = Record::from_value(serde_json::json!({

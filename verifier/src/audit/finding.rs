@@ -53,11 +53,14 @@ pub enum Rule {
     FutureDated,
     /// An event date too far before the records logged before it.
     Backdated,
+    /// A record signed by an operator or attestor key at or after the index from which the
+    /// genesis revoked it.
+    RevokedKeyUsed,
 }
 
 impl Rule {
     /// Every rule, in report order.
-    pub const ALL: [Rule; 14] = [
+    pub const ALL: [Rule; 15] = [
         Rule::LogIntegrity,
         Rule::StaleCorrection,
         Rule::UnresolvedReference,
@@ -72,6 +75,7 @@ impl Rule {
         Rule::HouseholdNotEnrolled,
         Rule::FutureDated,
         Rule::Backdated,
+        Rule::RevokedKeyUsed,
     ];
 
     /// The snake_case code, e.g. `over_commitment`.
@@ -91,6 +95,7 @@ impl Rule {
             Rule::HouseholdNotEnrolled => "household_not_enrolled",
             Rule::FutureDated => "future_dated",
             Rule::Backdated => "backdated",
+            Rule::RevokedKeyUsed => "revoked_key_used",
         }
     }
 

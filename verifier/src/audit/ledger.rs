@@ -11,6 +11,11 @@
 //! checked. [`Ledger::verify_signatures`] turns verification on for a slower, self-contained
 //! replay.
 //!
+//! Revoked keys (DESIGN §6b): a signature by a revoked operator or attestor key on an entry at
+//! or after the key's `from_index` does not make the entry invalid, so replaying such a log
+//! never stalls; the entry stays valid and the use is kept for the `revoked_key_used` rule. An
+//! attestation by such a key is not counted as a sign-off.
+//!
 //! Invariants: a log's entries are held in index order from 0 with no gaps (`append` and
 //! `extend` refuse anything else); `Log::entries[i]` is the entry at index `i`; the log's
 //! state has seen exactly the valid entries among them, in order.
@@ -21,8 +26,8 @@ use crate::evidence::Evidence;
 use crate::hash::Hash;
 use crate::key::KeyType;
 use crate::record::{
-    AcceptedKeys, Code, Date, Kind, LogState, MemberId, Record, RecordError, Rid, SignedRecord,
-    check_privacy, prepare_signatures, validate_entry,
+    AcceptedKeys, Code, Date, Kind, LogState, MemberId, Record, RecordError, Revocation, Rid,
+    SignedRecord, check_privacy, prepare_signatures, validate_entry,
 };
 
 use super::error::AuditError;
@@ -63,11 +68,23 @@ impl Entry {
     }
 }
 
+/// A signature by a revoked key on an entry at or after the key's `from_index`.
+#[derive(Debug, Clone)]
+pub(crate) struct RevokedUse {
+    /// The entry's index.
+    pub(crate) index: u64,
+    /// The revocation the signature ignored.
+    pub(crate) revocation: Revocation,
+}
+
 /// Everything the ledger holds about one log.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Log {
-    /// Operator and attestor keys, from the genesis.
+    /// Operator and attestor keys, from the genesis, revoked keys accepted in their roles
+    /// (their late uses are recorded in `revoked_uses`).
     pub(crate) keys: Option<AcceptedKeys>,
+    /// Signatures by revoked keys on entries at or after their `from_index`, in index order.
+    pub(crate) revoked_uses: Vec<RevokedUse>,
     /// Every entry, by index.
     pub(crate) entries: Vec<Entry>,
     /// The current state of its rids.
@@ -100,6 +117,8 @@ enum Checked {
         record: Record,
         leaf: Hash,
         attestations: Option<Vec<Code>>,
+        /// Revoked keys that signed at or after their `from_index` (usually none).
+        revoked: Vec<Revocation>,
     },
     Invalid {
         leaf: Hash,
@@ -107,7 +126,13 @@ enum Checked {
     },
 }
 
-fn check_entry(log: &MemberId, bytes: &[u8], keys: Option<&AcceptedKeys>, verify: bool) -> Checked {
+fn check_entry(
+    log: &MemberId,
+    index: u64,
+    bytes: &[u8],
+    keys: Option<&AcceptedKeys>,
+    verify: bool,
+) -> Checked {
     let leaf = crate::merkle::leaf_hash(bytes);
     let result = (|| {
         let (record, maybe_personal) = SignedRecord::from_entry_screened(bytes)?;
@@ -116,21 +141,24 @@ fn check_entry(log: &MemberId, bytes: &[u8], keys: Option<&AcceptedKeys>, verify
             check_privacy(&record)?;
         }
         debug_assert!(check_privacy(&record).is_ok());
-        let attestations = match keys {
-            None => None,
-            Some(keys) if verify => {
-                let roles = prepare_signatures(&record, keys)?.verify()?;
-                Some(roles.attestations.into_iter().map(|a| a.role).collect())
+        let (attestations, revoked) = match keys {
+            None => (None, Vec::new()),
+            Some(keys) => {
+                if verify {
+                    prepare_signatures(&record, keys)?.verify()?;
+                }
+                let (roles, revoked) = signer_roles(&record, keys, index)?;
+                (Some(roles), revoked)
             }
-            Some(keys) => Some(signer_roles(&record, keys)?),
         };
-        Ok::<_, crate::record::RecordError>((record, attestations))
+        Ok::<_, crate::record::RecordError>((record, attestations, revoked))
     })();
     match result {
-        Ok((record, attestations)) => Checked::Valid {
+        Ok((record, attestations, revoked)) => Checked::Valid {
             record: record.record,
             leaf,
             attestations,
+            revoked,
         },
         Err(e) => Checked::Invalid {
             leaf,
@@ -141,12 +169,15 @@ fn check_entry(log: &MemberId, bytes: &[u8], keys: Option<&AcceptedKeys>, verify
 
 /// The attestor roles of a record's signers, with the checks of [`prepare_signatures`] (every
 /// signer an accepted Ed25519 key, none twice, an operator among them) but without computing
-/// the signing bytes, which only Ed25519 verification needs.
+/// the signing bytes, which only Ed25519 verification needs; and the revocations that the
+/// entry at `index` ignored (their attestations are not counted as roles).
 fn signer_roles(
     record: &SignedRecord,
     keys: &AcceptedKeys,
-) -> Result<Vec<Code>, crate::record::RecordError> {
+    index: u64,
+) -> Result<(Vec<Code>, Vec<Revocation>), crate::record::RecordError> {
     let mut roles = Vec::new();
+    let mut revoked = Vec::new();
     let mut operator = false;
     for (i, sig) in record.signatures.iter().enumerate() {
         let signer = &sig.signer;
@@ -163,10 +194,19 @@ fn signer_roles(
                 format!("{} signs twice: each key signs once", signer.name()),
             ));
         }
+        let late = match keys.revocations() {
+            [] => None,
+            _ => keys.revocation(signer).filter(|r| !r.counts_at(index)),
+        };
+        if let Some(revocation) = late {
+            revoked.push(revocation.clone());
+        }
         if keys.is_operator(signer) {
             operator = true;
         } else if let Some(role) = keys.attestor_role(signer) {
-            roles.push(role.clone());
+            if late.is_none() {
+                roles.push(role.clone());
+            }
         } else {
             return Err(RecordError::new(
                 path(),
@@ -183,7 +223,7 @@ fn signer_roles(
             "no signature by an accepted operator key of this log",
         ));
     }
-    Ok(roles)
+    Ok((roles, revoked))
 }
 
 /// New entries of one log, for [`Ledger::extend_logs`].
@@ -224,7 +264,16 @@ impl Ledger {
     /// afterwards must be signed by an operator of these keys, and their attestor roles are
     /// what the sign-off rules read. Set the keys before appending: entries appended without
     /// keys are not re-judged, and the sign-off rules skip them.
+    ///
+    /// Revoked keys ([`AcceptedKeys::with_revoked_operator`], ...) still count as signers, so
+    /// the log replays; a signature by one on an entry at or after its `from_index` is a red
+    /// `revoked_key_used` finding, and such an attestation is not counted as a sign-off.
     pub fn set_keys(&mut self, log: &MemberId, keys: AcceptedKeys) {
+        let keys = if keys.revocations().is_empty() {
+            keys
+        } else {
+            keys.ever_accepted()
+        };
         self.logs.entry(log.clone()).or_default().keys = Some(keys);
     }
 
@@ -243,7 +292,7 @@ impl Ledger {
     pub fn append(&mut self, log: &MemberId, index: u64, entry: &[u8]) -> Result<(), AuditError> {
         self.expect_next(log, index)?;
         let target = self.logs.entry(log.clone()).or_default();
-        let checked = check_entry(log, entry, target.keys.as_ref(), self.verify);
+        let checked = check_entry(log, index, entry, target.keys.as_ref(), self.verify);
         target.apply(checked);
         Ok(())
     }
@@ -347,7 +396,8 @@ impl Log {
     fn extend_serial<E: AsRef<[u8]>>(&mut self, id: &MemberId, entries: &[E], verify: bool) {
         self.reserve(entries.len());
         for entry in entries {
-            let checked = check_entry(id, entry.as_ref(), self.keys.as_ref(), verify);
+            let index = self.entries.len() as u64;
+            let checked = check_entry(id, index, entry.as_ref(), self.keys.as_ref(), verify);
             self.apply(checked);
         }
     }
@@ -366,7 +416,8 @@ impl Log {
         }
         self.reserve(entries.len());
         let keys = self.keys.clone();
-        let check = |e: &E| check_entry(id, e.as_ref(), keys.as_ref(), verify);
+        let start = self.entries.len() as u64;
+        let check = |index: u64, e: &E| check_entry(id, index, e.as_ref(), keys.as_ref(), verify);
         // Workers take chunks in turn and send each back checked; this thread applies them in
         // chunk order, holding any that arrive early. Parsing dominates, so applying overlaps
         // with it instead of following it.
@@ -380,7 +431,13 @@ impl Log {
                     loop {
                         let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(chunk) = chunks.get(k) else { break };
-                        if done.send((k, chunk.iter().map(check).collect())).is_err() {
+                        let first = start + (k * EXTEND_CHUNK) as u64;
+                        let checked = chunk
+                            .iter()
+                            .enumerate()
+                            .map(|(j, e)| check(first + j as u64, e))
+                            .collect();
+                        if done.send((k, checked)).is_err() {
                             break;
                         }
                     }
@@ -415,7 +472,13 @@ impl Log {
                 record,
                 leaf,
                 attestations,
+                revoked,
             } => {
+                self.revoked_uses.extend(
+                    revoked
+                        .into_iter()
+                        .map(|revocation| RevokedUse { index, revocation }),
+                );
                 let entry = Entry::Valid {
                     leaf,
                     kind: record.body.kind(),

@@ -39,8 +39,8 @@ pub use model::{
 pub use money::{Currency, Minor, Money};
 pub use privacy::{Opening, ProgrammeKey, check_privacy, pseudonym};
 pub use signing::{
-    AcceptedKeys, Attestation, PendingSignatures, VerifiedSignatures, prepare_signatures,
-    verify_signatures,
+    AcceptedKeys, Attestation, PendingSignatures, Revocation, VerifiedSignatures,
+    prepare_signatures, verify_signatures,
 };
 pub use state::{LogState, RidState, StateIssue, StateProblem, Status};
 pub use types::{AreaCode, Code, Date, HexHash, Ident, Instant, MemberId, Rid, Text, Uscc};

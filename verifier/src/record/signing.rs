@@ -5,6 +5,11 @@
 //! publisher's operator always signs (who published is part of the public record); village
 //! committees, townships and auditors attest by adding theirs. A record is accepted only if
 //! every signature is by an accepted key and valid, and at least one is by an operator.
+//!
+//! Keys can be revoked from an index of the log on (DESIGN §6b): records logged before that
+//! index keep their signatures, later ones do not count. [`AcceptedKeys`] as the genesis gives
+//! it is what a *new* submission is checked against, so a revoked key is refused outright;
+//! [`AcceptedKeys::at_index`] gives the keys that count for an entry already at an index.
 
 use std::collections::BTreeMap;
 
@@ -17,10 +22,56 @@ use crate::key::{KeyType, SigningKey, VerifierKey};
 /// The keys whose signatures count on one log's records: its operators, and attestors with
 /// the role they sign in (e.g. `village_committee`, `township`, `auditor`). In a network these
 /// come from the genesis file (DESIGN §6).
+///
+/// It also knows the log's revoked keys ([`Revocation`]). As built, it is the set a new
+/// submission is checked against: a revoked key is refused, with a message naming the
+/// revocation. For an entry already logged at index `i`, check against
+/// [`AcceptedKeys::at_index`]`(i)`, which accepts a revoked key on entries before its
+/// `from_index`.
 #[derive(Debug, Clone, Default)]
 pub struct AcceptedKeys {
     operators: Vec<VerifierKey>,
     attestors: Vec<(VerifierKey, Code)>,
+    revoked: Vec<Revocation>,
+}
+
+/// An operator or attestor key whose signatures count only on entries before `from_index`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    /// The revoked key.
+    pub key: VerifierKey,
+    /// `None` for an operator key; the role for an attestor key.
+    pub role: Option<Code>,
+    /// The first index of the log at which the key's signatures no longer count.
+    pub from_index: u64,
+    /// The genesis version that revoked the key, when known (it is named in messages).
+    pub genesis_version: Option<u64>,
+}
+
+impl Revocation {
+    /// Whether a signature by the key counts on the entry at `index`.
+    pub fn counts_at(&self, index: u64) -> bool {
+        index < self.from_index
+    }
+
+    /// `operator key <name>` or `<role> attestor key <name>`.
+    pub fn describe_key(&self) -> String {
+        match &self.role {
+            None => format!("operator key {}", self.key.name()),
+            Some(role) => format!("{role} attestor key {}", self.key.name()),
+        }
+    }
+
+    /// `revoked from index N (genesis version k)`, the version omitted when unknown.
+    pub fn describe_point(&self) -> String {
+        match self.genesis_version {
+            Some(v) => format!(
+                "revoked from index {} (genesis version {v})",
+                self.from_index
+            ),
+            None => format!("revoked from index {}", self.from_index),
+        }
+    }
 }
 
 impl AcceptedKeys {
@@ -52,6 +103,74 @@ impl AcceptedKeys {
     /// Whether `key` is an accepted operator.
     pub fn is_operator(&self, key: &VerifierKey) -> bool {
         self.operators.contains(key)
+    }
+
+    /// Records that operator key `key` is revoked from index `from_index` of the log.
+    pub fn with_revoked_operator(self, key: VerifierKey, from_index: u64) -> Self {
+        self.with_revocation(Revocation {
+            key,
+            role: None,
+            from_index,
+            genesis_version: None,
+        })
+    }
+
+    /// Records that attestor key `key`, signing in `role`, is revoked from index `from_index`.
+    pub fn with_revoked_attestor(self, key: VerifierKey, role: Code, from_index: u64) -> Self {
+        self.with_revocation(Revocation {
+            key,
+            role: Some(role),
+            from_index,
+            genesis_version: None,
+        })
+    }
+
+    /// Records a revocation with all its details (the genesis version is named in messages).
+    pub fn with_revocation(mut self, revocation: Revocation) -> Self {
+        self.revoked.push(revocation);
+        self
+    }
+
+    /// The revoked keys, in the order recorded.
+    pub fn revocations(&self) -> &[Revocation] {
+        &self.revoked
+    }
+
+    /// The revocation of `key`, if this set lists it as revoked.
+    pub fn revocation(&self, key: &VerifierKey) -> Option<&Revocation> {
+        self.revoked.iter().find(|r| &r.key == key)
+    }
+
+    /// The keys whose signatures count on the entry at `index` of the log: the accepted keys,
+    /// plus each revoked key whose `from_index` is above `index`. Revocations that apply at
+    /// `index` are kept, so a refusal still names them.
+    pub fn at_index(&self, index: u64) -> AcceptedKeys {
+        let mut keys = AcceptedKeys {
+            operators: self.operators.clone(),
+            attestors: self.attestors.clone(),
+            revoked: Vec::new(),
+        };
+        for r in &self.revoked {
+            match (&r.role, r.counts_at(index)) {
+                (None, true) => keys.operators.push(r.key.clone()),
+                (Some(role), true) => keys.attestors.push((r.key.clone(), role.clone())),
+                (_, false) => keys.revoked.push(r.clone()),
+            }
+        }
+        keys
+    }
+
+    /// Every key that ever counted, revoked ones included in their roles, with the
+    /// revocations kept: what the audit checks signers against before flagging late uses.
+    pub(crate) fn ever_accepted(&self) -> AcceptedKeys {
+        let mut keys = self.clone();
+        for r in &self.revoked {
+            match &r.role {
+                None => keys.operators.push(r.key.clone()),
+                Some(role) => keys.attestors.push((r.key.clone(), role.clone())),
+            }
+        }
+        keys
     }
 }
 
@@ -207,6 +326,11 @@ pub(crate) fn prepare_signatures_over(
                 signer: signer.clone(),
                 role: role.clone(),
             });
+        } else if let Some(revocation) = keys.revocation(signer) {
+            return Err(RecordError::new(
+                join(&index("signatures", i), "signer"),
+                revoked_message(revocation),
+            ));
         } else {
             return Err(RecordError::new(
                 join(&index("signatures", i), "signer"),
@@ -240,6 +364,19 @@ pub(crate) fn prepare_signatures_over(
     })
 }
 
+/// Why a signature by a revoked key does not count, and what to do.
+pub(crate) fn revoked_message(revocation: &Revocation) -> String {
+    let what = match &revocation.role {
+        None => "sign with a current operator key".to_string(),
+        Some(role) => format!("attest with a current {role} key"),
+    };
+    format!(
+        "{} was {}; {what}",
+        revocation.describe_key(),
+        revocation.describe_point()
+    )
+}
+
 /// Verifies a record's signatures against the accepted keys: every signer accepted, each
 /// signature valid (strict Ed25519), at least one operator.
 pub fn verify_signatures(
@@ -247,4 +384,46 @@ pub fn verify_signatures(
     keys: &AcceptedKeys,
 ) -> Result<VerifiedSignatures, RecordError> {
     prepare_signatures(record, keys)?.verify()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str) -> VerifierKey {
+        SigningKey::from_seed(name, KeyType::Ed25519, [name.len() as u8; 32])
+            .unwrap()
+            .verifier()
+    }
+
+    #[test]
+    fn revocations_apply_from_their_index() {
+        let role = Code::parse("township").unwrap();
+        let (old_op, op, old_att) = (
+            key("n/c/operator/a"),
+            key("n/c/operator/bb"),
+            key("n/c/township/ccc"),
+        );
+        let keys = AcceptedKeys::new()
+            .with_operator(op.clone())
+            .with_revoked_operator(old_op.clone(), 10)
+            .with_revoked_attestor(old_att.clone(), role.clone(), 0);
+        assert!(!keys.is_operator(&old_op) && keys.revocation(&old_op).is_some());
+        let before = keys.at_index(9);
+        assert!(before.is_operator(&old_op) && before.is_operator(&op));
+        assert!(before.revocation(&old_op).is_none());
+        assert_eq!(before.attestor_role(&old_att), None);
+        assert!(before.revocation(&old_att).is_some());
+        let after = keys.at_index(10);
+        assert!(!after.is_operator(&old_op));
+        assert_eq!(after.revocations().len(), 2);
+        let ever = keys.ever_accepted();
+        assert!(ever.is_operator(&old_op));
+        assert_eq!(ever.attestor_role(&old_att), Some(&role));
+        assert_eq!(ever.revocations(), keys.revocations());
+        let r = keys.revocation(&old_att).unwrap();
+        assert_eq!(r.describe_key(), "township attestor key n/c/township/ccc");
+        assert_eq!(r.describe_point(), "revoked from index 0");
+        assert!(!r.counts_at(0));
+    }
 }

@@ -8,6 +8,7 @@ mod households;
 mod integrity;
 mod payments;
 mod references;
+mod revoked;
 
 use crate::record::{Date, Document, Ident, MemberId, Money, Reference, Severity};
 
@@ -73,7 +74,7 @@ pub(crate) fn money(minor: u128, like: &Money) -> Money {
 type RuleFn = fn(&View<'_>, &mut Vec<Draft>);
 
 /// Every rule, in [`Rule::ALL`] order.
-const RULES: [RuleFn; 15] = [
+const RULES: [RuleFn; 16] = [
     integrity::log_integrity,
     integrity::stale_correction,
     references::unresolved_reference,
@@ -89,6 +90,7 @@ const RULES: [RuleFn; 15] = [
     households::household_not_enrolled,
     dates::future_dated,
     dates::backdated,
+    revoked::revoked_key_used,
 ];
 
 /// Positions in [`RULES`] of the rules that group every payment, which take longest: handed

@@ -1,0 +1,217 @@
+//! Proofs and tiles served over HTTP by the node, and the same tiles served by nginx from a
+//! static copy beside it.
+
+use super::*;
+
+/// Inclusion proofs served per second over HTTP for random indexes of the tree of `size`,
+/// from [`PROOF_CLIENTS`] keep-alive clients, for `window`.
+pub(super) fn proofs_served(
+    report: &mut Report,
+    http: std::net::SocketAddr,
+    size: u64,
+    window: Duration,
+) -> anyhow::Result<()> {
+    let proof_base = format!("http://{http}/log/county-1/proof/inclusion");
+    let served = AtomicU64::new(0);
+    let began = Instant::now();
+    std::thread::scope(|scope| {
+        for t in 0..PROOF_CLIENTS {
+            let served = &served;
+            let proof_base = &proof_base;
+            scope.spawn(move || {
+                let agent = agent();
+                let mut x = t + 1;
+                while began.elapsed() < window {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let index = (x >> 20) % size;
+                    let url = format!("{proof_base}?index={index}&size={size}");
+                    let mut response = agent.get(&url).call().expect("proof request");
+                    assert_eq!(response.status(), 200, "proof of {index}");
+                    let _ = response.body_mut().read_to_vec();
+                    served.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    report.add(
+        &format!(
+            "inclusion proofs served/s over HTTP, tree of {size}, {PROOF_CLIENTS} keep-alive clients"
+        ),
+        format!(
+            "{:.0}",
+            served.load(Ordering::Relaxed) as f64 / began.elapsed().as_secs_f64()
+        ),
+    );
+    Ok(())
+}
+
+/// Full tiles served per second over HTTP (issue 13, item 2): level-0 hash tiles and entry
+/// bundles of a tree of `size`, from [`PROOF_CLIENTS`] keep-alive clients. Two figures per
+/// kind: the first read of every full tile once (storage read and integrity check), then
+/// random re-reads for `window` (what the node's hot-tile cache holds, and storage for the
+/// rest). Every answer is checked for status 200 and, for hash tiles, 8,192 bytes.
+pub(super) fn tiles_served(
+    report: &mut Report,
+    http: std::net::SocketAddr,
+    size: u64,
+    window: Duration,
+) -> anyhow::Result<()> {
+    tiles_at(report, &format!("http://{http}"), "", size, window)
+}
+
+/// [`tiles_served`] from the server at `base` (`http://host:port`), reported with `label`
+/// before each figure's description.
+fn tiles_at(
+    report: &mut Report,
+    base: &str,
+    label: &str,
+    size: u64,
+    window: Duration,
+) -> anyhow::Result<()> {
+    let full = size / 256;
+    anyhow::ensure!(full > 0, "no full tile in a tree of {size}");
+    for kind in ["0", "entries"] {
+        let path = |index: u64| {
+            format!(
+                "{base}/log/county-1/tile/{kind}/{}",
+                daylight_verifier::tile::encode_index(index)
+            )
+        };
+        let fetch = |agent: &ureq::Agent, index: u64| -> anyhow::Result<()> {
+            let mut response = agent.get(&path(index)).call()?;
+            anyhow::ensure!(
+                response.status() == 200,
+                "tile {kind}/{index}: {}",
+                response.status()
+            );
+            let body = response.body_mut().read_to_vec()?;
+            anyhow::ensure!(
+                kind != "0" || body.len() == 8192,
+                "hash tile {index}: {} bytes",
+                body.len()
+            );
+            Ok(())
+        };
+        // First reads: every full tile once, shared out between the clients.
+        let next = AtomicU64::new(0);
+        let began = Instant::now();
+        std::thread::scope(|scope| -> anyhow::Result<()> {
+            let handles: Vec<_> = (0..PROOF_CLIENTS)
+                .map(|_| {
+                    let (next, fetch) = (&next, &fetch);
+                    scope.spawn(move || -> anyhow::Result<()> {
+                        let agent = agent();
+                        loop {
+                            let index = next.fetch_add(1, Ordering::Relaxed);
+                            if index >= full {
+                                return Ok(());
+                            }
+                            fetch(&agent, index)?;
+                        }
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().expect("tile client")?;
+            }
+            Ok(())
+        })?;
+        let first = full as f64 / began.elapsed().as_secs_f64();
+        // Random re-reads for `window`.
+        let served = AtomicU64::new(0);
+        let began = Instant::now();
+        std::thread::scope(|scope| -> anyhow::Result<()> {
+            let handles: Vec<_> = (0..PROOF_CLIENTS)
+                .map(|t| {
+                    let (served, fetch) = (&served, &fetch);
+                    scope.spawn(move || -> anyhow::Result<()> {
+                        let agent = agent();
+                        let mut x = t + 7;
+                        while began.elapsed() < window {
+                            x = x
+                                .wrapping_mul(6364136223846793005)
+                                .wrapping_add(1442695040888963407);
+                            fetch(&agent, (x >> 20) % full)?;
+                            served.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().expect("tile client")?;
+            }
+            Ok(())
+        })?;
+        let again = served.load(Ordering::Relaxed) as f64 / began.elapsed().as_secs_f64();
+        let what = if kind == "0" {
+            "full hash tiles (level 0)"
+        } else {
+            "full entry bundles"
+        };
+        report.add(
+            &format!(
+                "{label}{}{what} served/s over HTTP, tree of {size}, {PROOF_CLIENTS} keep-alive clients: \
+                 first read of each of {full} / random re-reads",
+                if label.is_empty() { "" } else { " " }
+            ),
+            format!("{first:.0} / {again:.0}"),
+        );
+    }
+    Ok(())
+}
+
+/// nginx serving the same full tiles from a static copy beside the node: the full level-0
+/// hash tiles and entry bundles of the tree of `size` are fetched once from the node (the
+/// bytes `daylight-node publish-static` writes: the same checked tiles, at the same paths)
+/// and written to `dir` in the tlog-tiles layout, then nginx (Debian's, as in the
+/// static-copy tests, with as many workers as the node has runtime threads) serves `dir` and
+/// is measured as [`tiles_served`] measures the node: first reads of each tile, then random
+/// re-reads.
+///
+/// The copy is written here rather than by `publish-static` because that also writes one
+/// `rid/` object per record (1,000,000 small files, each fsync'd), which takes longer than
+/// the rest of the bench; the tiles are the same bytes either way.
+pub(super) fn nginx_served(
+    report: &mut Report,
+    http: std::net::SocketAddr,
+    dir: &std::path::Path,
+    size: u64,
+    window: Duration,
+) -> anyhow::Result<()> {
+    if !daylight_tests::nginx::available() {
+        report.add(
+            "nginx serving the same tiles",
+            format!("skipped: {} is not installed", daylight_tests::nginx::NGINX),
+        );
+        return Ok(());
+    }
+    let full = size / 256;
+    let agent = agent();
+    for kind in ["0", "entries"] {
+        for index in 0..full {
+            let path = format!(
+                "log/county-1/tile/{kind}/{}",
+                daylight_verifier::tile::encode_index(index)
+            );
+            let mut response = agent.get(&format!("http://{http}/{path}")).call()?;
+            anyhow::ensure!(response.status() == 200, "{path}: {}", response.status());
+            let body = response.body_mut().read_to_vec()?;
+            let file = dir.join(&path);
+            std::fs::create_dir_all(file.parent().context("a tile path has a parent")?)?;
+            std::fs::write(&file, body)?;
+        }
+    }
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let nginx = daylight_tests::nginx::Nginx::start_with_workers(dir, workers)?;
+    let base = nginx.url("");
+    tiles_at(
+        report,
+        &base,
+        &format!("nginx ({workers} workers) serving the same tiles from a directory:"),
+        size,
+        window,
+    )
+}
