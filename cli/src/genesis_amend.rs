@@ -2,7 +2,6 @@
 //! one (DESIGN §6b), with any edits; and `daylight genesis edit`: change a draft in place
 //! (of any version, before anyone signs it). The edits themselves are in `genesis_edit`.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use daylight_genesis::{Genesis, GenesisBuilder, SignedGenesis};
@@ -165,30 +164,19 @@ fn say_signers(
 }
 
 /// The keys listed in `draft` that `previous` does not know (current, earlier or revoked), as
-/// `member field key`.
+/// `member kind key`, the kind in words (`log key`, `witness key`, `operator key`, `attestor key`).
 fn introduced_keys(previous: &Genesis, draft: &GenesisBuilder) -> Vec<String> {
-    let mut known = BTreeSet::new();
-    for m in previous.members() {
-        let keys = [&m.log_key, &m.witness_key]
-            .into_iter()
-            .chain(&m.operators)
-            .chain(m.attestors.iter().map(|a| &a.key))
-            .chain(m.previous_log_keys.iter().map(|p| &p.key))
-            .chain(m.previous_witness_keys.iter().map(|p| &p.key))
-            .chain(m.revoked.iter().map(|r| &r.key));
-        known.extend(keys.map(|k| k.public_key()));
-    }
-    let mut new = Vec::new();
-    for m in draft.members() {
-        let keys = [("log key", &m.log_key), ("witness key", &m.witness_key)]
-            .into_iter()
-            .chain(m.operators.iter().map(|k| ("operator key", k)))
-            .chain(m.attestors.iter().map(|a| ("attestor key", &a.key)));
-        for (field, key) in keys {
-            if !known.contains(&key.public_key()) {
-                new.push(format!("{} {field} {key}", m.id));
-            }
-        }
-    }
-    new
+    draft
+        .new_keys(previous)
+        .into_iter()
+        .map(|new| {
+            let kind = match new.field.split('[').next() {
+                Some("log_key") => "log key",
+                Some("witness_key") => "witness key",
+                Some("operators") => "operator key",
+                _ => "attestor key",
+            };
+            format!("{} {kind} {}", new.member, new.key)
+        })
+        .collect()
 }

@@ -313,7 +313,7 @@ pub fn unix_time(seconds: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use daylight_genesis::{Genesis, GenesisBuilder, Member, Role, names};
     use daylight_verifier::{Hash, KeyType, SigningKey};
 
@@ -323,6 +323,26 @@ mod tests {
 
     fn key(name: &str, kind: KeyType) -> SigningKey {
         SigningKey::generate(name, kind).unwrap()
+    }
+
+    /// Member `id` of `network`, the `n`th (which numbers its peer id), named after its id,
+    /// with new log and witness keys; a county's parent is city-1. Returns its log key too.
+    pub(crate) fn member(network: &str, n: usize, id: &str, role: Role) -> (Member, SigningKey) {
+        let log = key(&names::log_key_name(network, id), KeyType::Ed25519);
+        let witness = key(&names::witness_key_name(network, id), KeyType::Cosignature);
+        let mut m = Member::new(
+            id,
+            role,
+            id,
+            "320200",
+            log.verifier(),
+            witness.verifier(),
+            &format!("12D3KooWPeer{n}"),
+        );
+        if role == Role::County {
+            m.parent = Some("city-1".into());
+        }
+        (m, log)
     }
 
     /// A signed version 1 of a city and two counties, with an operator key for county-1.
@@ -342,20 +362,7 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            let log = key(&names::log_key_name(NETWORK, id), KeyType::Ed25519);
-            let witness = key(&names::witness_key_name(NETWORK, id), KeyType::Cosignature);
-            let mut m = Member::new(
-                id,
-                role,
-                id,
-                "320200",
-                log.verifier(),
-                witness.verifier(),
-                &format!("12D3KooWPeer{n}"),
-            );
-            if role == Role::County {
-                m.parent = Some("city-1".into());
-            }
+            let (mut m, log) = member(NETWORK, n, id, role);
             if id == "county-1" {
                 m.operators.push(operator.verifier());
             }

@@ -13,132 +13,103 @@ use crate::error::{CliError, input};
 use crate::genesis_changes::{list_or_none, or_none, quoted, unix_time};
 use crate::genesis_cmd::{NewMember, new_member, resolve_key};
 
-/// The edits, as flags; any combination, applied in the order listed in `docs/cli.md`.
+/// The edits, as flags; any combination, applied in the order listed in `docs/cli.md`. The
+/// flags come in four groups, each under its heading in `--help`.
 #[derive(Args, Debug, Default, Clone)]
 pub struct Edits {
+    #[command(flatten, next_help_heading = "Add or change a member")]
+    member: MemberEdits,
+    #[command(flatten, next_help_heading = "Retire a member")]
+    retire: RetireEdits,
+    #[command(flatten, next_help_heading = "Rotate or revoke a key")]
+    keys: KeyEdits,
+    #[command(flatten, next_help_heading = "Network rules")]
+    rules: RuleEdits,
+}
+
+/// Adding a member, or changing a member's fields.
+#[derive(Args, Debug, Default, Clone)]
+struct MemberEdits {
     /// Add a member with this id (give --role, --name, --code, --log-key, --witness-key,
     /// --peer-id, and optionally --parent, --addr, --http, --operator, --attestor, --witness).
-    #[arg(long, value_name = "ID", help_heading = "Add or change a member")]
+    #[arg(long, value_name = "ID")]
     add_member: Option<String>,
     /// Change this member's fields given with --name, --code, --parent, --peer-id, --addr,
     /// --http (replace), --operator, --attestor (add a key).
-    #[arg(
-        long,
-        value_name = "ID",
-        conflicts_with = "add_member",
-        help_heading = "Add or change a member"
-    )]
+    #[arg(long, value_name = "ID", conflicts_with = "add_member")]
     set_member: Option<String>,
     /// city, county or auditor (with --add-member).
-    #[arg(long, value_parser = parse_role, requires = "add_member", help_heading = "Add or change a member")]
+    #[arg(long, value_parser = parse_role, requires = "add_member")]
     role: Option<Role>,
     /// Display name.
-    #[arg(long, help_heading = "Add or change a member")]
+    #[arg(long)]
     name: Option<String>,
     /// Administrative division code.
-    #[arg(long, help_heading = "Add or change a member")]
+    #[arg(long)]
     code: Option<String>,
     /// The parent member id.
-    #[arg(long, help_heading = "Add or change a member")]
+    #[arg(long)]
     parent: Option<String>,
     /// Log key (with --add-member; with --set-member only in a version-1 draft, where nothing
     /// was signed yet; later versions use --rotate-log-key).
-    #[arg(
-        long,
-        value_name = "VKEY|FILE",
-        help_heading = "Add or change a member"
-    )]
+    #[arg(long, value_name = "VKEY|FILE")]
     log_key: Option<String>,
     /// Witness key (like --log-key; later versions use --rotate-witness-key).
-    #[arg(
-        long,
-        value_name = "VKEY|FILE",
-        help_heading = "Add or change a member"
-    )]
+    #[arg(long, value_name = "VKEY|FILE")]
     witness_key: Option<String>,
     /// The libp2p peer id of the member's node (a new one rotates the node's identity).
-    #[arg(long, help_heading = "Add or change a member")]
+    #[arg(long)]
     peer_id: Option<String>,
     /// A libp2p listen multiaddr (repeatable, in order of preference; with --set-member,
     /// replaces the member's addresses).
-    #[arg(
-        long = "addr",
-        alias = "address",
-        value_name = "MULTIADDR",
-        help_heading = "Add or change a member"
-    )]
+    #[arg(long = "addr", alias = "address", value_name = "MULTIADDR")]
     addresses: Vec<String>,
     /// Base URL of the member's HTTP API.
-    #[arg(long, help_heading = "Add or change a member")]
+    #[arg(long)]
     http: Option<String>,
     /// An operator key to add (repeatable).
-    #[arg(
-        long = "operator",
-        alias = "add-operator",
-        value_name = "VKEY|FILE",
-        help_heading = "Add or change a member"
-    )]
+    #[arg(long = "operator", alias = "add-operator", value_name = "VKEY|FILE")]
     operators: Vec<String>,
     /// An attestor key to add, ROLE=VKEY|FILE (repeatable).
-    #[arg(
-        long = "attestor",
-        alias = "add-attestor",
-        value_name = "ROLE=VKEY",
-        help_heading = "Add or change a member"
-    )]
+    #[arg(long = "attestor", alias = "add-attestor", value_name = "ROLE=VKEY")]
     attestors: Vec<String>,
     /// A member that witnesses the new member's log (repeatable; with --add-member).
-    #[arg(
-        long = "witness",
-        value_name = "MEMBER",
-        requires = "add_member",
-        help_heading = "Add or change a member"
-    )]
+    #[arg(long = "witness", value_name = "MEMBER", requires = "add_member")]
     witnesses: Vec<String>,
+}
 
+/// Retiring a member at a checkpoint of its log.
+#[derive(Args, Debug, Default, Clone)]
+struct RetireEdits {
     /// Retire this member: its log ends at the checkpoint given by --at-size and --at-root, or
     /// --at-checkpoint.
-    #[arg(long, value_name = "ID", help_heading = "Retire a member")]
+    #[arg(long, value_name = "ID")]
     retire: Option<String>,
     /// Size of the retiring log's last checkpoint.
-    #[arg(
-        long,
-        value_name = "N",
-        requires = "retire",
-        requires = "at_root",
-        help_heading = "Retire a member"
-    )]
+    #[arg(long, value_name = "N", requires = "retire", requires = "at_root")]
     at_size: Option<u64>,
     /// Root of that checkpoint (base64, as in the checkpoint; or 64 hex digits).
-    #[arg(
-        long,
-        value_name = "B64",
-        requires = "retire",
-        requires = "at_size",
-        help_heading = "Retire a member"
-    )]
+    #[arg(long, value_name = "B64", requires = "retire", requires = "at_size")]
     at_root: Option<String>,
     /// That checkpoint, as a note signed by the member's log key (instead of --at-size and
     /// --at-root).
-    #[arg(long, value_name = "FILE", requires = "retire", conflicts_with_all = ["at_size", "at_root"], help_heading = "Retire a member")]
+    #[arg(long, value_name = "FILE", requires = "retire", conflicts_with_all = ["at_size", "at_root"])]
     at_checkpoint: Option<PathBuf>,
+}
 
+/// Rotating a log or witness key, revoking an operator or attestor key.
+#[derive(Args, Debug, Default, Clone)]
+struct KeyEdits {
     /// Rotate this member's log key to --key; the old key signs checkpoints up to the one
     /// given by --last-size and --last-root (or --last-checkpoint).
-    #[arg(
-        long,
-        value_name = "ID",
-        requires = "key",
-        help_heading = "Rotate or revoke a key"
-    )]
+    #[arg(long, value_name = "ID", requires = "key")]
     rotate_log_key: Option<String>,
     /// Size of the last checkpoint the old log key signed.
     #[arg(
         long,
         value_name = "N",
         requires = "rotate_log_key",
-        requires = "last_root",
-        help_heading = "Rotate or revoke a key"
+        requires = "last_root"
     )]
     last_size: Option<u64>,
     /// Root of that checkpoint (base64 or 64 hex digits).
@@ -146,13 +117,12 @@ pub struct Edits {
         long,
         value_name = "B64",
         requires = "rotate_log_key",
-        requires = "last_size",
-        help_heading = "Rotate or revoke a key"
+        requires = "last_size"
     )]
     last_root: Option<String>,
     /// That checkpoint, as a note signed by the old log key (instead of --last-size and
     /// --last-root).
-    #[arg(long, value_name = "FILE", requires = "rotate_log_key", conflicts_with_all = ["last_size", "last_root"], help_heading = "Rotate or revoke a key")]
+    #[arg(long, value_name = "FILE", requires = "rotate_log_key", conflicts_with_all = ["last_size", "last_root"])]
     last_checkpoint: Option<PathBuf>,
     /// Rotate this member's witness key to --key; the old key's cosignatures count when made
     /// before --until.
@@ -160,60 +130,45 @@ pub struct Edits {
         long,
         value_name = "ID",
         requires = "key",
-        conflicts_with = "rotate_log_key",
-        help_heading = "Rotate or revoke a key"
+        conflicts_with = "rotate_log_key"
     )]
     rotate_witness_key: Option<String>,
     /// Unix time (seconds) from which the old witness key's cosignatures stop counting, or
     /// `now` (the default).
-    #[arg(
-        long,
-        value_name = "UNIX|now",
-        requires = "rotate_witness_key",
-        help_heading = "Rotate or revoke a key"
-    )]
+    #[arg(long, value_name = "UNIX|now", requires = "rotate_witness_key")]
     until: Option<String>,
     /// Revoke an operator or attestor key (--key) of this member from --from-index of its log.
-    #[arg(long, value_name = "ID", requires = "key", requires = "from_index", conflicts_with_all = ["rotate_log_key", "rotate_witness_key"], help_heading = "Rotate or revoke a key")]
+    #[arg(long, value_name = "ID", requires = "key", requires = "from_index", conflicts_with_all = ["rotate_log_key", "rotate_witness_key"])]
     revoke: Option<String>,
     /// The first index of the log at which the revoked key's signatures stop counting.
-    #[arg(
-        long,
-        value_name = "N",
-        requires = "revoke",
-        help_heading = "Rotate or revoke a key"
-    )]
+    #[arg(long, value_name = "N", requires = "revoke")]
     from_index: Option<u64>,
     /// The key for --rotate-log-key, --rotate-witness-key (the new key) or --revoke (the
     /// revoked key; also its key name): a vkey, or a file holding the vkey or private key.
-    #[arg(
-        long,
-        value_name = "VKEY|FILE",
-        help_heading = "Rotate or revoke a key"
-    )]
+    #[arg(long, value_name = "VKEY|FILE")]
     key: Option<String>,
+}
 
+/// Witnesses, quorum, founder threshold, audit parameters, and removing a member.
+#[derive(Args, Debug, Default, Clone)]
+struct RuleEdits {
     /// Set the witnesses of a log: ID then a comma-separated list of member ids, or
     /// `default` (every other member that is not retired). Repeatable.
-    #[arg(long, num_args = 2, value_names = ["ID", "MEMBERS"], help_heading = "Network rules")]
+    #[arg(long, num_args = 2, value_names = ["ID", "MEMBERS"])]
     set_witnesses: Vec<String>,
     /// The witness cosignatures a citizen requires on each checkpoint.
-    #[arg(long, value_name = "N", help_heading = "Network rules")]
+    #[arg(long, value_name = "N")]
     quorum: Option<usize>,
     /// How many of this version's founders must sign the next version (default: a majority).
-    #[arg(long, value_name = "N", help_heading = "Network rules")]
+    #[arg(long, value_name = "N")]
     founder_threshold: Option<usize>,
     /// Set an audit parameter, e.g. idle_days=60 or approval_threshold.CNY=5000000 (`none`
     /// removes a currency). Repeatable.
-    #[arg(
-        long = "audit",
-        value_name = "NAME=VALUE",
-        help_heading = "Network rules"
-    )]
+    #[arg(long = "audit", value_name = "NAME=VALUE")]
     audit: Vec<String>,
     /// Remove a member from the draft (one added by mistake; a member of an earlier version
     /// is retired, never removed). Repeatable.
-    #[arg(long, value_name = "ID", help_heading = "Network rules")]
+    #[arg(long, value_name = "ID")]
     remove_member: Vec<String>,
 }
 
@@ -224,23 +179,24 @@ fn parse_role(text: &str) -> Result<Role, String> {
 impl Edits {
     /// Whether any edit was asked for.
     pub fn is_empty(&self) -> bool {
-        self.member_field().is_none()
-            && self.add_member.is_none()
-            && self.set_member.is_none()
-            && self.retire.is_none()
-            && self.rotate_log_key.is_none()
-            && self.rotate_witness_key.is_none()
-            && self.revoke.is_none()
-            && self.set_witnesses.is_empty()
-            && self.quorum.is_none()
-            && self.founder_threshold.is_none()
-            && self.audit.is_empty()
-            && self.remove_member.is_empty()
+        let (member, keys, rules) = (&self.member, &self.keys, &self.rules);
+        member.field_flag().is_none()
+            && member.add_member.is_none()
+            && member.set_member.is_none()
+            && self.retire.retire.is_none()
+            && keys.rotate_log_key.is_none()
+            && keys.rotate_witness_key.is_none()
+            && keys.revoke.is_none()
+            && rules.set_witnesses.is_empty()
+            && rules.quorum.is_none()
+            && rules.founder_threshold.is_none()
+            && rules.audit.is_empty()
+            && rules.remove_member.is_empty()
     }
 
     /// Whether a member is to be removed.
     pub fn removes_members(&self) -> bool {
-        !self.remove_member.is_empty()
+        !self.rules.remove_member.is_empty()
     }
 
     /// Applies every edit to `draft`, in a fixed order, and says what each changed.
@@ -251,21 +207,22 @@ impl Edits {
         draft: &mut GenesisBuilder,
         previous: Option<&Genesis>,
     ) -> Result<Vec<String>, CliError> {
+        let (member, keys) = (&self.member, &self.keys);
         let mut said = Vec::new();
-        if let Some(id) = &self.add_member {
-            said.push(self.add(draft, id)?);
-        } else if let Some(id) = &self.set_member {
-            said.extend(self.set(draft, id)?);
-        } else if let Some(flag) = self.member_field() {
+        if let Some(id) = &member.add_member {
+            said.push(member.add(draft, id)?);
+        } else if let Some(id) = &member.set_member {
+            said.extend(member.set(draft, id)?);
+        } else if let Some(flag) = member.field_flag() {
             return Err(input(format!(
                 "{flag} changes a member: name it with --add-member ID or --set-member ID"
             )));
         }
         let later_only = [
-            (self.rotate_log_key.is_some(), "--rotate-log-key"),
-            (self.rotate_witness_key.is_some(), "--rotate-witness-key"),
-            (self.revoke.is_some(), "--revoke"),
-            (self.retire.is_some(), "--retire"),
+            (keys.rotate_log_key.is_some(), "--rotate-log-key"),
+            (keys.rotate_witness_key.is_some(), "--rotate-witness-key"),
+            (keys.revoke.is_some(), "--revoke"),
+            (self.retire.retire.is_some(), "--retire"),
         ];
         if draft.sequence() == 1
             && let Some((_, flag)) = later_only.iter().find(|(given, _)| *given)
@@ -275,18 +232,31 @@ impl Edits {
                  where nothing was logged yet: change the member with --set-member instead"
             )));
         }
-        if let Some(id) = &self.rotate_log_key {
-            said.push(self.rotate_log(draft, id)?);
+        if let Some(id) = &keys.rotate_log_key {
+            said.push(keys.rotate_log(draft, id)?);
         }
-        if let Some(id) = &self.rotate_witness_key {
-            said.push(self.rotate_witness(draft, id)?);
+        if let Some(id) = &keys.rotate_witness_key {
+            said.push(keys.rotate_witness(draft, id)?);
         }
-        if let Some(id) = &self.revoke {
-            said.push(self.revoke(draft, id)?);
+        if let Some(id) = &keys.revoke {
+            said.push(keys.revoke(draft, id)?);
         }
-        if let Some(id) = &self.retire {
-            said.push(self.retire(draft, id)?);
+        if let Some(id) = &self.retire.retire {
+            said.push(self.retire.retire(draft, id)?);
         }
+        said.extend(self.rules.apply(draft, previous)?);
+        Ok(said)
+    }
+}
+
+impl RuleEdits {
+    /// Sets witnesses, quorum, founder threshold and audit parameters, and removes members.
+    fn apply(
+        &self,
+        draft: &mut GenesisBuilder,
+        previous: Option<&Genesis>,
+    ) -> Result<Vec<String>, CliError> {
+        let mut said = Vec::new();
         for pair in self.set_witnesses.chunks(2) {
             said.push(set_witnesses(draft, &pair[0], &pair[1])?);
         }
@@ -320,9 +290,11 @@ impl Edits {
         }
         Ok(said)
     }
+}
 
+impl MemberEdits {
     /// The first member field flag given, for the message when no member is named.
-    fn member_field(&self) -> Option<&'static str> {
+    fn field_flag(&self) -> Option<&'static str> {
         [
             (self.name.is_some(), "--name"),
             (self.code.is_some(), "--code"),
@@ -481,7 +453,9 @@ impl Edits {
         }
         Ok(said)
     }
+}
 
+impl KeyEdits {
     fn rotate_log(&self, draft: &mut GenesisBuilder, id: &str) -> Result<String, CliError> {
         let new_key = resolve_key(self.key.as_deref().unwrap_or_default(), "--key")?;
         let old_key = member_mut(draft, id)?.log_key.clone();
@@ -542,7 +516,9 @@ impl Edits {
              by the nodes and flagged by the audit)"
         ))
     }
+}
 
+impl RetireEdits {
     fn retire(&self, draft: &mut GenesisBuilder, id: &str) -> Result<String, CliError> {
         let log_key = member_mut(draft, id)?.log_key.clone();
         let (size, root) = point(

@@ -285,10 +285,11 @@ pub fn short(id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use daylight_genesis::{GenesisBuilder, Member, Role, SignedGenesis, names};
-    use daylight_verifier::{KeyType, SigningKey};
+    use daylight_genesis::{GenesisBuilder, Role, SignedGenesis};
+    use daylight_verifier::SigningKey;
 
     use super::*;
+    use crate::genesis_changes::tests::member;
 
     const NETWORK: &str = "pin.daylight";
 
@@ -297,28 +298,11 @@ mod tests {
         let mut draft = GenesisBuilder::new(network);
         draft.set_quorum(1);
         let mut keys = Vec::new();
-        for (n, (id, role, parent)) in [
-            ("city-1", Role::City, None),
-            ("county-1", Role::County, Some("city-1")),
-        ]
-        .into_iter()
-        .enumerate()
+        for (n, (id, role)) in [("city-1", Role::City), ("county-1", Role::County)]
+            .into_iter()
+            .enumerate()
         {
-            let log =
-                SigningKey::generate(&names::log_key_name(network, id), KeyType::Ed25519).unwrap();
-            let witness =
-                SigningKey::generate(&names::witness_key_name(network, id), KeyType::Cosignature)
-                    .unwrap();
-            let mut member = Member::new(
-                id,
-                role,
-                id,
-                "320200",
-                log.verifier(),
-                witness.verifier(),
-                &format!("12D3KooWPeer{n}"),
-            );
-            member.parent = parent.map(str::to_string);
+            let (member, log) = member(network, n, id, role);
             draft.add_member(member);
             keys.push(log);
         }

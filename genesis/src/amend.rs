@@ -225,6 +225,12 @@ impl GenesisBuilder {
         Ok(definition)
     }
 
+    /// The keys the draft lists that `previous` does not list anywhere (current, earlier or
+    /// revoked), in member order: each must sign the version (proof of possession).
+    pub fn new_keys(&self, previous: &Genesis) -> Vec<link::NewKey> {
+        link::new_keys(previous, self.members())
+    }
+
     /// Checks the draft against `previous` ([`GenesisBuilder::build_next`]) and signs it
     /// with `key`, starting the signed version the others then sign
     /// ([`SignedGenesis::sign_next`]).
@@ -260,7 +266,7 @@ impl SignedGenesis {
             .founders()
             .iter()
             .any(|f| f.log_key == public);
-        let new = link::new_keys(previous, &self.definition)
+        let new = link::new_keys(previous, self.definition.members())
             .iter()
             .any(|k| k.key == public);
         if !founder && !new {

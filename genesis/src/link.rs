@@ -231,40 +231,18 @@ fn dropped(field: &str, what: &str, key: &VerifierKey) -> (String, String) {
     )
 }
 
-/// The keys `next` lists (log, witness, operator and attestor keys) that `previous` does not
-/// list anywhere, in member order.
-pub(crate) fn new_keys(previous: &Genesis, next: &Definition) -> Vec<NewKey> {
-    let mut known: BTreeSet<[u8; 32]> = BTreeSet::new();
-    for m in previous.members() {
-        let keys = [&m.log_key, &m.witness_key]
-            .into_iter()
-            .chain(&m.operators)
-            .chain(m.attestors.iter().map(|a| &a.key))
-            .chain(m.previous_log_keys.iter().map(|p| &p.key))
-            .chain(m.previous_witness_keys.iter().map(|p| &p.key))
-            .chain(m.revoked.iter().map(|r| &r.key));
-        known.extend(keys.map(VerifierKey::public_key));
-    }
+/// The keys `members` list (log, witness, operator and attestor keys) that `previous` does not
+/// list anywhere (current, earlier or revoked), in member order.
+pub(crate) fn new_keys(previous: &Genesis, members: &[Member]) -> Vec<NewKey> {
+    let known: BTreeSet<[u8; 32]> = previous
+        .members()
+        .iter()
+        .flat_map(Member::all_keys)
+        .map(|(_, key)| key.public_key())
+        .collect();
     let mut new = Vec::new();
-    for m in next.members() {
-        let keys = [
-            ("log_key".to_string(), &m.log_key),
-            ("witness_key".to_string(), &m.witness_key),
-        ]
-        .into_iter()
-        .chain(
-            m.operators
-                .iter()
-                .enumerate()
-                .map(|(i, k)| (format!("operators[{i}]"), k)),
-        )
-        .chain(
-            m.attestors
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (format!("attestors[{i}].key"), &a.key)),
-        );
-        for (field, key) in keys {
+    for m in members {
+        for (field, key) in m.current_keys() {
             if !known.contains(&key.public_key()) {
                 new.push(NewKey {
                     member: m.id.clone(),
@@ -295,7 +273,7 @@ pub(crate) fn signature_status(
             unsigned.push(founder.id.clone());
         }
     }
-    let proofs_missing = new_keys(previous, &next.definition)
+    let proofs_missing = new_keys(previous, next.definition.members())
         .into_iter()
         .filter(|k| !has_proof(next, &k.key))
         .collect();

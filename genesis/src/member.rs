@@ -154,6 +154,53 @@ impl Member {
         self.retired.is_some()
     }
 
+    /// The keys the member lists now, each with the field that holds it: `log_key`,
+    /// `witness_key`, `operators[i]` and `attestors[i].key`, in that order.
+    pub(crate) fn current_keys(&self) -> impl Iterator<Item = (String, &VerifierKey)> {
+        [
+            ("log_key".to_string(), &self.log_key),
+            ("witness_key".to_string(), &self.witness_key),
+        ]
+        .into_iter()
+        .chain(
+            self.operators
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (format!("operators[{i}]"), k)),
+        )
+        .chain(
+            self.attestors
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (format!("attestors[{i}].key"), &a.key)),
+        )
+    }
+
+    /// Every key the member lists, each with its field: the current ones
+    /// ([`Member::current_keys`]), then `previous_log_keys[i].key`,
+    /// `previous_witness_keys[i].key` and `revoked[i].key`.
+    pub(crate) fn all_keys(&self) -> impl Iterator<Item = (String, &VerifierKey)> {
+        self.current_keys()
+            .chain(
+                self.previous_log_keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (format!("previous_log_keys[{i}].key"), &p.key)),
+            )
+            .chain(
+                self.previous_witness_keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (format!("previous_witness_keys[{i}].key"), &p.key)),
+            )
+            .chain(
+                self.revoked
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (format!("revoked[{i}].key"), &r.key)),
+            )
+    }
+
     /// The attestor keys of one role.
     pub fn attestors_with_role<'a>(
         &'a self,

@@ -225,42 +225,7 @@ fn check_history_keys(network: &str, m: &Member) -> Result<(), GenesisError> {
 fn check_unique_keys(members: &[Member]) -> Result<(), GenesisError> {
     let mut seen: BTreeMap<[u8; 32], String> = BTreeMap::new();
     for m in members {
-        let keys = [
-            ("log_key".to_string(), &m.log_key),
-            ("witness_key".to_string(), &m.witness_key),
-        ]
-        .into_iter()
-        .chain(
-            m.operators
-                .iter()
-                .enumerate()
-                .map(|(i, k)| (format!("operators[{i}]"), k)),
-        )
-        .chain(
-            m.attestors
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (format!("attestors[{i}].key"), &a.key)),
-        )
-        .chain(
-            m.previous_log_keys
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (format!("previous_log_keys[{i}].key"), &p.key)),
-        )
-        .chain(
-            m.previous_witness_keys
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (format!("previous_witness_keys[{i}].key"), &p.key)),
-        )
-        .chain(
-            m.revoked
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (format!("revoked[{i}].key"), &r.key)),
-        );
-        for (field, key) in keys {
+        for (field, key) in m.all_keys() {
             let place = format!("{} {field}", m.id);
             if let Some(first) = seen.insert(key.public_key(), place.clone()) {
                 return Err(GenesisError::DuplicateKey {

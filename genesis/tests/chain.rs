@@ -9,6 +9,7 @@ use common::versions::{
 };
 use common::{keys_for, sign_all};
 use daylight_genesis::{Genesis, GenesisBuilder, GenesisChain, GenesisError, SignedGenesis};
+use daylight_verifier::SigningKey;
 use daylight_verifier::hash::Hash;
 
 #[test]
@@ -191,15 +192,19 @@ fn a_missing_proof_of_possession_is_refused() {
     ));
 }
 
+/// Why version 1's chain refuses `draft` forged: signed by `signers` with no check at all.
+fn extend_forged(v1: &Genesis, draft: &GenesisBuilder, signers: &[&SigningKey]) -> GenesisError {
+    GenesisChain::new(v1.clone())
+        .unwrap()
+        .extend(forge(&draft.to_text(), signers))
+        .unwrap_err()
+}
+
 #[test]
 fn a_wrong_previous_or_sequence_is_refused() {
     let v = versions();
     let v1 = v.v1();
-    let founders = [
-        v.log("city-320200"),
-        v.log(ROTATED),
-        v.log("auditor-320200"),
-    ];
+    let founders = v.logs(&["city-320200", ROTATED, "auditor-320200"]);
 
     // Names another version as previous.
     let mut draft = GenesisBuilder::next_version(&v1);
@@ -209,11 +214,7 @@ fn a_wrong_previous_or_sequence_is_refused() {
         matches!(e, GenesisError::WrongPrevious { sequence: 2, .. }),
         "{e}"
     );
-    let forged = forge(&draft.to_text(), &founders);
-    let e = GenesisChain::new(v1.clone())
-        .unwrap()
-        .extend(forged)
-        .unwrap_err();
+    let e = extend_forged(&v1, &draft, &founders);
     assert!(matches!(e, GenesisError::WrongPrevious { .. }), "{e}");
     assert!(e.to_string().contains(v1.id()), "{e}");
 
@@ -228,8 +229,7 @@ fn a_wrong_previous_or_sequence_is_refused() {
             found: 3
         }
     );
-    let forged = forge(&draft.to_text(), &founders);
-    let e = GenesisChain::new(v1).unwrap().extend(forged).unwrap_err();
+    let e = extend_forged(&v1, &draft, &founders);
     assert_eq!(
         e,
         GenesisError::ChainGap {
@@ -243,12 +243,7 @@ fn a_wrong_previous_or_sequence_is_refused() {
 fn a_dropped_member_or_key_is_refused() {
     let v = versions();
     let v1 = v.v1();
-    let founders = [
-        v.log("city-320200"),
-        v.log(ROTATED),
-        v.log("auditor-320200"),
-        v.log(REVOKING),
-    ];
+    let founders = v.logs(&["city-320200", ROTATED, "auditor-320200", REVOKING]);
 
     // A member disappears.
     let mut draft = GenesisBuilder::next_version(&v1);
@@ -263,12 +258,7 @@ fn a_dropped_member_or_key_is_refused() {
         "{e}"
     );
     assert!(e.to_string().contains("retire it"), "{e}");
-    let forged = forge(&draft.to_text(), &founders);
-    let e2 = GenesisChain::new(v1.clone())
-        .unwrap()
-        .extend(forged)
-        .unwrap_err();
-    assert_eq!(e2, e);
+    assert_eq!(extend_forged(&v1, &draft, &founders), e);
 
     // An operator key disappears without being revoked.
     let mut draft = GenesisBuilder::next_version(&v1);
@@ -279,14 +269,7 @@ fn a_dropped_member_or_key_is_refused() {
         "{e}"
     );
     assert!(e.to_string().contains("revoke_key"), "{e}");
-    let forged = forge(&draft.to_text(), &founders);
-    assert_eq!(
-        GenesisChain::new(v1.clone())
-            .unwrap()
-            .extend(forged)
-            .unwrap_err(),
-        e
-    );
+    assert_eq!(extend_forged(&v1, &draft, &founders), e);
 
     // An attestor key disappears without being revoked.
     let mut draft = GenesisBuilder::next_version(&v1);

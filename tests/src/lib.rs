@@ -76,6 +76,53 @@ pub struct MemberKeys {
     pub peer_id: String,
 }
 
+impl MemberKeys {
+    /// New keys for member `id` of [`NETWORK`] (log, witness, a clerk's operator key and a
+    /// libp2p identity), the log, witness and identity keys written to `dir` as
+    /// `<id>.log.key`, `<id>.witness.key` and `<id>.p2p.key`.
+    pub fn generate(dir: &Path, id: &str) -> anyhow::Result<MemberKeys> {
+        let log = SigningKey::generate(&names::log_key_name(NETWORK, id), KeyType::Ed25519)?;
+        let witness =
+            SigningKey::generate(&names::witness_key_name(NETWORK, id), KeyType::Cosignature)?;
+        let operator = SigningKey::generate(
+            &names::operator_key_name(NETWORK, id, "clerk"),
+            KeyType::Ed25519,
+        )?;
+        let (p2p_key, peer) = daylight_node::network::generate_identity()?;
+        let log_key_file = dir.join(format!("{id}.log.key"));
+        let witness_key_file = dir.join(format!("{id}.witness.key"));
+        let p2p_key_file = dir.join(format!("{id}.p2p.key"));
+        std::fs::write(&log_key_file, log.to_private_key_string())?;
+        std::fs::write(&witness_key_file, witness.to_private_key_string())?;
+        std::fs::write(&p2p_key_file, p2p_key)?;
+        Ok(MemberKeys {
+            log,
+            witness,
+            operator,
+            log_key_file,
+            witness_key_file,
+            p2p_key_file,
+            peer_id: peer.to_string(),
+        })
+    }
+
+    /// The genesis entry of member `id` with these keys, named `<id> bureau`, in `division`,
+    /// with the clerk's operator key; no parent, addresses or witnesses yet.
+    pub fn member(&self, id: &str, role: Role, division: &str) -> Member {
+        let mut member = Member::new(
+            id,
+            role,
+            &format!("{id} bureau"),
+            division,
+            self.log.verifier(),
+            self.witness.verifier(),
+            &self.peer_id,
+        );
+        member.operators = vec![self.operator.verifier()];
+        member
+    }
+}
+
 /// A test network: members, their keys on disk, and the signed genesis file.
 pub struct TestNetwork {
     /// Holds every file of the network.
@@ -155,47 +202,13 @@ impl TestNetwork {
         draft.set_quorum(quorum);
         let mut keys = BTreeMap::new();
         for (n, (id, role, parent)) in members.into_iter().enumerate() {
-            let log = SigningKey::generate(&names::log_key_name(NETWORK, &id), KeyType::Ed25519)?;
-            let witness =
-                SigningKey::generate(&names::witness_key_name(NETWORK, &id), KeyType::Cosignature)?;
-            let operator = SigningKey::generate(
-                &names::operator_key_name(NETWORK, &id, "clerk"),
-                KeyType::Ed25519,
-            )?;
-            let (p2p_key, peer) = daylight_node::network::generate_identity()?;
-            let peer_id = peer.to_string();
-            let mut member = Member::new(
-                &id,
-                role,
-                &format!("{id} bureau"),
-                &format!("32{n:04}"),
-                log.verifier(),
-                witness.verifier(),
-                &peer_id,
-            );
+            let member_keys = MemberKeys::generate(dir.path(), &id)?;
+            let mut member = member_keys.member(&id, role, &format!("32{n:04}"));
             member.witnesses = witnesses(&id);
             member.addresses = addresses(&id);
             member.parent = parent;
-            member.operators = vec![operator.verifier()];
             draft.add_member(member);
-            let log_key_file = dir.path().join(format!("{id}.log.key"));
-            let witness_key_file = dir.path().join(format!("{id}.witness.key"));
-            let p2p_key_file = dir.path().join(format!("{id}.p2p.key"));
-            std::fs::write(&log_key_file, log.to_private_key_string())?;
-            std::fs::write(&witness_key_file, witness.to_private_key_string())?;
-            std::fs::write(&p2p_key_file, p2p_key)?;
-            keys.insert(
-                id,
-                MemberKeys {
-                    log,
-                    witness,
-                    operator,
-                    log_key_file,
-                    witness_key_file,
-                    p2p_key_file,
-                    peer_id,
-                },
-            );
+            keys.insert(id, member_keys);
         }
         let mut founders = keys.values();
         let first = founders.next().context("no members")?;
@@ -264,6 +277,34 @@ impl TestNetwork {
         }
         Ok(data.join("node.toml"))
     }
+
+    /// [`TestNetwork::init_node`] for each of `members`: their configuration files, in order.
+    pub fn init_nodes(&self, members: &[&str]) -> anyhow::Result<Vec<PathBuf>> {
+        members.iter().map(|m| self.init_node(m)).collect()
+    }
+
+    /// Initialises and starts the nodes of `members` ([`start_nodes`]).
+    pub fn start_nodes(&self, members: &[&str]) -> anyhow::Result<Vec<NodeProcess>> {
+        start_nodes(&self.init_nodes(members)?)
+    }
+}
+
+/// Starts the node of `configs[0]` and makes it the bootstrap of every other configuration.
+pub fn start_bootstrap(configs: &[PathBuf]) -> anyhow::Result<NodeProcess> {
+    let first = NodeProcess::start(&configs[0])?;
+    for config in &configs[1..] {
+        set_bootstrap(config, std::slice::from_ref(&first.p2p))?;
+    }
+    Ok(first)
+}
+
+/// Starts the nodes of `configs`: the first, then the others with it as their bootstrap.
+pub fn start_nodes(configs: &[PathBuf]) -> anyhow::Result<Vec<NodeProcess>> {
+    let mut nodes = vec![start_bootstrap(configs)?];
+    for config in &configs[1..] {
+        nodes.push(NodeProcess::start(config)?);
+    }
+    Ok(nodes)
 }
 
 /// A city, `counties` counties under it and an auditor: (id, role, parent).

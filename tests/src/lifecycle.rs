@@ -6,28 +6,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use daylight_genesis::{Genesis, GenesisBuilder, GenesisChain, Member, Role, SignedGenesis, names};
-use daylight_verifier::{KeyType, SigningKey};
+use daylight_genesis::{Genesis, GenesisBuilder, GenesisChain, Member, Role, SignedGenesis};
+use daylight_verifier::SigningKey;
 use serde_json::Value;
 
-use crate::{NETWORK, NodeProcess, TestNetwork, cli_binary, get, unused_port, wait_until};
+use crate::{MemberKeys, NodeProcess, TestNetwork, cli_binary, get, unused_port, wait_until};
 
 /// A member a later version adds: its keys, written where `daylight-node init` reads them.
 pub struct NewMember {
     /// Its member id.
     pub id: String,
-    /// Signs its log.
-    pub log: SigningKey,
-    /// Cosigns other logs.
-    pub witness: SigningKey,
-    /// Signs its records.
-    pub operator: SigningKey,
-    /// Where the log key is written.
-    pub log_key_file: PathBuf,
-    /// Where the witness key is written.
-    pub witness_key_file: PathBuf,
-    /// Where the libp2p identity key is written.
-    pub p2p_key_file: PathBuf,
+    /// Its keys and their files.
+    pub keys: MemberKeys,
     /// Its entry in the version that adds it.
     pub member: Member,
 }
@@ -35,43 +25,13 @@ pub struct NewMember {
 impl NewMember {
     /// A county under city-1, listening at a free loopback port the version lists.
     pub fn county(network: &TestNetwork, id: &str) -> anyhow::Result<NewMember> {
-        let log = SigningKey::generate(&names::log_key_name(NETWORK, id), KeyType::Ed25519)?;
-        let witness =
-            SigningKey::generate(&names::witness_key_name(NETWORK, id), KeyType::Cosignature)?;
-        let operator = SigningKey::generate(
-            &names::operator_key_name(NETWORK, id, "clerk"),
-            KeyType::Ed25519,
-        )?;
-        let (p2p, peer) = daylight_node::network::generate_identity()?;
-        let mut member = Member::new(
-            id,
-            Role::County,
-            &format!("{id} bureau"),
-            "320299",
-            log.verifier(),
-            witness.verifier(),
-            &peer.to_string(),
-        );
+        let keys = MemberKeys::generate(network.dir.path(), id)?;
+        let mut member = keys.member(id, Role::County, "320299");
         member.parent = Some("city-1".into());
-        member.operators = vec![operator.verifier()];
         member.addresses = vec![format!("/ip4/127.0.0.1/tcp/{}", unused_port())];
-        let dir = network.dir.path();
-        let (log_key_file, witness_key_file, p2p_key_file) = (
-            dir.join(format!("{id}.log.key")),
-            dir.join(format!("{id}.witness.key")),
-            dir.join(format!("{id}.p2p.key")),
-        );
-        std::fs::write(&log_key_file, log.to_private_key_string())?;
-        std::fs::write(&witness_key_file, witness.to_private_key_string())?;
-        std::fs::write(&p2p_key_file, p2p)?;
         Ok(NewMember {
             id: id.to_string(),
-            log,
-            witness,
-            operator,
-            log_key_file,
-            witness_key_file,
-            p2p_key_file,
+            keys,
             member,
         })
     }
@@ -88,11 +48,11 @@ impl NewMember {
             .arg("--data")
             .arg(data)
             .arg("--log-key")
-            .arg(&self.log_key_file)
+            .arg(&self.keys.log_key_file)
             .arg("--witness-key")
-            .arg(&self.witness_key_file)
+            .arg(&self.keys.witness_key_file)
             .arg("--p2p-key")
-            .arg(&self.p2p_key_file)
+            .arg(&self.keys.p2p_key_file)
             .output()?;
         anyhow::ensure!(
             out.status.success(),
@@ -115,7 +75,7 @@ pub fn version_adding(
     sign_version(
         &draft,
         previous,
-        &[&new.log, &new.witness, &new.operator],
+        &[&new.keys.log, &new.keys.witness, &new.keys.operator],
         founders,
     )
 }
@@ -231,6 +191,11 @@ impl Run {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or(Value::Null)
     }
+
+    /// Everything it printed: standard output, then standard error.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
 }
 
 /// Runs the `daylight` binary of this build with `args` (without `DAYLIGHT_HOME`).
@@ -248,6 +213,7 @@ pub fn daylight(args: &[&str]) -> Run {
 }
 
 /// Asserts that `run` exited with `code`; returns it.
+#[track_caller]
 pub fn expect(code: i32, run: Run) -> Run {
     assert_eq!(
         run.code, code,
@@ -258,6 +224,7 @@ pub fn expect(code: i32, run: Run) -> Run {
 }
 
 /// Asserts that `run` succeeded; returns it.
+#[track_caller]
 pub fn ok(run: Run) -> Run {
     expect(0, run)
 }
@@ -270,4 +237,74 @@ pub fn p(path: &Path) -> &str {
 /// Asserts that `text` contains `wanted`.
 pub fn assert_contains(text: &str, wanted: &str) {
     assert!(text.contains(wanted), "{wanted:?} not in:\n{text}");
+}
+
+/// `daylight genesis amend --genesis CURRENT --out DRAFT` with the edit flags `edits`.
+pub fn genesis_amend(current: &Path, draft: &Path, edits: &[&str]) -> Run {
+    let mut args = vec![
+        "genesis",
+        "amend",
+        "--genesis",
+        p(current),
+        "--out",
+        p(draft),
+    ];
+    args.extend(edits);
+    daylight(&args)
+}
+
+/// `daylight genesis update --pinned PIN --node NODE`.
+pub fn genesis_update(pin: &Path, node: &str) -> Run {
+    daylight(&["genesis", "update", "--pinned", p(pin), "--node", node])
+}
+
+/// `daylight [--json] --data-dir DATA verify --genesis PIN --node NODE RID`.
+pub fn verify_at_node(json: bool, data: &Path, pin: &Path, node: &str, rid: &str) -> Run {
+    let args = [
+        "--data-dir",
+        p(data),
+        "verify",
+        "--genesis",
+        p(pin),
+        "--node",
+        node,
+        rid,
+    ];
+    match json {
+        true => daylight(&[&["--json"][..], &args].concat()),
+        false => daylight(&args),
+    }
+}
+
+/// `daylight receipt fetch --genesis PIN --node NODE RID --out RECEIPT`.
+pub fn receipt_fetch(pin: &Path, node: &str, rid: &str, receipt: &Path) -> Run {
+    daylight(&[
+        "receipt",
+        "fetch",
+        "--genesis",
+        p(pin),
+        "--node",
+        node,
+        rid,
+        "--out",
+        p(receipt),
+    ])
+}
+
+/// `daylight receipt verify --genesis PIN RECEIPT`.
+pub fn receipt_verify(pin: &Path, receipt: &Path) -> Run {
+    daylight(&["receipt", "verify", "--genesis", p(pin), p(receipt)])
+}
+
+/// `daylight genesis sign DRAFT --key KEY --previous PREVIOUS`.
+pub fn genesis_sign(draft: &Path, key: &Path, previous: &Path) -> Run {
+    daylight(&[
+        "genesis",
+        "sign",
+        p(draft),
+        "--key",
+        p(key),
+        "--previous",
+        p(previous),
+    ])
 }

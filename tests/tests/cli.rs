@@ -9,12 +9,12 @@
 //! checkpoints in either order, and a node names both places of a rid submitted twice.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use daylight_genesis::Genesis;
+use daylight_tests::lifecycle::{daylight, ok, p};
 use daylight_tests::{
-    NodeProcess, TempDir, TestNetwork, cli_binary, get, post_json, set_bootstrap, signed_receipt,
+    NodeProcess, TempDir, TestNetwork, get, post_json, set_bootstrap, signed_receipt,
 };
 use daylight_verifier::bundle::ProofBundle;
 use daylight_verifier::checkpoint::{Checkpoint, SignedCheckpoint};
@@ -24,45 +24,6 @@ use daylight_verifier::{Hash, KeyType, SigningKey};
 use serde_json::{Value, json};
 
 const DEADLINE: Duration = Duration::from_secs(60);
-
-/// One run of the CLI.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or(Value::Null)
-    }
-}
-
-fn daylight(args: &[&str]) -> Run {
-    let out = Command::new(cli_binary().expect("build the CLI: cargo build -p daylight-cli"))
-        .args(args)
-        .env_remove("DAYLIGHT_HOME")
-        .output()
-        .expect("run daylight");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn ok(run: Run) -> Run {
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-    run
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
 
 /// A city and a county (quorum 1) running as real nodes that cosign each other, with each
 /// member's operator key on disk.

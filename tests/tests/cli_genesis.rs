@@ -16,12 +16,16 @@ use std::process::Command;
 use std::time::Duration;
 
 use daylight_genesis::GenesisChain;
-use daylight_tests::lifecycle::{self, assert_contains, daylight, expect, ok, p};
+use daylight_tests::lifecycle::{
+    self, assert_contains, daylight, expect, genesis_amend, genesis_sign, genesis_update, ok, p,
+    receipt_fetch, receipt_verify, verify_at_node,
+};
 use daylight_tests::nginx::{self, Nginx};
 use daylight_tests::{
     NodeProcess, TempDir, TestNetwork, get, node_binary, post_json, set_bootstrap, signed_receipt,
     wait_until,
 };
+use daylight_verifier::SigningKey;
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -61,52 +65,40 @@ fn amend_sign_and_verify_name_who_is_missing() {
     );
     let (_, peer) = daylight_node::network::generate_identity().expect("identity");
     let draft = dir.join("v2.draft");
-    let amended = ok(daylight(&[
-        "genesis",
-        "amend",
-        "--genesis",
-        p(&genesis),
-        "--out",
-        p(&draft),
-        "--add-member",
-        "county-2",
-        "--role",
-        "county",
-        "--name",
-        "county-2 bureau",
-        "--code",
-        "320099",
-        "--parent",
-        "city-1",
-        "--log-key",
-        p(&log),
-        "--witness-key",
-        p(&witness),
-        "--peer-id",
-        &peer.to_string(),
-        "--operator",
-        p(&operator),
-        "--audit",
-        "idle_days=60",
-        "--audit",
-        "approval_threshold.CNY=5000000",
-    ]));
+    let amended = ok(genesis_amend(
+        &genesis,
+        &draft,
+        &[
+            "--add-member",
+            "county-2",
+            "--role",
+            "county",
+            "--name",
+            "county-2 bureau",
+            "--code",
+            "320099",
+            "--parent",
+            "city-1",
+            "--log-key",
+            p(&log),
+            "--witness-key",
+            p(&witness),
+            "--peer-id",
+            &peer.to_string(),
+            "--operator",
+            p(&operator),
+            "--audit",
+            "idle_days=60",
+            "--audit",
+            "approval_threshold.CNY=5000000",
+        ],
+    ));
     assert_contains(&amended.stdout, "Drafted genesis version 2");
     assert_contains(&amended.stdout, "added member county-2");
     assert_contains(&amended.stdout, "idle_days set to 60 (was 90)");
     assert_contains(&amended.stdout, "2 of the 3 founder(s) of version 1");
 
-    let sign = |key: &Path| {
-        daylight(&[
-            "genesis",
-            "sign",
-            p(&draft),
-            "--key",
-            p(key),
-            "--previous",
-            p(&genesis),
-        ])
-    };
+    let sign = |key: &Path| genesis_sign(&draft, key, &genesis);
     let verify = || {
         daylight(&[
             "--json",
@@ -195,20 +187,18 @@ fn amend_sign_and_verify_name_who_is_missing() {
 
     // Version 3 from the chain: retire the auditor; a member of version 2 is never removed.
     let v3 = dir.join("v3.draft");
-    let run = ok(daylight(&[
-        "genesis",
-        "amend",
-        "--genesis",
-        p(&chain_file),
-        "--out",
-        p(&v3),
-        "--retire",
-        "auditor-1",
-        "--at-size",
-        "0",
-        "--at-root",
-        &daylight_verifier::Hash::digest(b"").to_base64(),
-    ]));
+    let run = ok(genesis_amend(
+        &chain_file,
+        &v3,
+        &[
+            "--retire",
+            "auditor-1",
+            "--at-size",
+            "0",
+            "--at-root",
+            &daylight_verifier::Hash::digest(b"").to_base64(),
+        ],
+    ));
     assert_contains(&run.stdout, "auditor-1 retired");
     let run = expect(
         2,
@@ -254,6 +244,17 @@ impl Net {
     }
 }
 
+/// Posts a county-1 receipt `rid` of `minor` fen, signed by `operator`, to `node`.
+fn publish(node: &NodeProcess, operator: &SigningKey, rid: &str, minor: u64) {
+    let record = signed_receipt(operator, rid, minor);
+    let reply = post_json(
+        &node.url("/v1/records"),
+        &serde_json::to_vec(&record).unwrap(),
+    )
+    .unwrap();
+    assert!(reply.status < 300, "{}", reply.text());
+}
+
 /// Waits until `node` serves a checkpoint of county-1's log of at least `size` entries that
 /// the chain's latest version trusts.
 fn wait_quorum(node: &NodeProcess, chain: &GenesisChain, size: u64) {
@@ -278,13 +279,7 @@ fn a_pin_of_version_1_follows_the_chain_the_nodes_serve() {
 
     // Version 1's clerk logs entry 0.
     let old_operator = &net.network.keys["county-1"].operator;
-    let record = signed_receipt(old_operator, "county-1-2024-rcpt-0000", 100);
-    let reply = post_json(
-        &net.county.url("/v1/records"),
-        &serde_json::to_vec(&record).unwrap(),
-    )
-    .unwrap();
-    assert!(reply.status < 300, "{}", reply.text());
+    publish(&net.county, old_operator, "county-1-2024-rcpt-0000", 100);
     wait_quorum(&net.county, &v1, 1);
 
     // Version 2: a new clerk key, the old one revoked from index 1.
@@ -295,41 +290,31 @@ fn a_pin_of_version_1_follows_the_chain_the_nodes_serve() {
         "county-1.clerk2.key",
     );
     let draft = dir.join("v2.note");
-    let run = ok(daylight(&[
-        "genesis",
-        "amend",
-        "--genesis",
-        p(&genesis),
-        "--out",
-        p(&draft),
-        "--set-member",
-        "county-1",
-        "--operator",
-        p(&new_operator),
-        "--revoke",
-        "county-1",
-        "--key",
-        &old_operator.verifier().to_string(),
-        "--from-index",
-        "1",
-        "--audit",
-        "idle_days=60",
-    ]));
+    let run = ok(genesis_amend(
+        &genesis,
+        &draft,
+        &[
+            "--set-member",
+            "county-1",
+            "--operator",
+            p(&new_operator),
+            "--revoke",
+            "county-1",
+            "--key",
+            &old_operator.verifier().to_string(),
+            "--from-index",
+            "1",
+            "--audit",
+            "idle_days=60",
+        ],
+    ));
     assert_contains(&run.stdout, "revoked");
     for key in [
         net.network.keys["city-1"].log_key_file.clone(),
         net.network.keys["county-1"].log_key_file.clone(),
         new_operator.clone(),
     ] {
-        ok(daylight(&[
-            "genesis",
-            "sign",
-            p(&draft),
-            "--key",
-            p(&key),
-            "--previous",
-            p(&genesis),
-        ]));
+        ok(genesis_sign(&draft, &key, &genesis));
     }
     for node in [&net.county, &net.city] {
         let reply = post_json(&node.url("/v1/genesis"), &std::fs::read(&draft).unwrap()).unwrap();
@@ -344,45 +329,26 @@ fn a_pin_of_version_1_follows_the_chain_the_nodes_serve() {
         std::fs::read_to_string(&new_operator).unwrap().trim(),
     )
     .unwrap();
-    let record = signed_receipt(&new_key, "county-1-2024-rcpt-0001", 200);
-    let reply = post_json(
-        &net.county.url("/v1/records"),
-        &serde_json::to_vec(&record).unwrap(),
-    )
-    .unwrap();
-    assert!(reply.status < 300, "{}", reply.text());
+    publish(&net.county, &new_key, "county-1-2024-rcpt-0001", 200);
     wait_quorum(&net.county, &v2, 2);
 
     // A citizen pinned to version 1 verifies both records: the chain is followed from the pin.
     let pinned_v1 = dir.join("citizen-v1.note");
     std::fs::write(&pinned_v1, &v1_bytes).unwrap();
     for rid in ["county-1-2024-rcpt-0001", "county-1-2024-rcpt-0000"] {
-        let run = ok(daylight(&[
-            "--json",
-            "--data-dir",
-            p(&data),
-            "verify",
-            "--genesis",
-            p(&pinned_v1),
-            "--node",
-            &county,
-            rid,
-        ]));
+        let run = ok(verify_at_node(true, &data, &pinned_v1, &county, rid));
         let report = run.json();
         assert_eq!(report["genesis_chain"]["pinned"]["sequence"], 1, "{report}");
         assert_eq!(report["genesis_chain"]["using"]["sequence"], 2, "{report}");
         assert_eq!(report["genesis_chain"]["followed_from"], county.as_str());
     }
-    let run = ok(daylight(&[
-        "--data-dir",
-        p(&data),
-        "verify",
-        "--genesis",
-        p(&pinned_v1),
-        "--node",
+    let run = ok(verify_at_node(
+        false,
+        &data,
+        &pinned_v1,
         &county,
         "county-1-2024-rcpt-0001",
-    ]));
+    ));
     assert_contains(&run.stdout, "followed the chain served by");
     assert_contains(&run.stdout, "clerk2");
     let run = ok(daylight(&[
@@ -409,18 +375,7 @@ fn a_pin_of_version_1_follows_the_chain_the_nodes_serve() {
         });
         let server = Nginx::start(published.path()).unwrap();
         let copy = server.url("");
-        let from_copy = |pin: &Path, rid: &str| {
-            daylight(&[
-                "--data-dir",
-                p(&data),
-                "verify",
-                "--genesis",
-                p(pin),
-                "--node",
-                &copy,
-                rid,
-            ])
-        };
+        let from_copy = |pin: &Path, rid: &str| verify_at_node(false, &data, pin, &copy, rid);
         let run = ok(from_copy(&pinned_v1, "county-1-2024-rcpt-0000"));
         assert_contains(&run.stdout, "does not serve the genesis chain");
         let run = expect(1, from_copy(&pinned_v1, "county-1-2024-rcpt-0001"));
@@ -435,33 +390,18 @@ fn a_pin_of_version_1_follows_the_chain_the_nodes_serve() {
 
     // Offline, the pin is used as it is: version 1 does not know the new clerk.
     let receipt = dir.join("rcpt-1.tlog-proof");
-    let run = ok(daylight(&[
-        "receipt",
-        "fetch",
-        "--genesis",
-        p(&pinned_v1),
-        "--node",
+    let run = ok(receipt_fetch(
+        &pinned_v1,
         &county,
         "county-1-2024-rcpt-0001",
-        "--out",
-        p(&receipt),
-    ]));
+        &receipt,
+    ));
     assert_contains(&run.stdout, "to version 2");
-    let run = expect(
-        1,
-        daylight(&["receipt", "verify", "--genesis", p(&pinned_v1), p(&receipt)]),
-    );
+    let run = expect(1, receipt_verify(&pinned_v1, &receipt));
     assert_contains(&run.stdout, "daylight genesis update");
 
     // `genesis update` follows the chain, says what changed and moves the pin.
-    let run = ok(daylight(&[
-        "genesis",
-        "update",
-        "--pinned",
-        p(&pinned_v1),
-        "--node",
-        &county,
-    ]));
+    let run = ok(genesis_update(&pinned_v1, &county));
     assert_contains(&run.stdout, "Version 2");
     assert_contains(&run.stdout, "operator key added");
     assert_contains(&run.stdout, "revoked from index 1");
@@ -470,38 +410,15 @@ fn a_pin_of_version_1_follows_the_chain_the_nodes_serve() {
     assert_eq!(std::fs::read(&backup).unwrap(), v1_bytes);
     let moved = GenesisChain::parse_any(&std::fs::read(&pinned_v1).unwrap()).unwrap();
     assert_eq!(moved, v2);
-    let run = ok(daylight(&[
-        "receipt",
-        "verify",
-        "--genesis",
-        p(&pinned_v1),
-        p(&receipt),
-    ]));
+    let run = ok(receipt_verify(&pinned_v1, &receipt));
     assert_contains(&run.stdout, "Genesis: pinned version 2");
-    let run = ok(daylight(&[
-        "genesis",
-        "update",
-        "--pinned",
-        p(&pinned_v1),
-        "--node",
-        &net.city.url(""),
-    ]));
+    let run = ok(genesis_update(&pinned_v1, &net.city.url("")));
     assert_contains(&run.stdout, "up to date");
 
     // A pin of another network is refused, and stays as it was.
     let other = TestNetwork::city_and_county().expect("network");
     let other_bytes = std::fs::read(&other.genesis_file).unwrap();
-    let run = expect(
-        2,
-        daylight(&[
-            "genesis",
-            "update",
-            "--pinned",
-            p(&other.genesis_file),
-            "--node",
-            &county,
-        ]),
-    );
+    let run = expect(2, genesis_update(&other.genesis_file, &county));
     assert_contains(&run.stderr, "another network");
     assert_eq!(std::fs::read(&other.genesis_file).unwrap(), other_bytes);
 }
@@ -532,32 +449,12 @@ fn a_log_key_rotated_mid_log_verifies_before_and_after() {
     set_bootstrap(&county_config, std::slice::from_ref(&city.p2p)).unwrap();
     let county = NodeProcess::start(&county_config).unwrap();
     let operator = &network.keys["county-1"].operator;
-    let publish = |node: &NodeProcess, rid: &str| {
-        let record = signed_receipt(operator, rid, 100);
-        let reply = post_json(
-            &node.url("/v1/records"),
-            &serde_json::to_vec(&record).unwrap(),
-        )
-        .unwrap();
-        assert!(reply.status < 300, "{}", reply.text());
-    };
     let verify = |node: &NodeProcess, rid: &str| {
-        ok(daylight(&[
-            "--json",
-            "--data-dir",
-            p(&data),
-            "verify",
-            "--genesis",
-            p(&genesis),
-            "--node",
-            &node.url(""),
-            rid,
-        ]))
-        .json()
+        ok(verify_at_node(true, &data, &genesis, &node.url(""), rid)).json()
     };
 
     // Entry 0 under the old key; this machine remembers that checkpoint.
-    publish(&county, "county-1-2024-rcpt-0000");
+    publish(&county, operator, "county-1-2024-rcpt-0000", 100);
     wait_quorum(&county, &v1, 1);
     verify(&county, "county-1-2024-rcpt-0000");
     let checkpoint = dir.join("county-1.checkpoint");
@@ -573,20 +470,18 @@ fn a_log_key_rotated_mid_log_verifies_before_and_after() {
     assert!(point.starts_with("size 1\n"), "{point}");
     let new_key = keygen(&network, "county-1", "log", "county-1.log2.key");
     let v2_file = dir.join("v2.note");
-    let run = ok(daylight(&[
-        "genesis",
-        "amend",
-        "--genesis",
-        p(&genesis),
-        "--out",
-        p(&v2_file),
-        "--rotate-log-key",
-        "county-1",
-        "--key",
-        p(&new_key),
-        "--last-checkpoint",
-        p(&checkpoint),
-    ]));
+    let run = ok(genesis_amend(
+        &genesis,
+        &v2_file,
+        &[
+            "--rotate-log-key",
+            "county-1",
+            "--key",
+            p(&new_key),
+            "--last-checkpoint",
+            p(&checkpoint),
+        ],
+    ));
     assert_contains(&run.stdout, "signs checkpoints up to size 1");
     let root = point.lines().nth(1).unwrap().strip_prefix("root ").unwrap();
     assert_contains(&run.stdout, &format!("(root {root})"));
@@ -595,15 +490,7 @@ fn a_log_key_rotated_mid_log_verifies_before_and_after() {
         network.keys["county-1"].log_key_file.clone(),
         new_key.clone(),
     ] {
-        ok(daylight(&[
-            "genesis",
-            "sign",
-            p(&v2_file),
-            "--key",
-            p(&key),
-            "--previous",
-            p(&genesis),
-        ]));
+        ok(genesis_sign(&v2_file, &key, &genesis));
     }
     node_cli(&[
         "rotate-key",
@@ -623,7 +510,7 @@ fn a_log_key_rotated_mid_log_verifies_before_and_after() {
 
     // Entry 1 under the new key. A citizen pinned to version 1 verifies both, and the new
     // checkpoint extends the one this machine saw under the old key.
-    publish(&county, "county-1-2024-rcpt-0001");
+    publish(&county, operator, "county-1-2024-rcpt-0001", 100);
     wait_quorum(&county, &v2, 2);
     let report = verify(&county, "county-1-2024-rcpt-0001");
     assert_eq!(report["genesis_chain"]["using"]["sequence"], 2, "{report}");

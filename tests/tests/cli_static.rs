@@ -12,13 +12,13 @@
 //! message elsewhere.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use daylight_genesis::Genesis;
+use daylight_tests::lifecycle::{self, Run, daylight, p};
 use daylight_tests::nginx::{self, Nginx};
 use daylight_tests::{
-    NodeProcess, TempDir, TestNetwork, cli_binary, get, post_json, set_bootstrap, wait_until,
+    NodeProcess, TempDir, TestNetwork, get, post_json, set_bootstrap, wait_until,
 };
 use daylight_verifier::SigningKey;
 use daylight_verifier::bundle::ProofBundle;
@@ -29,45 +29,10 @@ use serde_json::{Value, json};
 const DEADLINE: Duration = Duration::from_secs(90);
 const PROGRAM: &str = "rural-2024";
 
-/// One run of the CLI.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or(Value::Null)
-    }
-
-    /// Everything it printed.
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
-
-fn daylight(args: &[&str]) -> Run {
-    let out = Command::new(cli_binary().expect("build the CLI: cargo build -p daylight-cli"))
-        .args(args)
-        .env_remove("DAYLIGHT_HOME")
-        .output()
-        .expect("run daylight");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
+/// Asserts that `run` exited with `code`; returns it.
 #[track_caller]
 fn expect(run: Run, code: i32) -> Run {
-    assert_eq!(
-        run.code, code,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-    run
+    lifecycle::expect(code, run)
 }
 
 #[track_caller]
@@ -77,10 +42,6 @@ fn contains(run: &Run, needle: &str) {
         "no {needle:?} in:\n{}",
         run.all()
     );
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
 }
 
 fn money(minor: u64) -> Value {

@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use daylight_genesis::{Genesis, GenesisBuilder, GenesisChain, names};
 use daylight_tests::lifecycle::{NewMember, receipt, version_adding, versions_served};
 use daylight_tests::{
-    NETWORK, NodeProcess, TestNetwork, get, node_binary, post_json, set_bootstrap, wait_for,
+    NETWORK, NodeProcess, TestNetwork, get, node_binary, post_json, start_bootstrap, wait_for,
 };
 use daylight_verifier::{KeyType, SigningKey};
 
@@ -31,18 +31,7 @@ fn a_version_adding_a_member_spreads_and_the_new_member_is_mirrored_and_witnesse
     let network = TestNetwork::city_with_counties(1)?;
     let v1 = Genesis::open(&std::fs::read(&network.genesis_file)?)?;
     let members = ["city-1", "county-1", "auditor-1"];
-    let configs: Vec<_> = members
-        .iter()
-        .map(|m| network.init_node(m))
-        .collect::<anyhow::Result<_>>()?;
-    let city = NodeProcess::start(&configs[0])?;
-    for config in &configs[1..] {
-        set_bootstrap(config, std::slice::from_ref(&city.p2p))?;
-    }
-    let mut nodes = vec![city];
-    for config in &configs[1..] {
-        nodes.push(NodeProcess::start(config)?);
-    }
+    let nodes = network.start_nodes(&members)?;
     for node in &nodes {
         assert_eq!(
             versions_count(node),
@@ -103,7 +92,7 @@ fn a_version_adding_a_member_spreads_and_the_new_member_is_mirrored_and_witnesse
     let new_node = NodeProcess::start(&config)?;
     let reply = post_json(
         &new_node.url("/v1/records"),
-        &serde_json::to_vec(&receipt(&county.id, &county.operator, 1)?)?,
+        &serde_json::to_vec(&receipt(&county.id, &county.keys.operator, 1)?)?,
     )?;
     assert_eq!(reply.status, 201, "{}", reply.text());
 
@@ -145,14 +134,8 @@ fn a_rotated_log_key_signs_on_after_its_rotation_point_and_earlier_records_still
     let network = TestNetwork::city_with_counties(1)?;
     let v1 = Genesis::open(&std::fs::read(&network.genesis_file)?)?;
     let members = ["city-1", "county-1", "auditor-1"];
-    let configs: Vec<_> = members
-        .iter()
-        .map(|m| network.init_node(m))
-        .collect::<anyhow::Result<_>>()?;
-    let city = NodeProcess::start(&configs[0])?;
-    for config in &configs[1..] {
-        set_bootstrap(config, std::slice::from_ref(&city.p2p))?;
-    }
+    let configs = network.init_nodes(&members)?;
+    let city = start_bootstrap(&configs)?;
     let auditor = NodeProcess::start(&configs[2])?;
     let county = NodeProcess::start(&configs[1])?;
     let operator = &network.keys["county-1"].operator;

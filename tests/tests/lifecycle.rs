@@ -25,34 +25,17 @@ use std::time::Duration;
 use daylight_api::{Ack, ErrorBody, RecordAnswer};
 use daylight_genesis::{Genesis, GenesisBuilder, names};
 use daylight_tests::lifecycle::{
-    NewMember, assert_contains, chain_of, daylight, expect, ok, p, receipt, sign_version,
-    version_adding, versions_served, wait_quorum, wait_versions,
+    NewMember, assert_contains, chain_of, daylight, expect, genesis_update, ok, p, receipt,
+    receipt_fetch, receipt_verify, sign_version, verify_at_node, version_adding, versions_served,
+    wait_quorum, wait_versions,
 };
-use daylight_tests::{NodeProcess, TestNetwork, get, post_json, set_bootstrap, wait_until};
+use daylight_tests::{NodeProcess, TestNetwork, get, post_json, wait_until};
 use daylight_verifier::merkle::leaf_hash;
 use daylight_verifier::note::Note;
 use daylight_verifier::{Hash, KeyType, ProofBundle, SigningKey, cosignature};
 
 /// How long gossip, dialling, mirroring and cosigning may take.
 const DEADLINE: Duration = Duration::from_secs(45);
-
-/// Starts the nodes of `members`: the first, then the others with it as their bootstrap.
-fn start_network(network: &TestNetwork, members: &[&str]) -> anyhow::Result<Vec<NodeProcess>> {
-    let configs: Vec<_> = members
-        .iter()
-        .map(|m| network.init_node(m))
-        .collect::<anyhow::Result<_>>()?;
-    let first = NodeProcess::start(&configs[0])?;
-    let mut nodes = vec![];
-    for config in &configs[1..] {
-        set_bootstrap(config, std::slice::from_ref(&first.p2p))?;
-    }
-    nodes.push(first);
-    for config in &configs[1..] {
-        nodes.push(NodeProcess::start(config)?);
-    }
-    Ok(nodes)
-}
 
 /// Posts one record to `node`; the acknowledgement, or the refusal's status and body.
 fn publish(node: &NodeProcess, record: &serde_json::Value) -> Result<Ack, (u16, String)> {
@@ -75,7 +58,7 @@ fn a_four_member_network_grows_to_five_while_records_flow() -> anyhow::Result<()
     let network = TestNetwork::city_with_counties(2)?;
     let v1 = Genesis::open(&std::fs::read(&network.genesis_file)?)?;
     let members = ["city-1", "county-1", "county-2", "auditor-1"];
-    let mut nodes = start_network(&network, &members)?;
+    let mut nodes = network.start_nodes(&members)?;
 
     // A clerk of county-1 publishes a record every 50 ms until told to stop.
     let acked: Arc<Mutex<Vec<Ack>>> = Arc::default();
@@ -131,7 +114,7 @@ fn a_four_member_network_grows_to_five_while_records_flow() -> anyhow::Result<()
     let new_node = NodeProcess::start(&config)?;
     let mut county_acks = vec![];
     for n in 0..3 {
-        let ack = publish(&new_node, &receipt("county-3", &county.operator, n)?)
+        let ack = publish(&new_node, &receipt("county-3", &county.keys.operator, n)?)
             .map_err(|(s, b)| anyhow::anyhow!("county-3 record {n}: {s} {b}"))?;
         county_acks.push(ack);
     }
@@ -217,7 +200,7 @@ fn a_leaked_operator_key_is_revoked_and_refused_while_earlier_records_verify() -
 {
     let network = TestNetwork::city_and_county()?;
     let v1 = Genesis::open(&std::fs::read(&network.genesis_file)?)?;
-    let mut nodes = start_network(&network, &["city-1", "county-1"])?;
+    let mut nodes = network.start_nodes(&["city-1", "county-1"])?;
     let leaked = &network.keys["county-1"].operator;
     for n in 0..2 {
         publish(&nodes[1], &receipt("county-1", leaked, n)?)
@@ -276,17 +259,13 @@ fn a_leaked_operator_key_is_revoked_and_refused_while_earlier_records_verify() -
         (&nodes[0], "county-1-chain-0001"),
         (&county, "county-1-chain-0003"),
     ] {
-        let run = ok(daylight(&[
-            "--json",
-            "--data-dir",
-            p(&citizen),
-            "verify",
-            "--genesis",
-            p(&network.genesis_file),
-            "--node",
+        let run = ok(verify_at_node(
+            true,
+            &citizen,
+            &network.genesis_file,
             &node.url(""),
             rid,
-        ]));
+        ));
         let report = run.json();
         assert_eq!(report["genesis_chain"]["using"]["sequence"], 2, "{report}");
     }
@@ -297,7 +276,7 @@ fn a_leaked_operator_key_is_revoked_and_refused_while_earlier_records_verify() -
 fn a_citizen_pinned_to_version_1_verifies_a_record_logged_under_version_3() -> anyhow::Result<()> {
     let network = TestNetwork::city_and_county()?;
     let v1 = Genesis::open(&std::fs::read(&network.genesis_file)?)?;
-    let nodes = start_network(&network, &["city-1", "county-1"])?;
+    let nodes = network.start_nodes(&["city-1", "county-1"])?;
     let (city, county) = (&nodes[0], &nodes[1]);
     let operator = &network.keys["county-1"].operator;
     publish(county, &receipt("county-1", operator, 0)?)
@@ -341,17 +320,7 @@ fn a_citizen_pinned_to_version_1_verifies_a_record_logged_under_version_3() -> a
     std::fs::copy(&network.genesis_file, &pin)?;
     let citizen = dir.join("citizen");
     for node in [county, city] {
-        let run = ok(daylight(&[
-            "--json",
-            "--data-dir",
-            p(&citizen),
-            "verify",
-            "--genesis",
-            p(&pin),
-            "--node",
-            &node.url(""),
-            rid,
-        ]));
+        let run = ok(verify_at_node(true, &citizen, &pin, &node.url(""), rid));
         let report = run.json();
         assert_eq!(report["genesis_chain"]["pinned"]["sequence"], 1, "{report}");
         assert_eq!(report["genesis_chain"]["using"]["sequence"], 3, "{report}");
@@ -360,39 +329,13 @@ fn a_citizen_pinned_to_version_1_verifies_a_record_logged_under_version_3() -> a
     // A receipt fetched with the version-1 pin verifies offline once the pin follows the
     // chain to version 3.
     let receipt_file = dir.join("rcpt-1.tlog-proof");
-    ok(daylight(&[
-        "receipt",
-        "fetch",
-        "--genesis",
-        p(&pin),
-        "--node",
-        &county.url(""),
-        rid,
-        "--out",
-        p(&receipt_file),
-    ]));
-    let run = expect(
-        1,
-        daylight(&["receipt", "verify", "--genesis", p(&pin), p(&receipt_file)]),
-    );
+    ok(receipt_fetch(&pin, &county.url(""), rid, &receipt_file));
+    let run = expect(1, receipt_verify(&pin, &receipt_file));
     assert_contains(&run.stdout, "daylight genesis update");
-    let run = ok(daylight(&[
-        "genesis",
-        "update",
-        "--pinned",
-        p(&pin),
-        "--node",
-        &city.url(""),
-    ]));
+    let run = ok(genesis_update(&pin, &city.url("")));
     assert_contains(&run.stdout, "Version 2");
     assert_contains(&run.stdout, "Version 3");
-    let run = ok(daylight(&[
-        "receipt",
-        "verify",
-        "--genesis",
-        p(&pin),
-        p(&receipt_file),
-    ]));
+    let run = ok(receipt_verify(&pin, &receipt_file));
     assert_contains(&run.stdout, "pinned version 3");
     Ok(())
 }
@@ -420,7 +363,7 @@ fn with_previous(
 fn forged_versions_are_refused_everywhere_with_a_clear_message() -> anyhow::Result<()> {
     let network = TestNetwork::city_with_counties(1)?;
     let v1 = Genesis::open(&std::fs::read(&network.genesis_file)?)?;
-    let nodes = start_network(&network, &["city-1", "county-1", "auditor-1"])?;
+    let nodes = network.start_nodes(&["city-1", "county-1", "auditor-1"])?;
     let county = NewMember::county(&network, "county-2")?;
     let founders = [&network.keys["city-1"].log, &network.keys["county-1"].log];
     let valid = version_adding(&v1, &county, &founders)?;
@@ -430,13 +373,23 @@ fn forged_versions_are_refused_everywhere_with_a_clear_message() -> anyhow::Resu
     let too_few = version_adding(&v1, &county, &founders[..1])?.to_text();
     let mut draft = GenesisBuilder::next_version(&v1);
     draft.add_member(county.member.clone());
-    let no_proof = sign_version(&draft, &v1, &[&county.log, &county.witness], &founders)?;
+    let no_proof = sign_version(
+        &draft,
+        &v1,
+        &[&county.keys.log, &county.keys.witness],
+        &founders,
+    )?;
     let other = Hash::digest(b"another version 1").to_hex();
     let wrong_previous = with_previous(
         &valid.to_text(),
         (v1.id(), &other),
-        &[founders[0], founders[1], &county.log, &county.operator],
-        &[&county.witness],
+        &[
+            founders[0],
+            founders[1],
+            &county.keys.log,
+            &county.keys.operator,
+        ],
+        &[&county.keys.witness],
     )?;
     // What the node's refusal and `daylight genesis verify` each say.
     let wrong = format!("names previous {other}");

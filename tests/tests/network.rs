@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use daylight_genesis::Genesis;
 use daylight_tests::{
-    NodeProcess, TestNetwork, get, post_json, set_bootstrap, signed_receipt, wait_for,
+    NodeProcess, TestNetwork, get, post_json, signed_receipt, start_nodes, wait_for,
 };
 use daylight_verifier::checkpoint::Checkpoint;
 use daylight_verifier::evidence::Evidence;
@@ -51,21 +51,11 @@ fn records_replicate_gather_cosignatures_and_equivocation_is_caught() -> anyhow:
     let policy = genesis.policy_for("county-1")?;
     assert_eq!(policy.quorum(), 2);
     let members = ["city-1", "county-1", "county-2", "auditor-1", "observer"];
-    let mut configs: Vec<_> = members[..4]
-        .iter()
-        .map(|m| network.init_node(m))
-        .collect::<anyhow::Result<_>>()?;
+    let mut configs = network.init_nodes(&members[..4])?;
     configs.push(network.init_observer("observer")?);
 
     // The city starts first; the others bootstrap from it and find each other by identify.
-    let city = NodeProcess::start(&configs[0])?;
-    for config in &configs[1..] {
-        set_bootstrap(config, std::slice::from_ref(&city.p2p))?;
-    }
-    let mut nodes = vec![city];
-    for config in &configs[1..] {
-        nodes.push(NodeProcess::start(config)?);
-    }
+    let mut nodes = start_nodes(&configs)?;
     let county = &network.keys["county-1"];
 
     // Publish at county-1; every node serves the log with a quorum-cosigned checkpoint.
@@ -129,7 +119,9 @@ fn records_replicate_gather_cosignatures_and_equivocation_is_caught() -> anyhow:
     // County-1's key signs a second, different tree of size 12 and shows it to the auditor
     // as a witness request. The auditor has cosigned the real one: it refuses, builds the
     // evidence and gossips it; every node then holds it.
-    let real = trusted_checkpoint(&nodes[3], &policy, 12).expect("auditor holds the log");
+    let real = wait_for(DEADLINE, "the auditor to hold the log at size 12", || {
+        trusted_checkpoint(&nodes[3], &policy, 12)
+    });
     let forged = Checkpoint::new(&real.origin, real.size, Hash::digest(b"another history"));
     let forged_note = forged.sign(&county.log)?.to_text();
     let body = format!("old {}\n\n{forged_note}", real.size);

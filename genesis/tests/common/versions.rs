@@ -67,6 +67,11 @@ impl Versions {
     pub fn log(&self, id: &str) -> &SigningKey {
         &self.keys[id].log
     }
+
+    /// The log keys of members `ids` (their original ones).
+    pub fn logs(&self, ids: &[&str]) -> Vec<&SigningKey> {
+        ids.iter().map(|id| self.log(id)).collect()
+    }
 }
 
 /// The member version 2 adds, with `keys`.

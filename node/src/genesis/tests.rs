@@ -274,17 +274,7 @@ fn a_rotated_key_is_named_as_superseded() {
     draft
         .rotate_log_key("county-1", new.log.verifier(), 0, root)
         .unwrap();
-    let mut signed = draft.sign_next(&fixture.v1, &new.log).unwrap();
-    for k in &fixture.founders[..2] {
-        signed.sign_next(&fixture.v1, &k.log).unwrap();
-    }
-    let Offered::Extended { chain, .. } = Chain::new(fixture.v1.clone())
-        .unwrap()
-        .offer(signed.to_text().as_bytes())
-        .unwrap()
-    else {
-        panic!("extends");
-    };
+    let chain = extended_from_v1(&fixture, &draft, &new.log);
     let message = superseded(&chain, "county-1", KeyRole::Log, &old).unwrap();
     assert!(message.contains("genesis version 1"), "{message}");
     assert!(message.contains("rotate-key"), "{message}");
@@ -313,17 +303,7 @@ fn running_keys_a_version_rotated_are_named_for_the_operator() {
         .rotate_witness_key("county-1", new.witness.verifier(), 4_000_000_000)
         .unwrap();
     draft.member_mut("county-1").unwrap().peer_id = new.peer.clone();
-    let mut signed = draft.sign_next(&fixture.v1, &new.witness).unwrap();
-    for k in &fixture.founders[..2] {
-        signed.sign_next(&fixture.v1, &k.log).unwrap();
-    }
-    let Offered::Extended { chain, .. } = Chain::new(fixture.v1.clone())
-        .unwrap()
-        .offer(signed.to_text().as_bytes())
-        .unwrap()
-    else {
-        panic!("extends");
-    };
+    let chain = extended_from_v1(&fixture, &draft, &new.witness);
     let stale = running.superseded_in(chain.latest(), "county-1");
     assert_eq!(stale.len(), 2, "{stale:?}");
     assert!(stale[0].starts_with("witness key"), "{stale:?}");
@@ -361,6 +341,16 @@ fn renaming(previous: &Genesis, fixture: &Fixture, name: &str) -> SignedGenesis 
         .sign_next(previous, &fixture.founders[1].log)
         .unwrap();
     signed
+}
+
+/// Version 1's chain extended with `draft`, signed by `new_key` (proof of possession) and
+/// the first two founders of version 1.
+fn extended_from_v1(fixture: &Fixture, draft: &GenesisBuilder, new_key: &SigningKey) -> Chain {
+    let mut signed = draft.sign_next(&fixture.v1, new_key).unwrap();
+    for k in &fixture.founders[..2] {
+        signed.sign_next(&fixture.v1, &k.log).unwrap();
+    }
+    extended(&Chain::new(fixture.v1.clone()).unwrap(), &signed)
 }
 
 /// The chain with `version` added.
