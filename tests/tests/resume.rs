@@ -9,7 +9,9 @@ use daylight_verifier::record::Record;
 use daylight_verifier::{Hash, SigningKey};
 use serde_json::json;
 
-const RECORDS: u64 = 8_192;
+/// Four of the chunks a mirror fetches at once (`MAX_ENTRIES_PER_REQUEST`), so that it can
+/// be stopped between two of them.
+const RECORDS: u64 = 4 * daylight_node::network::protocol::MAX_ENTRIES_PER_REQUEST;
 const DEADLINE: Duration = Duration::from_secs(120);
 
 fn batch(operator: &SigningKey, from: u64, n: u64) -> Vec<serde_json::Value> {
@@ -100,9 +102,12 @@ fn interrupted_catch_up_resumes_without_refetching() -> anyhow::Result<()> {
         "fetched {refetched} after holding {partial} of {RECORDS}"
     );
     // The last full entry bundle is identical on both nodes.
-    let path = "/log/county-1/tile/entries/031";
-    let published = get(&publisher.url(path))?;
-    let mirrored = get(&mirror.url(path))?;
+    let path = format!(
+        "/log/county-1/tile/entries/{}",
+        daylight_verifier::tile::encode_index(RECORDS / 256 - 1)
+    );
+    let published = get(&publisher.url(&path))?;
+    let mirrored = get(&mirror.url(&path))?;
     assert_eq!((published.status, mirrored.status), (200, 200));
     assert_eq!(Hash::digest(&published.body), Hash::digest(&mirrored.body));
     Ok(())

@@ -221,11 +221,19 @@ pub(super) enum ProofKind {
     Consistency,
 }
 
+/// `GET /log/<member>/proof/inclusion?index=I&size=N`. Answered on this worker when the
+/// log's served head is cached and the proof can be built from the verified subtrees in
+/// memory (checked before it is sent; no storage read); otherwise built from storage on the
+/// blocking pool, which also loads the subtrees it lacked, so the next proof nearby is
+/// answered from memory.
 pub(super) async fn inclusion(
     State(state): Shared,
     Path(member): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
+    if let Some(answer) = inclusion_in_memory(&state, &member, &raw) {
+        return Ok(answer);
+    }
     on_blocking_pool(state, move |state| {
         proof(state, &member, &raw, ProofKind::Inclusion)
     })
@@ -241,6 +249,47 @@ pub(super) async fn consistency(
         proof(state, &member, &raw, ProofKind::Consistency)
     })
     .await
+}
+
+/// The inclusion proof asked for, from memory only (see [`inclusion`]): `None` for anything
+/// but a valid request that memory answers, so errors are always the storage path's.
+fn inclusion_in_memory(state: &AppState, member: &str, raw: &Option<String>) -> Option<Response> {
+    let log = state.logs.by_member(member)?;
+    let params = query(raw);
+    let index = number(&params, "index").ok()?;
+    let size = number(&params, "size").ok()?;
+    let head = state.cached_signed_head(log)?;
+    let proof = state
+        .integrity
+        .inclusion_proof_in_memory(log.number, index, size, head)?;
+    Some(axum::Json(daylight_api::InclusionProof { index, size, proof }).into_response())
+}
+
+impl AppState {
+    /// The log's signed head as [`AppState::head`] last cached it, if it is still current,
+    /// without reading storage (see [`HeadCache`]'s invariant); `None` when it must be
+    /// rebuilt from storage.
+    fn cached_signed_head(&self, log: &HeldLog) -> Option<SignedRoot> {
+        // Read before the cached head itself, as `head` does.
+        let generation = self.store.heads_generation();
+        let own_head = self
+            .publisher
+            .as_ref()
+            .filter(|_| log.own)
+            .map(|publisher| publisher.sequencer.head());
+        let (size, note) = {
+            let cached = self.heads.0.lock().unwrap_or_else(|e| e.into_inner());
+            let c = cached.get(&log.number)?;
+            let current =
+                c.generation == generation && own_head.as_ref().is_none_or(|h| h.note == c.base);
+            if !current {
+                return None;
+            }
+            (c.size, c.note.clone())
+        };
+        let head = self.integrity.check_note(log.number, &note).ok()?;
+        (head.size == size).then_some(head)
+    }
 }
 
 /// Serves a proof over sizes no larger than the log's latest checkpoint, as JSON with the two
@@ -263,7 +312,11 @@ pub(super) fn proof(
     let checks = &state.integrity;
     let proof = match kind {
         ProofKind::Inclusion if a < b && b <= current => {
-            checks.inclusion_proof(log.number, a, b, None, head)
+            let proof = checks.inclusion_proof(log.number, a, b, None, head);
+            if proof.is_ok() {
+                checks.remember_subtrees(log.number, a, b, head);
+            }
+            proof
         }
         ProofKind::Consistency if 0 < a && a <= b && b <= current => {
             checks.consistency_proof(log.number, a, b, head)

@@ -6,12 +6,13 @@
 //!
 //! * **Checks on read.** Every tile, entry, record, receipt and proof the HTTP API serves goes
 //!   through [`Integrity`] first. A run of hashes (a hash tile, or the leaf hashes of an entry
-//!   tile or of one entry) is anchored to the signed root with
-//!   [`root_with_nodes`], which costs `O(log n)`
-//!   stored hashes; proofs are verified as a client would. Every read from storage is checked, however often
-//!   the same tile was checked before (the disk may have changed since); only the bytes of
-//!   the store's hot-tile cache, checked when they entered it, are served without a new
-//!   check. What fails is reported and answered with an error, never with bytes.
+//!   tile or of one entry) is anchored to the signed root with [`root_with_nodes`], which
+//!   costs `O(log n)` stored hashes; proofs are verified as a client would. Every read from
+//!   storage is checked, however often the same tile was checked before (the disk may have
+//!   changed since); only the bytes of the store's hot-tile cache and its hash subtrees,
+//!   checked when they entered memory, are used without a new check (and a proof built from
+//!   those subtrees is still verified). What fails is reported and answered with an error,
+//!   never with bytes.
 //! * **The scrub.** A background task replays every held log from its stored entries at a
 //!   bounded rate, recomputes every stored hash and the root, and compares them with storage
 //!   and with the latest signed checkpoint. At start, each log first gets the fast check
@@ -30,8 +31,11 @@
 //! * this file: [`Integrity`], its shared state, and the checks on read;
 //! * `scrub.rs`: the background scrub and repair task ([`Integrity::run`], [`ScrubPace`]);
 //! * `replay.rs`: the replay of a log from its stored entries, shared by the scrub, the local
-//!   repair at start ([`repair_locally`]) and tools ([`verify_log`]).
+//!   repair at start ([`repair_locally`]) and tools ([`verify_log`]);
+//! * `memory.rs`: inclusion proofs built from the verified hash subtrees in memory (no
+//!   storage read), and the loading of those subtrees, each anchored to the signed root.
 
+mod memory;
 mod replay;
 mod scrub;
 

@@ -161,9 +161,12 @@ impl Replication {
         let mut pause = std::time::Duration::from_millis(50);
         let deadline = tokio::time::Instant::now() + SYNC_PATIENCE;
         // The next chunk, already asked of the peer that served the last one while that one
-        // is being committed (fetching and committing overlap; verifying needs the frontier
-        // after the previous chunk, which is known before its commit).
+        // is being committed, and verified while it is (fetching, verifying and committing
+        // overlap: verifying needs the frontier after the previous chunk, which is known
+        // before its commit). Commits stay in order: a chunk's commit starts only after the
+        // previous one returned, and each checks that it starts at the durable size.
         let mut prefetched: Option<Prefetch> = None;
+        let mut committing: Option<Commit> = None;
         while size < goal {
             let (peer, answer) = match prefetched.take() {
                 Some(next) if next.start == size => {
@@ -242,18 +245,43 @@ impl Replication {
                 checkpoint: (new_size == goal).then(|| target.note.to_text()),
                 mirrored: true,
             };
+            if let Some(previous) = committing.take() {
+                self.committed(previous).await?;
+            }
             // The commit fsyncs: off the async workers.
             let store = self.store.clone();
             let owner = origin.clone();
-            tokio::task::spawn_blocking(move || store.commit_batch(&batch, &owner)).await??;
-            self.fetched
-                .fetch_add(new_size - size, std::sync::atomic::Ordering::Relaxed);
+            committing = Some(Commit {
+                entries: new_size - size,
+                task: tokio::task::spawn_blocking(move || store.commit_batch(&batch, &owner)),
+            });
             frontier = chunk_frontier;
             size = new_size;
+        }
+        if let Some(last) = committing.take() {
+            self.committed(last).await?;
         }
         self.cosign_and_publish(target).await;
         Ok(())
     }
+}
+
+impl Replication {
+    /// Waits for a chunk's commit and counts its entries as fetched.
+    async fn committed(&self, commit: Commit) -> anyhow::Result<()> {
+        commit.task.await??;
+        self.fetched
+            .fetch_add(commit.entries, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// A verified chunk being committed while the next one is fetched and verified.
+struct Commit {
+    /// How many entries it holds.
+    entries: u64,
+    /// The commit, on the blocking pool.
+    task: tokio::task::JoinHandle<Result<(), crate::store::StorageError>>,
 }
 
 /// A request for the next chunk, sent before the current one is committed.

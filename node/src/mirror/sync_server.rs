@@ -1,7 +1,7 @@
 //! Serving `/daylight/sync/1` requests (heads, checkpoints, entry chunks with proofs,
 //! witnessing) from the logs this node holds, on the blocking pool.
 
-use crate::network::protocol::MAX_ENTRIES_PER_REQUEST;
+use crate::network::protocol::{MAX_ENTRIES_PER_REQUEST, MAX_ENTRY_BYTES_PER_ANSWER};
 use crate::network::{SyncRequest, SyncResponse};
 use crate::store::Store;
 use crate::witness::{AddOutcome, Witness};
@@ -26,6 +26,19 @@ impl Replication {
         }
         answer.0
     }
+}
+
+/// How many of `entries` (at least one, if there is one) fit in `bound` bytes.
+fn within_bytes(entries: &[Vec<u8>], bound: usize) -> usize {
+    let mut total = 0usize;
+    let fitting = entries
+        .iter()
+        .take_while(|entry| {
+            total += entry.len();
+            total <= bound
+        })
+        .count();
+    fitting.max(entries.len().min(1))
 }
 
 /// Serves one request from storage; returns evidence when an add-checkpoint revealed some.
@@ -76,10 +89,17 @@ pub(super) fn serve(
                 + count
                     .clamp(1, MAX_ENTRIES_PER_REQUEST)
                     .min(prove_to - start);
-            let entries = match store.entries(log, start..end) {
+            let mut entries = match store.entries(log, start..end) {
                 Ok(e) => e,
                 Err(e) => return refused(e.to_string()),
             };
+            entries.truncate(within_bytes(&entries, MAX_ENTRY_BYTES_PER_ANSWER));
+            if entries.is_empty() {
+                return refused(format!("entry {start} of {origin} cannot be read"));
+            }
+            // What is answered ends where the entries do (fewer than asked when the byte bound
+            // or missing entries cut them); the proof starts there.
+            let end = start + entries.len() as u64;
             let proof = if end == prove_to {
                 Vec::new()
             } else {
@@ -142,5 +162,21 @@ pub(super) fn serve(
                 other => refused(format!("{other:?}")),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::within_bytes;
+
+    #[test]
+    fn an_answer_is_cut_at_the_byte_bound_but_never_empty() {
+        let entries = vec![vec![0u8; 400]; 10];
+        assert_eq!(within_bytes(&entries, 4_000), 10);
+        assert_eq!(within_bytes(&entries, 3_999), 9);
+        assert_eq!(within_bytes(&entries, 400), 1);
+        // An entry larger than the bound still goes alone.
+        assert_eq!(within_bytes(&[vec![0u8; 70_000]], 1_000), 1);
+        assert_eq!(within_bytes(&[], 1_000), 0);
     }
 }

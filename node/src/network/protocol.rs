@@ -1,15 +1,25 @@
 //! The request-response protocol `/daylight/sync/1` (CBOR-encoded).
 //!
 //! Every member serves every log it holds, so any peer can be asked for any log. Answers are
-//! bounded: at most [`MAX_ENTRIES_PER_REQUEST`] entries per request.
+//! bounded: at most [`MAX_ENTRIES_PER_REQUEST`] entries per request, and no more entries than
+//! fit in [`MAX_ENTRY_BYTES_PER_ANSWER`] (at least one), so an answer stays well below the
+//! 10 MiB the CBOR codec accepts whatever the entries' sizes. An asker takes whatever prefix
+//! of its range it is given and asks again from there; a node of an earlier version, which
+//! answers at most 1,024 entries, is asked the same way.
 
 use serde::{Deserialize, Serialize};
 
 /// The protocol name.
 pub const SYNC_PROTOCOL: &str = "/daylight/sync/1";
 
-/// Most entries one `Entries` request returns.
-pub const MAX_ENTRIES_PER_REQUEST: u64 = 1024;
+/// Most entries one `Entries` request returns (each chunk a mirror stores is one commit, so
+/// one fsync: larger chunks mean fewer).
+pub const MAX_ENTRIES_PER_REQUEST: u64 = 8192;
+
+/// Most entry bytes one `Entries` answer carries, beyond its first entry: 4 MiB, so that an
+/// answer (with CBOR's few bytes per entry and the proof) stays far below the codec's
+/// 10 MiB limit even with entries of the largest size (64 KiB).
+pub const MAX_ENTRY_BYTES_PER_ANSWER: usize = 4 << 20;
 
 /// A request to a peer.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]

@@ -9,8 +9,13 @@
 //!
 //! Invariant (kept by the callers, in `http/tiles.rs`): only bytes that passed the checks
 //! against a checkpoint signed by the log's key are inserted.
+//!
+//! The cache itself is [`ClockCache`], generic over what it holds, so that the verified hash
+//! subtrees proofs are built from ([`super::subtrees`]) are kept the same way under their own
+//! bound.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -22,6 +27,28 @@ pub const DEFAULT_TILE_CACHE_BYTES: usize = 64 << 20;
 /// Bytes counted per cached tile beyond its own (key, slot and map overhead), so that many
 /// small tiles cannot exceed the bound by much.
 const OVERHEAD_PER_TILE: usize = 96;
+
+/// A key of a [`ClockCache`]: which log the value belongs to, for [`ClockCache::remove_log`].
+pub trait CacheKey: Copy + Eq + Hash {
+    /// The log's storage number.
+    fn log(&self) -> u32;
+}
+
+/// A value of a [`ClockCache`]: how many bytes it counts against the bound (besides a fixed
+/// overhead per entry).
+pub trait Weighted: Clone {
+    /// Bytes it holds.
+    fn weight(&self) -> usize;
+}
+
+impl Weighted for Arc<[u8]> {
+    fn weight(&self) -> usize {
+        self.len()
+    }
+}
+
+/// The hot-tile cache: full tiles' bytes as served, by tile.
+pub type TileCache = ClockCache<TileKey, Arc<[u8]>>;
 
 /// Which tile: the log's storage number, the kind (hash tile of a level, or entry bundle) and
 /// the tile index.
@@ -35,49 +62,65 @@ pub struct TileKey {
     pub index: u64,
 }
 
-/// One cached tile and its CLOCK reference flag.
-struct Slot {
-    key: TileKey,
-    bytes: Arc<[u8]>,
+impl CacheKey for TileKey {
+    fn log(&self) -> u32 {
+        self.log
+    }
+}
+
+/// One cached value and its CLOCK reference flag.
+struct Slot<K, V> {
+    key: K,
+    bytes: V,
     referenced: AtomicBool,
 }
 
 /// The cache's contents, under one lock.
-#[derive(Default)]
-struct Inner {
-    slots: Vec<Slot>,
+struct Inner<K, V> {
+    slots: Vec<Slot<K, V>>,
     /// Key → position in `slots`.
-    positions: HashMap<TileKey, usize>,
+    positions: HashMap<K, usize>,
     /// The CLOCK hand: the next slot eviction looks at.
     hand: usize,
     /// Bytes counted (tile bytes plus [`OVERHEAD_PER_TILE`] each).
     bytes: usize,
 }
 
-impl Inner {
+impl<K, V> Default for Inner<K, V> {
+    fn default() -> Self {
+        Inner {
+            slots: Vec::new(),
+            positions: HashMap::new(),
+            hand: 0,
+            bytes: 0,
+        }
+    }
+}
+
+impl<K: CacheKey, V: Weighted> Inner<K, V> {
     /// Removes the slot at `at` (the last slot moves into its place).
     fn remove_at(&mut self, at: usize) {
         let gone = self.slots.swap_remove(at);
         self.positions.remove(&gone.key);
-        self.bytes -= gone.bytes.len() + OVERHEAD_PER_TILE;
+        self.bytes -= gone.bytes.weight() + OVERHEAD_PER_TILE;
         if let Some(moved) = self.slots.get(at) {
             self.positions.insert(moved.key, at);
         }
     }
 }
 
-/// A byte-bounded cache of checked full tiles (see the module doc).
-pub struct TileCache {
+/// A byte-bounded cache of checked values, evicting with CLOCK (see the module doc).
+pub struct ClockCache<K, V> {
     capacity: usize,
-    inner: RwLock<Inner>,
+    inner: RwLock<Inner<K, V>>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
-impl TileCache {
+impl<K: CacheKey, V: Weighted> ClockCache<K, V> {
     /// An empty cache holding at most `capacity` bytes (0 disables it).
-    pub fn new(capacity: usize) -> TileCache {
-        TileCache {
+    pub fn new(capacity: usize) -> Self {
+        ClockCache {
             capacity,
             inner: RwLock::new(Inner::default()),
             hits: AtomicU64::new(0),
@@ -86,7 +129,7 @@ impl TileCache {
     }
 
     /// The cached bytes of `key`, if any (and marks them recently used).
-    pub fn get(&self, key: &TileKey) -> Option<Arc<[u8]>> {
+    pub fn get(&self, key: &K) -> Option<V> {
         let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
         let found = inner.positions.get(key).and_then(|&at| inner.slots.get(at));
         match found {
@@ -105,8 +148,8 @@ impl TileCache {
     /// Caches `bytes` as the tile `key` (which must have passed the integrity checks),
     /// evicting tiles not used since the hand last passed them until it fits. A tile larger
     /// than the whole cache is not kept.
-    pub fn insert(&self, key: TileKey, bytes: Arc<[u8]>) {
-        let cost = bytes.len() + OVERHEAD_PER_TILE;
+    pub fn insert(&self, key: K, bytes: V) {
+        let cost = bytes.weight() + OVERHEAD_PER_TILE;
         if cost > self.capacity {
             return;
         }
@@ -141,7 +184,7 @@ impl TileCache {
     /// Drops every cached tile of `log` (after a repair of that log).
     pub fn remove_log(&self, log: u32) {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        inner.slots.retain(|slot| slot.key.log != log);
+        inner.slots.retain(|slot| slot.key.log() != log);
         inner.positions = inner
             .slots
             .iter()
@@ -151,7 +194,7 @@ impl TileCache {
         inner.bytes = inner
             .slots
             .iter()
-            .map(|slot| slot.bytes.len() + OVERHEAD_PER_TILE)
+            .map(|slot| slot.bytes.weight() + OVERHEAD_PER_TILE)
             .sum();
         inner.hand = 0;
     }
@@ -174,6 +217,11 @@ impl TileCache {
     /// after an insert returns.
     pub fn bytes(&self) -> usize {
         self.inner.read().unwrap_or_else(|e| e.into_inner()).bytes
+    }
+
+    /// Whether a value of `weight` bytes fits without evicting anything.
+    pub fn has_room(&self, weight: usize) -> bool {
+        self.bytes() + weight + OVERHEAD_PER_TILE <= self.capacity
     }
 
     /// Lookups answered from the cache and lookups that missed, since start.

@@ -207,7 +207,7 @@ impl Store {
     /// which the caller checked against the log's signed root (they are the `hashes` rows of
     /// the tile, read and anchored): the repair of a damaged tile blob. Refuses a tile that
     /// is not complete below the durable size or is not 256 hashes; drops the log's cached
-    /// tiles, as every repair does. One durable transaction.
+    /// tiles and subtrees, as every repair does. One durable transaction.
     pub fn restore_hash_tile(
         &self,
         log: u32,
@@ -225,13 +225,25 @@ impl Store {
             }
             blobs::put_hash_tile(&mut txn.open_table(TILES)?, log, level, index, hashes)
         })?;
-        self.tile_cache.remove_log(log);
+        self.forget_cached(log);
         Ok(())
     }
 
     /// The cache of full tiles that passed the integrity checks (see [`super::cache`]).
     pub fn tile_cache(&self) -> &super::cache::TileCache {
         &self.tile_cache
+    }
+
+    /// The cache of hash subtrees anchored to a signed root (see [`super::subtrees`]).
+    pub fn subtrees(&self) -> &super::subtrees::SubtreeCache {
+        &self.subtrees
+    }
+
+    /// Drops everything held in memory about `log` that a repair may change: its cached
+    /// tiles and its subtrees.
+    fn forget_cached(&self, log: u32) {
+        self.tile_cache.remove_log(log);
+        self.subtrees.remove_log(log);
     }
 
     /// A reader of a log's stored hashes, for the Merkle functions.
@@ -252,7 +264,7 @@ impl Store {
     /// a complete bundle is repaired by rewriting that bundle whole; a hash of a complete
     /// tile also rebuilds that tile's blob from the rows. Index rows are untouched (they are
     /// derived from the same entries, which a repair restores as they were). One durable
-    /// transaction; afterwards the log's cached tiles are dropped.
+    /// transaction; afterwards the log's cached tiles and subtrees are dropped.
     pub fn repair(
         &self,
         log: u32,
@@ -283,7 +295,7 @@ impl Store {
             blobs::repair_tiles(txn, log, size, hashes.iter().map(|(id, _)| *id))?;
             Ok(())
         })?;
-        self.tile_cache.remove_log(log);
+        self.forget_cached(log);
         self.heads_changed();
         Ok(())
     }

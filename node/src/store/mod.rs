@@ -9,6 +9,8 @@
 //! * [`blobs`]: completed entry bundles and hash tiles stored whole, written by that same
 //!   write path, and the reads of entries over bundles and rows;
 //! * [`cache`]: the hot-tile cache of checked full tiles, dropped per log on repair;
+//! * [`subtrees`]: verified hash subtrees in memory, which inclusion proofs are built from
+//!   without a storage read, dropped per log on repair;
 //! * [`index`]: rows derived from entries (rid, leaf, corrections and voids), written in the
 //!   same transaction as the entries, and the queries over them;
 //! * [`witness`]: cosignatures collected for our checkpoints, and the state of what this node
@@ -29,6 +31,7 @@ pub mod cache;
 pub mod evidence;
 pub mod index;
 pub mod log;
+pub mod subtrees;
 pub mod tables;
 pub mod witness;
 
@@ -160,6 +163,9 @@ pub struct Store {
     /// Full tiles that passed the integrity checks (filled by the HTTP tile handler, dropped
     /// per log by every repair).
     tile_cache: cache::TileCache,
+    /// Hash subtrees anchored to a signed root (filled by the proof handlers through
+    /// `Integrity`, dropped per log by every repair).
+    subtrees: subtrees::SubtreeCache,
     /// Bumped after every write that can change what a log's head looks like (a batch, a
     /// cosignature, a repair): readers that cache a head read this *before* they read the
     /// head, so a cached head is never newer than its generation says, and a change always
@@ -188,6 +194,7 @@ impl Store {
             db: RwLock::new(Some(handle)),
             path: path.to_path_buf(),
             tile_cache: cache::TileCache::new(cache::DEFAULT_TILE_CACHE_BYTES),
+            subtrees: subtrees::SubtreeCache::new(subtrees::DEFAULT_SUBTREE_CACHE_BYTES),
             heads_generation: AtomicU64::new(0),
             generation: AtomicU64::new(0),
             last_failed_reopen: Mutex::new(None),

@@ -35,6 +35,11 @@ mod checks;
 mod hypercore;
 mod serving;
 
+/// The allocator of the `daylight-node` binary (see `node/src/main.rs`), so that the node
+/// measured here allocates as the one that runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -116,9 +121,10 @@ struct Parts(Option<Vec<String>>);
 
 impl Parts {
     /// Every part's name, in the order they run.
-    const ALL: [&'static str; 10] = [
-        "checks", "compare", "appends", "latency", "proofs", "tiles", "nginx", "scrub", "disk",
-        "refs",
+    /// (`catchup` is `compare` without Hypercore's side: our appends and catch-up alone.)
+    const ALL: [&'static str; 11] = [
+        "checks", "compare", "catchup", "appends", "latency", "proofs", "tiles", "nginx", "scrub",
+        "disk", "refs",
     ];
 
     fn from_args() -> anyhow::Result<Parts> {
@@ -234,7 +240,7 @@ fn main() -> anyhow::Result<()> {
 
     // 0b. Side by side with Hypercore, on a log that holds nothing else yet: the same records
     //     appended by both in 4096-entry batches, then caught up by a mirror / replicated.
-    if parts.has("compare") {
+    if parts.has("compare") || parts.has("catchup") {
         let compared = 4096 * 24 / scale;
         eprintln!("signing {compared} records for the Hypercore comparison...");
         let same = signed_records(&operator, total, compared);
@@ -250,7 +256,10 @@ fn main() -> anyhow::Result<()> {
             .collect();
         drop(same);
         let ours = hypercore::append_entries(&runtime, &node, &entries)?;
-        let peer = hypercore::run_hypercore(&network.dir.path().join("hypercore"), &entries)?;
+        let peer = match parts.has("compare") {
+            true => hypercore::run_hypercore(&network.dir.path().join("hypercore"), &entries)?,
+            false => None,
+        };
         let caught_up = hypercore::catch_up(&runtime, &network, &node, compared)?;
         hypercore::compare(&mut report, ours, caught_up, peer.as_ref());
     }

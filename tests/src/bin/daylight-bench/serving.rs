@@ -35,15 +35,63 @@ pub(super) fn proofs_served(
             });
         }
     });
+    let rate = served.load(Ordering::Relaxed) as f64 / began.elapsed().as_secs_f64();
+    check_proofs(http, size)?;
     report.add(
         &format!(
             "inclusion proofs served/s over HTTP, tree of {size}, {PROOF_CLIENTS} keep-alive clients"
         ),
-        format!(
-            "{:.0}",
-            served.load(Ordering::Relaxed) as f64 / began.elapsed().as_secs_f64()
-        ),
+        format!("{rate:.0}"),
     );
+    Ok(())
+}
+
+/// Checks a sample of the proofs served against the checkpoint's root, as a client does,
+/// with each leaf hash taken from the level-0 hash tile that holds it (the node builds
+/// proofs and tiles on different paths, so this checks one against the other).
+fn check_proofs(http: std::net::SocketAddr, size: u64) -> anyhow::Result<()> {
+    let agent = agent();
+    let base = format!("http://{http}/log/county-1");
+    let note = agent
+        .get(&format!("{base}/checkpoint"))
+        .call()?
+        .body_mut()
+        .read_to_string()?;
+    let body = note.split_once("\n\n").context("a checkpoint note")?.0;
+    let checkpoint = daylight_verifier::checkpoint::Checkpoint::parse(&format!("{body}\n"))?;
+    anyhow::ensure!(
+        checkpoint.size == size,
+        "checkpoint of size {}",
+        checkpoint.size
+    );
+    let full = size / 256 * 256;
+    for n in 0..200u64 {
+        let index = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) % full;
+        let tile = agent
+            .get(&format!(
+                "{base}/tile/0/{}",
+                daylight_verifier::tile::encode_index(index / 256)
+            ))
+            .call()?
+            .body_mut()
+            .read_to_vec()?;
+        let at = (index % 256) as usize * 32;
+        let leaf = daylight_verifier::Hash(tile[at..at + 32].try_into()?);
+        let text = agent
+            .get(&format!("{base}/proof/inclusion?index={index}&size={size}"))
+            .call()?
+            .body_mut()
+            .read_to_string()?;
+        let proof: daylight_api::InclusionProof = serde_json::from_str(&text)?;
+        daylight_verifier::merkle::verify_inclusion(
+            index,
+            size,
+            &leaf,
+            &proof.proof,
+            &checkpoint.root,
+        )
+        .map_err(|e| anyhow::anyhow!("the proof of {index} does not verify: {e}"))?;
+    }
     Ok(())
 }
 
