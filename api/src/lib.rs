@@ -13,11 +13,20 @@
 //! * [`NetworkInfo`] — `GET /v1/network`.
 //! * [`GenesisChainBody`] — `GET /v1/genesis` (and one form of `POST /v1/genesis`);
 //!   [`GenesisAccepted`] — the answer to `POST /v1/genesis`.
+//! * [`RecordPage`] — `GET /v1/records?...` (the query); [`FeedPage`], [`FeedItem`] —
+//!   `GET /v1/feed` (see [`query`]).
 //!
 //! Leaf hashes travel as lowercase hex ([`hex_hash`]); proof hashes as base64, as in the C2SP
 //! formats. Record entries are carried as JSON values: their bytes, not this crate, are what
 //! is signed and hashed, and a client that verifies a record re-reads the entry from tiles or
 //! re-encodes it canonically.
+
+pub mod query;
+
+pub use query::{
+    CurrentRecord, FeedDropped, FeedEntry, FeedEvent, FeedEvidence, FeedItem, FeedPage, RecordItem,
+    RecordPage,
+};
 
 use daylight_verifier::Hash;
 use serde::{Deserialize, Serialize};

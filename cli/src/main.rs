@@ -10,7 +10,9 @@ mod client;
 mod edit_values;
 mod error;
 mod evidence_cmd;
+mod export;
 mod flow;
+mod follow;
 mod genesis_amend;
 mod genesis_changes;
 mod genesis_cmd;
@@ -146,9 +148,62 @@ enum Command {
         /// The member ids of the logs to audit; default every member's.
         members: Vec<String>,
     },
+    /// Replays logs (every member's by default), verifies every entry against a
+    /// quorum-cosigned checkpoint, applies corrections and voids, and writes the current
+    /// state and the history as CSV, JSON Lines and OCDS 1.1.5 with a manifest.json
+    /// (docs/data.md).
+    Export {
+        /// The pinned genesis: version 1's file, or the chain (JSON) `genesis update` writes;
+        /// later versions the nodes serve are followed from it.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// A node or static copy to replay from; repeat to name others, tried in order for a
+        /// log when one cannot be reached.
+        #[arg(long = "node", required = true)]
+        nodes: Vec<String>,
+        /// The member id of a log to export (repeatable); default every member's.
+        #[arg(long = "log", value_name = "MEMBER")]
+        logs: Vec<String>,
+        /// The formats to write (repeatable or comma-separated); default all three.
+        #[arg(long = "format", value_enum, value_delimiter = ',')]
+        formats: Vec<export::Format>,
+        /// The directory to write into (created if missing; files of the same names are
+        /// replaced only when the whole export verified).
+        #[arg(long)]
+        out: PathBuf,
+        /// The prefix of OCDS ocids (default `ocds-daylight-<network>`).
+        #[arg(long)]
+        ocid_prefix: Option<String>,
+        /// Also verify every record's Ed25519 signatures against the genesis keys (about ten
+        /// times slower).
+        #[arg(long)]
+        verify_signatures: bool,
+    },
     /// Checks evidence that a log signed two incompatible histories.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Prints new records as they arrive on a node's feed, verifying each new checkpoint
+    /// (quorum, and consistency with the one seen before) and each entry's inclusion; reports
+    /// a log that does not extend what it showed before as equivocation (exit 1). Each line
+    /// carries the cursor to resume after it (`--after`); with --json, one object per line.
+    Follow {
+        /// The pinned genesis: version 1's file, or the chain (JSON) `genesis update` writes;
+        /// later versions the node serves are followed from it.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The node whose feed to follow.
+        #[arg(long)]
+        node: String,
+        /// Resume after this cursor (printed by an earlier run); default: from now on.
+        #[arg(long, value_name = "CURSOR")]
+        after: Option<String>,
+        /// Only this member's log (repeatable); default every log.
+        #[arg(long = "log", value_name = "MEMBER")]
+        logs: Vec<String>,
+        /// Stop after this many records and print the cursor to resume from.
+        #[arg(long)]
+        count: Option<u64>,
+    },
     /// Prints a shell completion script for daylight.
     Completions {
         /// The shell.
@@ -444,10 +499,37 @@ fn run(cli: Cli) -> Result<Report, CliError> {
                 flow::run(pinned.genesis(), &nodes, &rid, data_dir),
             )
         }
+        Command::Export {
+            genesis,
+            nodes,
+            logs,
+            formats,
+            out,
+            ocid_prefix,
+            verify_signatures,
+        } => {
+            let pinned = pin::load(&genesis, &nodes)?;
+            let formats = if formats.is_empty() {
+                vec![export::Format::Csv, export::Format::Jsonl, export::Format::Ocds]
+            } else {
+                formats
+            };
+            let result = export::run(export::ExportRequest {
+                pinned: &pinned,
+                nodes: &nodes,
+                members: &logs,
+                formats: &formats,
+                out: &out,
+                ocid_prefix: ocid_prefix.as_deref(),
+                verify_signatures,
+            });
+            pinned.annotate(&genesis, result)
+        }
         Command::Evidence(EvidenceCommand::Verify { genesis, evidence }) => {
             let pinned = pin::offline(&genesis)?;
             pinned.annotate(&genesis, evidence_cmd::verify(pinned.genesis(), &evidence))
         }
+        Command::Follow { .. } => unreachable!("follow prints as it goes; handled in main"),
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(shell, &mut command, "daylight", &mut std::io::stdout());
@@ -486,8 +568,49 @@ fn man(out: &std::path::Path) -> Result<Report, CliError> {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Runs `daylight follow`, which prints as it goes rather than one report at the end.
+fn follow(cli: Cli) -> ExitCode {
+    let json = cli.json;
+    let Command::Follow {
+        genesis,
+        node,
+        after,
+        logs,
+        count,
+    } = cli.command
+    else {
+        return ExitCode::from(error::EXIT_USAGE);
+    };
+    let result = (|| {
+        let seen = seen::SeenStore::new(&seen::data_dir(cli.data_dir.as_deref())?);
+        let pinned = pin::load(&genesis, std::slice::from_ref(&node))?;
+        if !json {
+            println!("{}", pinned.summary(&genesis));
+            for note in &pinned.notes {
+                println!("{note}");
+            }
+        }
+        follow::run(&follow::Request {
+            genesis: pinned.genesis(),
+            node: &node,
+            after,
+            logs,
+            count,
+            json,
+            seen,
+        })
+    })();
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => print_error(&error, json),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Follow { .. }) {
+        return follow(cli);
+    }
     let json = cli.json;
     let completions = matches!(cli.command, Command::Completions { .. });
     match run(cli) {

@@ -44,6 +44,9 @@
 //!   errors for everything the framework answers.
 //! * [`http`] — the API's routes: tiles, proofs, receipts, records, submission, information.
 //!   Bodies are the typed structs of the `daylight-api` crate.
+//! * [`query`] — the query index (`query.redb`, derived, rebuilt when missing or damaged) and
+//!   its indexer task: the current state of every held record by log, kind, programme,
+//!   payee, area and date, and one feed of new entries and evidence across the held logs.
 //! * [`static_copy`] — every held log published as tlog-tiles to a directory or an
 //!   S3-compatible bucket (DESIGN §5.6).
 //! * [`auditor`] — on an auditor's node: audits every held log and publishes findings.
@@ -86,6 +89,7 @@
 //! | a storage engine panic never crashes a worker | [`store::Store`] (`guarded`) |
 //! | storage work never runs on an async worker | `http::on_blocking_pool`, `mirror::Replication::stored`, `spawn_blocking` elsewhere |
 //! | connections stay under the cap; a request in flight is never shed | [`serve`] |
+//! | the query index is derived: rebuilt from the logs, never migrated; feed numbers are gap-free | [`query`] (`QueryIndex::open`, one transaction per batch) |
 //! | logs held are only added or replaced, references to them stay valid | [`held::HeldLogs`] (`update`) |
 //! | a genesis version is applied only once verified against the chain held and stored durably | [`genesis::LiveGenesis::offer`] |
 pub mod auditor;
@@ -101,6 +105,7 @@ pub mod mirror;
 pub mod network;
 pub mod node;
 pub mod publish;
+pub mod query;
 pub mod rotate;
 pub mod serve;
 pub mod shutdown;

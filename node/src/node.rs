@@ -248,6 +248,21 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
     };
     drop(stop_services.spawn(liveness.run(stop_services.clone())));
     let own_heads = publisher.as_ref().map(|p| p.sequencer.watch_checkpoints());
+    // The query index beside the database, derived from the logs and rebuilt if unusable,
+    // and its indexer (tracked; stops with the other services).
+    let query_path = config.data_dir.join(crate::query::QUERY_FILE);
+    let query = Arc::new(
+        crate::query::QueryIndex::open(&query_path)
+            .with_context(|| format!("cannot open or rebuild {}", query_path.display()))?,
+    );
+    let indexer = crate::query::indexer::Indexer {
+        store: store.clone(),
+        logs: logs.clone(),
+        integrity: integrity.clone(),
+        index: query.clone(),
+        own_heads: own_heads.clone(),
+    };
+    drop(stop_services.spawn(indexer.run(stop_services.clone())));
     let replication_task = shutdown.spawn(replication.clone().run(events, own_heads));
     let sequencer = publisher.as_ref().map(|p| p.sequencer.clone());
 
@@ -264,6 +279,8 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         health: health.clone(),
         integrity: integrity.clone(),
         heads: Default::default(),
+        query,
+        stopping: stop_http.clone(),
     });
     let listener = tokio::net::TcpListener::bind(config.http_listen)
         .await

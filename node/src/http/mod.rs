@@ -9,13 +9,17 @@
 //! * `records` — records by rid and by leaf;
 //! * `write` — submission and the witness endpoint;
 //! * `info` — health, metrics, network, evidence, audit report;
-//! * `genesis` — the genesis chain: served, and extended by a posted version.
+//! * `genesis` — the genesis chain: served, and extended by a posted version;
+//! * `query` — filtered pages of records (`GET /v1/records?...`), from the query index;
+//! * `feed` — the feed of new entries and evidence (`GET /v1/feed`): long-poll and SSE.
 //!
 //! This file holds the shared state, the router and the helpers every handler uses.
 
 mod errors;
+mod feed;
 mod genesis;
 mod info;
+mod query;
 mod records;
 mod tiles;
 mod write;
@@ -103,6 +107,11 @@ pub struct AppState {
     /// The latest head of each log as served, so that every read does not read the
     /// checkpoint and its cosignatures from storage again (see [`HeadCache`]).
     pub heads: HeadCache,
+    /// The query index (`GET /v1/records?...`, `GET /v1/feed`), filled by its indexer.
+    pub query: Arc<crate::query::QueryIndex>,
+    /// The HTTP server's stop signal: feed streams and long-polls end on it, and the feed's
+    /// producer tasks are tracked by it.
+    pub stopping: crate::shutdown::Shutdown,
 }
 
 /// The head of each log as [`AppState::head`] last built it (checkpoint with every
@@ -135,7 +144,8 @@ pub fn router(state: Arc<AppState>, guards: Arc<crate::serve::HttpGuards>) -> Ro
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route("/v1/records", post(submit))
+        .route("/v1/records", get(query::list_records).post(submit))
+        .route("/v1/feed", get(feed::feed))
         .route("/v1/records/{rid}", get(record))
         .route("/v1/leaf/{leaf}", get(record_by_leaf))
         .route("/log/{member}/checkpoint", get(checkpoint))

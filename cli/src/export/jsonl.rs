@@ -1,0 +1,169 @@
+//! JSON Lines: `current.jsonl` (one object per record in its current state) and
+//! `history.jsonl` (one object per entry, in log order, with the entry's record exactly as
+//! logged). UTF-8 without a byte order mark, `\n` line ends.
+
+use std::io::Write as _;
+
+use daylight_verifier::hash::Hash;
+
+use super::manifest::{OutputFile, WrittenFile};
+use super::model::{self, EntryEvent, ExportedLog, HistorySink};
+
+/// One line of `history.jsonl` but its last field, `record`: the entry's bytes go in after it
+/// as they are (a record's entry is canonical JSON already), or `null`.
+#[derive(serde::Serialize)]
+struct HistoryLine<'a> {
+    log: &'a str,
+    index: u64,
+    leaf: &'a str,
+    rid: Option<&'a str>,
+    kind: Option<&'static str>,
+    valid: bool,
+    applied: Option<bool>,
+    problem: Option<&'a str>,
+}
+
+/// Writes `history.jsonl` as entries arrive.
+pub struct HistoryJsonl {
+    file: OutputFile,
+    line: Vec<u8>,
+}
+
+impl HistoryJsonl {
+    /// Starts `history.jsonl` in `file`.
+    pub fn new(file: OutputFile) -> HistoryJsonl {
+        HistoryJsonl {
+            file,
+            line: Vec::with_capacity(4096),
+        }
+    }
+
+    /// Closes the file.
+    pub fn finish(self) -> std::io::Result<WrittenFile> {
+        self.file.finish()
+    }
+}
+
+/// A hash as 64 lowercase hex digits, on the stack.
+pub fn hex64<'b>(h: &Hash, buf: &'b mut [u8; 64]) -> &'b str {
+    let _ = hex::encode_to_slice(h.0, buf);
+    std::str::from_utf8(buf).unwrap_or_default()
+}
+
+impl HistorySink for HistoryJsonl {
+    fn entry(&mut self, e: &EntryEvent<'_>) -> std::io::Result<()> {
+        let mut leaf = [0u8; 64];
+        let head = HistoryLine {
+            log: e.log,
+            index: e.index,
+            leaf: hex64(e.leaf, &mut leaf),
+            rid: e.rid,
+            kind: e.content.map(|c| c.body.kind().as_str()),
+            valid: e.content.is_some(),
+            applied: e.applied,
+            problem: e.problem.as_deref(),
+        };
+        let line = &mut self.line;
+        line.clear();
+        serde_json::to_writer(&mut *line, &head)?;
+        line.pop(); // the closing brace: `record` follows
+        line.extend_from_slice(b",\"record\":");
+        // The entry is canonical JSON when it is a record (it was read as one): it goes in as
+        // it is, unparsed.
+        match e.content {
+            Some(_) if std::str::from_utf8(e.raw).is_ok() => line.extend_from_slice(e.raw),
+            _ => line.extend_from_slice(b"null"),
+        }
+        line.extend_from_slice(b"}\n");
+        self.file.write_all(line)?;
+        self.file.rows += 1;
+        Ok(())
+    }
+}
+
+/// One line of `current.jsonl` (fields in the alphabetical order the format has always had).
+#[derive(serde::Serialize)]
+struct CurrentLine<'a> {
+    corrected_by: &'a [&'a str],
+    current_leaf: &'a str,
+    index: u64,
+    kind: &'static str,
+    leaf: &'a str,
+    log: &'a str,
+    original: Version<'a>,
+    record: &'a serde_json::Map<String, serde_json::Value>,
+    rid: &'a str,
+    status: &'static str,
+    versions: Vec<VersionBy<'a>>,
+    voided: Option<Voided<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct Version<'a> {
+    index: u64,
+    leaf: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct VersionBy<'a> {
+    by: Option<&'a str>,
+    index: u64,
+    leaf: String,
+}
+
+#[derive(serde::Serialize)]
+struct Voided<'a> {
+    index: u64,
+    leaf: String,
+    reason: &'a str,
+    rid: &'a str,
+}
+
+/// Writes `current.jsonl` for `logs` into `file`.
+pub fn write_current(logs: &[ExportedLog], mut file: OutputFile) -> std::io::Result<WrittenFile> {
+    let mut buf = Vec::with_capacity(4096);
+    for log in logs {
+        for c in model::current(&log.state) {
+            let (original_index, original_leaf) = c.original();
+            let s = c.state;
+            let (mut a, mut b, mut d) = ([0u8; 64], [0u8; 64], [0u8; 64]);
+            let record = s.content.to_object();
+            let line = CurrentLine {
+                corrected_by: &c.corrected_by,
+                current_leaf: hex64(&s.current_leaf(), &mut a),
+                index: c.content_index,
+                kind: s.kind().as_str(),
+                leaf: hex64(&c.content_leaf, &mut b),
+                log: &log.member,
+                original: Version {
+                    index: original_index,
+                    leaf: hex64(&original_leaf, &mut d),
+                },
+                record: &record,
+                rid: s.rid.as_str(),
+                status: c.status(),
+                versions: s
+                    .versions
+                    .iter()
+                    .map(|v| VersionBy {
+                        by: v.by.as_ref().map(|r| r.as_str()),
+                        index: v.index,
+                        leaf: v.leaf.to_hex(),
+                    })
+                    .collect(),
+                voided: c.voided_by.map(|(rid, index, leaf, reason)| Voided {
+                    index,
+                    leaf: leaf.to_hex(),
+                    reason,
+                    rid,
+                }),
+            };
+            buf.clear();
+            serde_json::to_writer(&mut buf, &line)?;
+            buf.push(b'\n');
+            file.write_all(&buf)?;
+            file.rows += 1;
+        }
+    }
+    file.finish()
+}
