@@ -510,7 +510,11 @@ fn run(cli: Cli) -> Result<Report, CliError> {
         } => {
             let pinned = pin::load(&genesis, &nodes)?;
             let formats = if formats.is_empty() {
-                vec![export::Format::Csv, export::Format::Jsonl, export::Format::Ocds]
+                vec![
+                    export::Format::Csv,
+                    export::Format::Jsonl,
+                    export::Format::Ocds,
+                ]
             } else {
                 formats
             };

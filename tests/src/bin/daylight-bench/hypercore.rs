@@ -127,7 +127,6 @@ pub(super) fn catch_up(
     )?;
     daylight_tests::set_bootstrap(&config, &[source.p2p_addresses[0].to_string()])?;
     let began = Instant::now();
-    eprintln!("HACK mirror start {:?}", std::time::SystemTime::now());
     let mirror = runtime.block_on(start(NodeConfig::load(&config)?))?;
     let started = began.elapsed();
     let url = format!("http://{}/v1/records", mirror.http_addr);
