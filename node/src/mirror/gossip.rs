@@ -4,11 +4,11 @@
 //! cosignature on it is collected; a different root for a size already held becomes
 //! evidence; a checkpoint ahead of the mirror starts a catch-up.
 //!
-//! A checkpoint of an origin this node holds no log for is ignored, not rejected: it may be
-//! the log of a member a genesis version adds that this node has not applied yet (the version
-//! and the new member's first checkpoint race on gossip), and rejecting it would lower the
-//! score of an honest peer that relays it. Ignoring it neither relays it nor penalises the
-//! sender; once the version is applied, the member's next checkpoint (or a catch-up on
+//! A checkpoint of an origin this node holds no log for is rejected too, so a peer that floods
+//! made-up origins is penalised (`tests/bad_peers.rs`). A member a genesis version adds can
+//! race that version on gossip: until the version is applied here its first checkpoints are
+//! rejected, costing the relaying peer one invalid message each, far from any score threshold
+//! for a short race; once the version is applied, its next checkpoint (or a catch-up on
 //! connection) is taken.
 
 use daylight_verifier::checkpoint::SignedCheckpoint;
@@ -25,7 +25,7 @@ use crate::store::Batch;
 /// Why a checkpoint note was not taken.
 #[derive(Debug)]
 pub(super) enum NotTaken {
-    /// Its origin is no log this node holds (see the module doc): ignored, not rejected.
+    /// Its origin is no log this node holds (see the module doc).
     UnknownOrigin(String),
     /// Not a valid checkpoint of a held log: rejected.
     Invalid(String),

@@ -196,12 +196,6 @@ impl Replication {
             NetworkEvent::Checkpoint { source, id, data } => {
                 let acceptance = match self.checkpoint_seen(&data, Some(source)).await {
                     Ok(()) => MessageAcceptance::Accept,
-                    // Possibly a member of a genesis version not applied here yet: neither
-                    // relayed nor held against the sender (see `gossip`'s module doc).
-                    Err(reason @ gossip::NotTaken::UnknownOrigin(_)) => {
-                        tracing::debug!("ignored checkpoint gossip from {source}: {reason}");
-                        MessageAcceptance::Ignore
-                    }
                     Err(reason) => {
                         tracing::info!("rejected checkpoint gossip from {source}: {reason}");
                         MessageAcceptance::Reject
