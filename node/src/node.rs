@@ -251,18 +251,31 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
     // The query index beside the database, derived from the logs and rebuilt if unusable,
     // and its indexer (tracked; stops with the other services).
     let query_path = config.data_dir.join(crate::query::QUERY_FILE);
-    let query = Arc::new(
-        crate::query::QueryIndex::open(&query_path)
-            .with_context(|| format!("cannot open or rebuild {}", query_path.display()))?,
-    );
-    let indexer = crate::query::indexer::Indexer {
-        store: store.clone(),
-        logs: logs.clone(),
-        integrity: integrity.clone(),
-        index: query.clone(),
-        own_heads: own_heads.clone(),
+    // A node that cannot write its query index (full or read-only disk) still starts and
+    // serves everything else; queries answer 503 until a restart finds the disk writable.
+    let query = match crate::query::QueryIndex::open(&query_path) {
+        Ok(index) => {
+            let index = Arc::new(index);
+            let indexer = crate::query::indexer::Indexer {
+                store: store.clone(),
+                logs: logs.clone(),
+                integrity: integrity.clone(),
+                index: index.clone(),
+                own_heads: own_heads.clone(),
+            };
+            drop(stop_services.spawn(indexer.run(stop_services.clone())));
+            index
+        }
+        Err(e) => {
+            let reason = format!(
+                "the query index {} cannot be opened or rebuilt ({e}); it is tried again at \
+                 the next start",
+                query_path.display()
+            );
+            tracing::warn!("{reason}; queries and the feed answer 503 meanwhile");
+            Arc::new(crate::query::QueryIndex::stand_in(&query_path, reason)?)
+        }
     };
-    drop(stop_services.spawn(indexer.run(stop_services.clone())));
     let replication_task = shutdown.spawn(replication.clone().run(events, own_heads));
     let sequencer = publisher.as_ref().map(|p| p.sequencer.clone());
 

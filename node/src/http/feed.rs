@@ -53,6 +53,7 @@ pub(super) async fn feed(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = params(raw.as_deref(), &["after", "wait", "limit"])?;
+    state.query.check_available()?;
     let index = state.query.clone();
     let sse = headers
         .get(header::ACCEPT)

@@ -203,6 +203,7 @@ pub(super) async fn list_records(
     State(state): Shared,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
+    state.query.check_available()?;
     on_blocking_pool(state, move |state| {
         let query = records_query(state, raw.as_deref())?;
         let page = state.query.page(&query).map_err(|e| {
@@ -411,5 +412,20 @@ mod tests {
                 .contains("program:")
         );
         assert_eq!(params(None, &[]).unwrap().len(), 0);
+    }
+}
+
+impl crate::query::QueryIndex {
+    /// 503 `index_unavailable`, naming the reason, when this node has no query index
+    /// ([`crate::query::QueryIndex::stand_in`]).
+    pub(super) fn check_available(&self) -> Result<(), ApiError> {
+        match self.unavailable() {
+            None => Ok(()),
+            Some(reason) => Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "index_unavailable",
+                reason.to_string(),
+            )),
+        }
     }
 }

@@ -130,6 +130,10 @@ pub struct QueryIndex {
     epoch: u32,
     /// The number of feed items committed (the last sequence number); readers wait on it.
     head: watch::Sender<u64>,
+    /// Why there is no index (it could not be opened or rebuilt, e.g. on a read-only or full
+    /// disk): queries and the feed answer 503 with this reason instead of a wrong, empty
+    /// answer. `None` for a working index.
+    unavailable: Option<String>,
 }
 
 impl QueryIndex {
@@ -161,7 +165,32 @@ impl QueryIndex {
             path: path.to_path_buf(),
             epoch,
             head: watch::channel(0).0,
+            unavailable: None,
         })
+    }
+
+    /// A stand-in for an index that could not be opened or rebuilt (`reason`): empty, held in
+    /// memory, never filled; [`QueryIndex::unavailable`] says why, so the node still starts
+    /// and serves everything else (a node on a full or read-only disk must keep serving
+    /// reads, DESIGN §5.5). The next start tries the file again.
+    pub fn stand_in(path: &Path, reason: String) -> Result<QueryIndex, QueryError> {
+        let db = guard(|| {
+            Ok(Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?)
+        })?;
+        let epoch = new_epoch();
+        guard(|| write::create(&db, epoch))?;
+        Ok(QueryIndex {
+            db,
+            path: path.to_path_buf(),
+            epoch,
+            head: watch::channel(0).0,
+            unavailable: Some(reason),
+        })
+    }
+
+    /// Why this node has no query index, if it has none (see [`QueryIndex::stand_in`]).
+    pub fn unavailable(&self) -> Option<&str> {
+        self.unavailable.as_deref()
     }
 
     /// The index at `path` if it exists, opens and has the current format.
@@ -184,6 +213,7 @@ impl QueryIndex {
             path: path.to_path_buf(),
             epoch,
             head: watch::channel(head).0,
+            unavailable: None,
         }))
     }
 

@@ -473,3 +473,13 @@ fn intersections_page_alike_under_any_budget() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// An index that could not be opened is stood in for, empty, saying why, so the node starts
+/// and its queries answer 503 with the reason instead of an empty list.
+#[test]
+fn a_stand_in_index_says_why_it_is_unavailable() {
+    let path = std::env::temp_dir().join("daylight-query-stand-in-never-created.redb");
+    let index = QueryIndex::stand_in(&path, "disk read-only".into()).unwrap();
+    assert_eq!(index.unavailable(), Some("disk read-only"));
+    assert!(!path.exists(), "a stand-in writes nothing");
+}
