@@ -326,6 +326,21 @@ fn item(row: StateRow, covered_by: u64) -> RecordItem {
     }
 }
 
+impl crate::query::QueryIndex {
+    /// 503 `index_unavailable`, naming the reason, when this node has no query index
+    /// ([`crate::query::QueryIndex::stand_in`]).
+    pub(super) fn check_available(&self) -> Result<(), ApiError> {
+        match self.unavailable() {
+            None => Ok(()),
+            Some(reason) => Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "index_unavailable",
+                reason.to_string(),
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,20 +427,5 @@ mod tests {
                 .contains("program:")
         );
         assert_eq!(params(None, &[]).unwrap().len(), 0);
-    }
-}
-
-impl crate::query::QueryIndex {
-    /// 503 `index_unavailable`, naming the reason, when this node has no query index
-    /// ([`crate::query::QueryIndex::stand_in`]).
-    pub(super) fn check_available(&self) -> Result<(), ApiError> {
-        match self.unavailable() {
-            None => Ok(()),
-            Some(reason) => Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "index_unavailable",
-                reason.to_string(),
-            )),
-        }
     }
 }
