@@ -14,6 +14,7 @@
 
 #[path = "../src/export"]
 mod export {
+    pub mod columns;
     pub mod csv;
     pub mod jsonl;
     pub mod manifest;

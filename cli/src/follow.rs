@@ -17,14 +17,14 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use daylight_api::{FeedEntry, FeedEvent, FeedItem, FeedPage, RecordAnswer};
+use daylight_api::{FeedEntry, FeedEvent, FeedItem, FeedPage};
 use daylight_genesis::Genesis;
 use daylight_verifier::Hash;
 use daylight_verifier::checkpoint::Checkpoint;
 use daylight_verifier::evidence::Evidence;
 use daylight_verifier::merkle::verify_consistency;
 use daylight_verifier::policy::TrustedCheckpoint;
-use daylight_verifier::record::canonicalize;
+use daylight_verifier::tile::{TILE_WIDTH, Tile, TileKind, read_bundle};
 use serde_json::{Value, json};
 
 use crate::check::{
@@ -241,10 +241,7 @@ impl Follower<'_> {
             .inclusion(member, entry.index, checkpoint.size)?;
         check_inclusion(entry.index, &entry.leaf, &proof, &checkpoint)
             .map_err(|e| failed(format!("{member} entry {}: {e}", entry.index)))?;
-        let record = match &entry.rid {
-            Some(rid) => self.record(member, rid, entry)?,
-            None => None,
-        };
+        let record = self.record(member, entry, checkpoint.size)?;
         self.records += 1;
         let (what, record_json) = match &record {
             Some(r) => (describe_record(r), record_json(r)),
@@ -267,42 +264,44 @@ impl Follower<'_> {
         Ok(None)
     }
 
-    /// The record at `entry`, its canonical form and signatures verified, its bytes hashing
-    /// to the leaf the feed named (the inclusion of that leaf is verified by the caller).
+    /// The record at `entry`: its bytes read from the log's entry bundle at the covering
+    /// checkpoint's size (so a rid reused by a later entry never shows the later content),
+    /// hashing to the leaf the feed named (whose inclusion the caller verified), its
+    /// canonical form and signatures verified. `None` for an entry that is not a record.
     fn record(
         &self,
         member: &str,
-        rid: &str,
         entry: &FeedEntry,
+        size: u64,
     ) -> Result<Option<daylight_verifier::record::SignedRecord>, CliError> {
-        let reply = self.client.get(&format!("/v1/records/{rid}"))?;
-        if !reply.is_success() {
-            return Ok(None);
-        }
-        let answer: RecordAnswer = reply.parse("record")?;
-        let value = if answer.index == entry.index {
-            answer.entry
-        } else {
-            // A later entry reusing a rid (a mirror copies whatever the log holds).
-            return Ok(None);
+        let bundle_index = entry.index / TILE_WIDTH;
+        let tile = Tile {
+            kind: TileKind::Entries,
+            index: bundle_index,
+            width: (size - bundle_index * TILE_WIDTH).min(TILE_WIDTH),
         };
-        let bytes = serde_json::to_vec(&value)
-            .ok()
-            .and_then(|b| canonicalize(&b).ok())
-            .ok_or_else(|| {
-                failed(format!(
-                    "{member} entry {}: the record the node serves for {rid} is not JSON a                      record can be",
-                    entry.index
-                ))
-            })?;
-        if daylight_verifier::merkle::leaf_hash(&bytes) != entry.leaf {
-            return Err(failed(format!(
-                "{member} entry {}: the record the node serves for {rid} does not hash to the \
-                 leaf in its feed",
-                entry.index
-            )));
+        let bytes = self.source.tile(member, &tile)?;
+        let damaged = |why: String| {
+            failed(format!(
+                "{member} entry {}: the node's entry bundle {} {why}",
+                entry.index,
+                tile.path()
+            ))
+        };
+        let entries = read_bundle(&bytes).map_err(|e| damaged(format!("is damaged: {e}")))?;
+        let offset = (entry.index % TILE_WIDTH) as usize;
+        let bytes = entries
+            .get(offset)
+            .ok_or_else(|| damaged(format!("holds only {} entries", entries.len())))?;
+        if daylight_verifier::merkle::leaf_hash(bytes) != entry.leaf {
+            return Err(damaged(
+                "holds an entry that does not hash to the leaf in the feed".to_string(),
+            ));
         }
-        check_entry(self.req.genesis, member, entry.index, &bytes)
+        if entry.rid.is_none() {
+            return Ok(None);
+        }
+        check_entry(self.req.genesis, member, entry.index, bytes)
             .map(|(r, _)| Some(r))
             .map_err(|e| failed(format!("{member} entry {}: {e}", entry.index)))
     }

@@ -5,10 +5,12 @@
 //! `manifest.json` naming each log's checkpoint and each file's SHA-256 (docs/data.md).
 //!
 //! * [`model`] — entries into history events and each log's current state;
+//! * [`columns`] — the CSV columns and the cells written under them;
 //! * [`csv`], [`jsonl`], [`ocds`] — the formats;
 //! * [`manifest`] — hashed output files, the manifest, and the staging directory (a failed
 //!   export leaves no half-written files).
 
+pub mod columns;
 pub mod csv;
 pub mod jsonl;
 pub mod manifest;
