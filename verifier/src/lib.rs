@@ -15,6 +15,7 @@
 //! * [`policy`] — whether a cosigned checkpoint meets a log's witness quorum, and why not.
 //! * [`bundle`] — C2SP tlog-proof bundles: offline receipts of inclusion.
 //! * [`tile`] — C2SP tlog-tiles paths, widths and entry bundles.
+//! * [`receipt_code`] — the compact code a household receipt's QR code carries.
 //! * [`evidence`] — portable proof that a log signed two incompatible histories.
 //! * [`record`] — the record model: kinds, JCS entry bytes, validation, signatures and
 //!   attestations, household privacy, and the current state after corrections.
@@ -37,6 +38,7 @@ pub mod key;
 pub mod merkle;
 pub mod note;
 pub mod policy;
+pub mod receipt_code;
 pub mod record;
 mod text_serde;
 pub mod tile;
