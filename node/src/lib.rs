@@ -42,8 +42,9 @@
 //! Serving readers:
 //! * [`serve`] — the HTTP server itself: connection cap, timeouts, submission budget, JSON
 //!   errors for everything the framework answers.
-//! * [`http`] — the API's routes: tiles, proofs, receipts, records, submission, information.
-//!   Bodies are the typed structs of the `daylight-api` crate.
+//! * [`http`] — the API's routes: tiles, proofs, receipts, records, submission, information,
+//!   and the citizens' portal (`http::portal`: its pages and assets, built into the binary
+//!   from [`portal`], at `/`). Bodies are the typed structs of the `daylight-api` crate.
 //! * [`query`] — the query index (`query.redb`, derived, rebuilt when missing or damaged) and
 //!   its indexer task: the current state of every held record by log, kind, programme,
 //!   payee, area and date, and one feed of new entries and evidence across the held logs.
@@ -112,3 +113,7 @@ pub mod shutdown;
 pub mod static_copy;
 pub mod store;
 pub mod witness;
+
+/// The citizens' portal the node serves (the `daylight-portal` crate): its files, and the
+/// standalone household receipt file, for tools and tests built on the node.
+pub use daylight_portal as portal;

@@ -180,12 +180,19 @@ fn the_auditor_publishes_each_finding_once_and_sees_it_answered() -> anyhow::Res
         "county-1-rect-1"
     );
 
-    // The HTML report is one self-contained page.
-    let page = get(&auditor.url("/audit.html"))?;
-    assert_eq!(page.status, 200);
-    let html = page.text();
-    assert!(html.contains("duplicate_payment"), "{html}");
-    assert!(!html.contains("<script") && !html.contains("src=\"http"));
+    // The report's old page moved into the portal: its URL redirects there, permanently.
+    let moved = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .new_agent()
+        .get(&auditor.url("/audit.html"))
+        .call()?;
+    assert_eq!(moved.status().as_u16(), 301);
+    assert_eq!(moved.headers()["location"], "/audit");
+    let report = get(&auditor.url("/v1/audit"))?;
+    assert_eq!(report.status, 200);
+    assert!(report.text().contains("duplicate_payment"));
     // A node that is not an auditor says so, as JSON.
     let refused = get(&county.url("/v1/audit"))?;
     assert_eq!(refused.status, 404);

@@ -81,7 +81,8 @@ impl Guide {
             text.push_str(&format!("  # {what}\n  {command}\n"));
         }
         text.push_str(&format!(
-            "\nIn a browser or with curl:\n  {auditor_url}/audit.html   the auditor's report\n  \
+            "\nIn a browser or with curl:\n  {county_url}/   the citizens' portal (中文; English on the switch)\n  \
+             {auditor_url}/audit   the auditor's report, in the portal\n  \
              {county_url}/log/{COUNTY_A}/checkpoint   the county's cosigned checkpoint\n  \
              {county_url}/v1/network   members, peers, checkpoints, evidence\n"
         ));

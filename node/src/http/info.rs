@@ -1,5 +1,5 @@
 //! What a node says about itself: `/healthz`, `/metrics`, `/v1/network`, the evidence it
-//! holds, and the auditor's report.
+//! holds, and the auditor's report (as JSON; the portal's `/audit` page shows it).
 
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -240,16 +240,6 @@ pub(super) async fn audit_json(State(state): Shared) -> Result<Response, ApiErro
     Ok((
         [(header::CONTENT_TYPE, "application/json")],
         report.to_json(),
-    )
-        .into_response())
-}
-
-/// `GET /audit.html`: the auditor's report as one self-contained page.
-pub(super) async fn audit_html(State(state): Shared) -> Result<Response, ApiError> {
-    let report = audit_report(&state).await?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        report.render_html(),
     )
         .into_response())
 }

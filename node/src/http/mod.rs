@@ -11,7 +11,9 @@
 //! * `info` — health, metrics, network, evidence, audit report;
 //! * `genesis` — the genesis chain: served, and extended by a posted version;
 //! * `query` — filtered pages of records (`GET /v1/records?...`), from the query index;
-//! * `feed` — the feed of new entries and evidence (`GET /v1/feed`): long-poll and SSE.
+//! * `feed` — the feed of new entries and evidence (`GET /v1/feed`): long-poll and SSE;
+//! * `portal` — the citizens' portal: its pages, assets and service worker, `/v1/members`,
+//!   and the redirect from the old `/audit.html`.
 //!
 //! This file holds the shared state, the router and the helpers every handler uses.
 
@@ -19,6 +21,7 @@ mod errors;
 mod feed;
 mod genesis;
 mod info;
+mod portal;
 mod query;
 mod records;
 mod tiles;
@@ -26,7 +29,7 @@ mod write;
 
 pub use errors::ApiError;
 use genesis::{genesis_chain, post_genesis};
-use info::{audit_html, audit_json, evidence, healthz, metrics, network};
+use info::{audit_json, evidence, healthz, metrics, network};
 use records::{record, record_by_leaf};
 use tiles::{checkpoint, consistency, inclusion, receipt, tile};
 use write::{add_checkpoint, submit};
@@ -141,7 +144,7 @@ type Shared = State<Arc<AppState>>;
 /// through them, `/metrics` shows their counters, and [`crate::serve::json_errors`] (the
 /// outermost layer) refuses over-long targets and makes every framework error JSON.
 pub fn router(state: Arc<AppState>, guards: Arc<crate::serve::HttpGuards>) -> Router {
-    Router::new()
+    portal::routes(Router::new())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/v1/records", get(query::list_records).post(submit))
@@ -158,7 +161,6 @@ pub fn router(state: Arc<AppState>, guards: Arc<crate::serve::HttpGuards>) -> Ro
         .route("/v1/network", get(network))
         .route("/v1/genesis", get(genesis_chain).post(post_genesis))
         .route("/v1/audit", get(audit_json))
-        .route("/audit.html", get(audit_html))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(

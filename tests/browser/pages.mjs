@@ -1,0 +1,93 @@
+// Every page of the portal in zh-CN and en, at 1280 px and 360 px: loads with no console
+// error, sets `lang`, never scrolls sideways, has no serious axe-core violation; a record
+// verifies with every check green; the language switch is remembered; the old /audit.html
+// redirects. Screenshots go to config.screenshots (stable names).
+import { join } from 'node:path';
+import { config, launch, freshContext, watchedPage, settled, noSidewaysScroll, axeViolations, verdict, step } from './lib.mjs';
+
+const node = config.node;
+const auditor = config.auditor;
+const PAGES = [
+  ['network', `${node}/`],
+  ['member', `${node}/member/${config.member}`],
+  ['record', `${node}/record/${config.record}`],
+  ['record-corrected', `${node}/record/${config.corrected}`],
+  ['search', `${node}/search?kind=payment`],
+  ['audit', `${auditor}/audit`],
+  ['receipt', `${node}/receipt`],
+];
+
+const launched = await launch();
+let failed = 0;
+for (const lang of ['zh', 'en']) {
+  for (const width of [1280, 360]) {
+    const context = await freshContext(launched, { width, height: width === 360 ? 780 : 900, lang });
+    for (const [name, url] of PAGES) {
+      const ok = await step(`page ${name} ${lang} ${width}`, async () => {
+        const { page, problems } = await watchedPage(context);
+        await page.goto(url);
+        await settled(page);
+        const htmlLang = await page.evaluate(() => document.documentElement.lang);
+        const want = lang === 'en' ? 'en' : 'zh-CN';
+        if (htmlLang !== want) throw new Error(`lang is ${htmlLang}, want ${want}`);
+        let detail = '';
+        if (name === 'record') {
+          const v = await verdict(page, '#verify');
+          const red = v.checks.filter((c) => !c.ok);
+          if (v.verdict !== 'verified' || red.length || v.checks.length < 5) {
+            throw new Error(`not verified: ${v.banner} ${JSON.stringify(v.checks)}`);
+          }
+          detail = `verified, ${v.checks.length} checks green in ${v.ms} ms`;
+        }
+        if (width === 360) await noSidewaysScroll(page, name);
+        const violations = await axeViolations(page);
+        if (violations.length) throw new Error(`axe: ${violations.join(' | ')}`);
+        if (config.screenshots) {
+          await page.screenshot({ path: join(config.screenshots, `${name}-${lang}-${width}.png`), fullPage: true });
+        }
+        if (problems.length) throw new Error(problems.join('\n'));
+        await page.close();
+        return detail;
+      });
+      if (!ok) failed += 1;
+    }
+    await context.close();
+  }
+}
+
+const switched = await step('language switch is remembered', async () => {
+  const context = await freshContext(launched, {});
+  const { page, problems } = await watchedPage(context);
+  await page.goto(`${node}/search`);
+  await settled(page);
+  if (await page.evaluate(() => document.documentElement.lang) !== 'zh-CN') throw new Error('not zh-CN by default');
+  await page.keyboard.press('Tab');
+  await page.click('#lang');
+  await page.waitForFunction(() => document.documentElement.lang === 'en');
+  await page.goto(`${node}/`);
+  await settled(page);
+  const lang = await page.evaluate(() => document.documentElement.lang);
+  const title = await page.textContent('h1');
+  if (lang !== 'en' || !/network/i.test(title)) throw new Error(`after reload: lang ${lang}, h1 ${title}`);
+  if (problems.length) throw new Error(problems.join('\n'));
+  await context.close();
+});
+if (!switched) failed += 1;
+
+const redirected = await step('old /audit.html redirects to the portal', async () => {
+  const context = await freshContext(launched, {});
+  const { page } = await watchedPage(context);
+  const response = await page.goto(`${auditor}/audit.html`);
+  await settled(page);
+  const chain = response.request().redirectedFrom();
+  if (!chain || new URL(page.url()).pathname !== '/audit') throw new Error(`ended at ${page.url()}`);
+  const findings = await page.locator('[data-rule]').count();
+  if (findings < 1) throw new Error('the audit page shows no findings');
+  await context.close();
+  return `${findings} findings`;
+});
+if (!redirected) failed += 1;
+
+await launched.close();
+console.log(failed ? `${failed} failed` : 'all passed');
+process.exit(failed ? 1 : 0);
