@@ -6,6 +6,7 @@
 
 mod audit_cmd;
 mod check;
+mod clerk;
 mod client;
 mod edit_values;
 mod error;
@@ -15,6 +16,7 @@ mod flow;
 mod follow;
 mod genesis_amend;
 mod genesis_changes;
+mod genesis_cli;
 mod genesis_cmd;
 mod genesis_edit;
 mod genesis_show;
@@ -75,7 +77,7 @@ enum Command {
     },
     /// Assembles, signs, checks and shows a network's genesis file.
     #[command(subcommand)]
-    Genesis(GenesisCommand),
+    Genesis(genesis_cli::GenesisCommand),
     /// Signs a record with an operator key and submits it to the member's node.
     Publish {
         /// The node's base URL, e.g. http://127.0.0.1:8080.
@@ -87,6 +89,18 @@ enum Command {
         /// The record as JSON, without `signatures` (or with attestations already on it).
         record: PathBuf,
     },
+    /// Creates or shows a programme's secret key for household pseudonyms.
+    #[command(subcommand)]
+    ProgrammeKey(clerk::ProgrammeKeyCommand),
+    /// Makes a household record (enrolment, exit, payment) locally from an ID number.
+    #[command(subcommand)]
+    Household(clerk::household::HouseholdCommand),
+    /// Adds an attestor's signature to a record file, without publishing it.
+    Attest(clerk::attest::SignArgs),
+    /// Adds the operator's signature to a record file, without submitting it.
+    Sign(clerk::attest::SignArgs),
+    /// Turns a CSV or Excel sheet into records by a mapping file and submits them.
+    Import(Box<clerk::import::ImportArgs>),
     /// Verifies a record (by rid or leaf hash) on one or more nodes against the genesis.
     Verify {
         /// The pinned genesis: version 1's file, or the chain (JSON) `genesis update` writes;
@@ -218,110 +232,6 @@ enum Command {
     },
 }
 
-// Parsed once per run: the size difference between variants costs nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Subcommand, Debug)]
-enum GenesisCommand {
-    /// Writes an empty draft genesis for a new network.
-    Init {
-        /// Network name, e.g. demo.daylight.
-        #[arg(long)]
-        network: String,
-        /// Witness cosignatures a citizen requires on each checkpoint.
-        #[arg(long, default_value_t = daylight_genesis::GenesisBuilder::DEFAULT_QUORUM)]
-        quorum: usize,
-        /// The draft file to create.
-        #[arg(long)]
-        out: PathBuf,
-    },
-    /// Adds a member to a draft genesis.
-    AddMember {
-        /// The draft file.
-        file: PathBuf,
-        #[command(flatten)]
-        member: genesis_cmd::NewMember,
-    },
-    /// Adds a signature to a genesis version: a founder's (with its log key; for a later
-    /// version, a founder of the previous version), or a new key's proof of possession.
-    Sign {
-        /// The genesis file (draft or partly signed); rewritten in place unless --out is given.
-        file: PathBuf,
-        /// The private key file: a founder's log key, or a key the version introduces (log,
-        /// witness, operator or attestor key).
-        #[arg(long)]
-        key: PathBuf,
-        /// For a later version: the version before it (version 1's genesis file, or a chain
-        /// JSON holding it).
-        #[arg(long, alias = "chain", value_name = "FILE")]
-        previous: Option<PathBuf>,
-        /// Where to write the signed genesis.
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
-    /// Checks a genesis: version 1's founder signatures, a later version against the one
-    /// before it (who signed, who is missing), or a whole chain (JSON); prints the id.
-    Verify {
-        /// The genesis file: a version's signed note, or a chain (JSON).
-        file: PathBuf,
-        /// For a later version: the version before it (version 1's genesis file, or a chain
-        /// JSON holding it).
-        #[arg(long, alias = "chain", value_name = "FILE")]
-        previous: Option<PathBuf>,
-    },
-    /// Shows version, members, roles, keys and their history, witnesses, quorum, founders,
-    /// audit parameters and the id.
-    Show {
-        /// The genesis file (draft, signed version or chain JSON).
-        file: PathBuf,
-    },
-    /// Starts the next version of the genesis from the current one, with edits; every
-    /// founder threshold and new key then signs it (`genesis sign`).
-    Amend {
-        /// The current genesis: version 1's file, or the chain (JSON) that `genesis update`
-        /// writes; the draft follows its latest version.
-        #[arg(long, value_name = "CURRENT")]
-        genesis: PathBuf,
-        /// The draft file to create.
-        #[arg(long, value_name = "DRAFT")]
-        out: PathBuf,
-        #[command(flatten)]
-        edits: genesis_edit::Edits,
-    },
-    /// Changes a draft genesis (of any version) in place, before anyone signs it.
-    Edit {
-        /// The draft file.
-        file: PathBuf,
-        /// For a later version's draft: the version it follows (needed by --remove-member;
-        /// also checks the draft against it).
-        #[arg(long, alias = "chain", value_name = "FILE")]
-        previous: Option<PathBuf>,
-        #[command(flatten)]
-        edits: genesis_edit::Edits,
-    },
-    /// Follows the genesis chain a node serves from your pinned version, says what changed,
-    /// and moves the pin (the file becomes the chain, JSON; the old one is kept as
-    /// FILE.<sequence>.bak).
-    Update {
-        /// Your pinned genesis: version 1's file, or the chain (JSON) an earlier update wrote.
-        #[arg(long)]
-        pinned: PathBuf,
-        /// A node to ask (any member's or observer's).
-        #[arg(long)]
-        node: String,
-    },
-    /// Hands a signed genesis version (or a chain, JSON) to a node (`POST /v1/genesis`), which
-    /// verifies it against its chain, applies it and passes it on; says what the node took.
-    /// Exit 0 taken (or held already), 1 conflict with the node's chain, 2 invalid, 3
-    /// unreachable.
-    Submit {
-        /// The node's base URL, e.g. http://127.0.0.1:8080.
-        #[arg(long)]
-        node: String,
-        /// The signed version (the file `genesis sign` wrote), or a chain (JSON).
-        file: PathBuf,
-    },
-}
-
 #[derive(Subcommand, Debug)]
 enum ReceiptCommand {
     /// Fetches the receipt of a record from a node, or assembles it from a static copy, into a
@@ -382,37 +292,13 @@ fn run(cli: Cli) -> Result<Report, CliError> {
     let data_dir = cli.data_dir.as_deref();
     match cli.command {
         Command::Keygen { name, kind, out } => keygen::run(&name, kind, &out),
-        Command::Genesis(g) => match g {
-            GenesisCommand::Init {
-                network,
-                quorum,
-                out,
-            } => genesis_cmd::init(&network, quorum, &out),
-            GenesisCommand::AddMember { file, member } => genesis_cmd::add_member(&file, member),
-            GenesisCommand::Sign {
-                file,
-                key,
-                previous,
-                out,
-            } => genesis_sign::sign(&file, &key, previous.as_deref(), out.as_deref()),
-            GenesisCommand::Verify { file, previous } => {
-                genesis_sign::verify(&file, previous.as_deref())
-            }
-            GenesisCommand::Show { file } => genesis_show::show(&file),
-            GenesisCommand::Amend {
-                genesis,
-                out,
-                edits,
-            } => genesis_amend::amend(&genesis, &out, &edits),
-            GenesisCommand::Edit {
-                file,
-                previous,
-                edits,
-            } => genesis_amend::edit(&file, previous.as_deref(), &edits),
-            GenesisCommand::Update { pinned, node } => genesis_update::update(&pinned, &node),
-            GenesisCommand::Submit { node, file } => genesis_submit::submit(&node, &file),
-        },
+        Command::Genesis(g) => genesis_cli::run(g),
         Command::Publish { node, key, record } => publish::run(&node, &key, &record),
+        Command::ProgrammeKey(c) => clerk::programme_key(c),
+        Command::Household(c) => clerk::household::run(c),
+        Command::Attest(args) => clerk::attest::run(&args, false),
+        Command::Sign(args) => clerk::attest::run(&args, true),
+        Command::Import(_) => unreachable!("import prints its own report; handled in main"),
         Command::Verify {
             genesis,
             nodes,
@@ -614,6 +500,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(cli.command, Command::Follow { .. }) {
         return follow(cli);
+    }
+    if let Command::Import(args) = cli.command {
+        return clerk::import::main(*args, cli.json);
     }
     let json = cli.json;
     let completions = matches!(cli.command, Command::Completions { .. });

@@ -1,0 +1,121 @@
+//! Household receipts: once a checkpoint covering the household rows is cosigned by a quorum
+//! of witnesses, each household payment's receipt (`daylight-household-receipt/v1`: the
+//! tlog-proof bundle with the household's opening) is fetched, verified against the pinned
+//! genesis as `daylight receipt verify` would, and written with a printable HTML copy that
+//! verifies itself offline in a browser (`daylight_portal::standalone_receipt_html`).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::clerk::files::replace;
+use crate::error::{CliError, input};
+use crate::pin::Pinned;
+use crate::receipt::{Which, fetch};
+
+/// How often to ask again while waiting for a cosigned checkpoint.
+const STEP: Duration = Duration::from_millis(250);
+
+/// A household row to write a receipt for.
+pub struct Wanted {
+    /// The record id.
+    pub rid: String,
+    /// Its index in the log.
+    pub index: u64,
+}
+
+/// What was written, or why not.
+pub struct Written {
+    /// Receipts written now.
+    pub written: usize,
+    /// Receipts that were there already.
+    pub present: usize,
+    /// Why receipts are missing, if some are.
+    pub missing: Option<String>,
+}
+
+fn one(
+    node: &str,
+    pinned: &Pinned,
+    log: &str,
+    wanted: &Wanted,
+    dir: &Path,
+    chain_json: &str,
+) -> Result<Option<String>, CliError> {
+    let opening = dir.join(format!("{}.opening.json", wanted.rid));
+    let out = dir.join(format!("{}.receipt.json", wanted.rid));
+    let report = fetch(
+        node,
+        Which::Index {
+            log: log.to_string(),
+            index: wanted.index,
+        },
+        &out,
+        Some(&opening),
+        Some(pinned.genesis()),
+    )?;
+    if let Some(failure) = report.failure {
+        return Ok(Some(failure));
+    }
+    let text = std::fs::read_to_string(&out)
+        .map_err(|e| input(format!("cannot read {}: {e}", out.display())))?;
+    let html = daylight_portal::standalone_receipt_html(&text, chain_json);
+    replace(
+        &dir.join(format!("{}.receipt.html", wanted.rid)),
+        html.as_bytes(),
+        true,
+    )?;
+    Ok(None)
+}
+
+/// Waits (at most `wait`) until the last household row's receipt verifies, then writes every
+/// household row's receipt that is not written yet.
+pub fn write(
+    node: &str,
+    pinned: &Pinned,
+    log: &str,
+    wanted: &[Wanted],
+    dir: &Path,
+    wait: Duration,
+) -> Result<Written, CliError> {
+    let chain_json = pinned.chain.to_json();
+    let (present, todo): (Vec<&Wanted>, Vec<&Wanted>) = wanted
+        .iter()
+        .partition(|w| dir.join(format!("{}.receipt.html", w.rid)).exists());
+    let mut result = Written {
+        written: 0,
+        present: present.len(),
+        missing: None,
+    };
+    let Some(last) = todo.iter().max_by_key(|w| w.index) else {
+        return Ok(result);
+    };
+    let deadline = Instant::now() + wait;
+    loop {
+        match one(node, pinned, log, last, dir, &chain_json)? {
+            None => break,
+            Some(reason) if Instant::now() >= deadline => {
+                result.missing = Some(format!(
+                    "no receipt written: after {} s the node still serves no checkpoint that \
+                     covers the household rows and verifies ({reason}); the records are \
+                     logged: run the same import again later (it skips logged rows) to write \
+                     the receipts",
+                    wait.as_secs()
+                ));
+                return Ok(result);
+            }
+            Some(_) => std::thread::sleep(STEP.min(deadline - Instant::now())),
+        }
+    }
+    result.written += 1;
+    for w in todo.iter().filter(|w| w.rid != last.rid) {
+        match one(node, pinned, log, w, dir, &chain_json)? {
+            None => result.written += 1,
+            Some(reason) => {
+                result
+                    .missing
+                    .get_or_insert(format!("the receipt of {} did not verify: {reason}", w.rid));
+            }
+        }
+    }
+    Ok(result)
+}
