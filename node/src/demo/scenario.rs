@@ -155,17 +155,17 @@ pub fn publish(setup: &DemoSetup, urls: &BTreeMap<String, String>) -> anyhow::Re
     };
     let (h1, h2, h3) = (household(1)?, household(2)?, household(3)?);
     let village = "320681101201";
-    let cooperative = json!({"org": {"name": "Qidong Donghai Vegetable Growers' Cooperative"}});
-    let collective = json!({"org": {"name": "Donghai Village Joint-Stock Economic Cooperative"}});
-    let township = json!({"org": {"name": "Huilong Township People's Government"}});
+    let cooperative = json!({"org": {"name": "启东市东海镇蔬菜种植专业合作社"}});
+    let collective = json!({"org": {"name": "东海村股份经济合作社"}});
+    let township = json!({"org": {"name": "汇龙镇人民政府"}});
 
     // The city allocates to both counties.
     let to_a = clerk.publish(CITY, &[], json!({
         "v": 1, "rid": format!("{CITY}-2026-alloc-0001"), "kind": "allocation",
         "event_date": date(28), "program": PROGRAM,
         "payer": {"member": CITY}, "payee": {"member": COUNTY_A}, "amount": yuan(5_000_000),
-        "purpose": "2026 rural revitalisation grant to Qidong: industry support and village infrastructure",
-        "documents": [document("Nantong Finance Bureau allocation notice 2026 No. 11")],
+        "purpose": "2026年启东市乡村振兴补助资金：产业扶持和村庄基础设施",
+        "documents": [document("南通市财政局2026年第11号资金下达通知")],
     }))?;
     let to_b = clerk.publish(
         CITY,
@@ -174,8 +174,8 @@ pub fn publish(setup: &DemoSetup, urls: &BTreeMap<String, String>) -> anyhow::Re
             "v": 1, "rid": format!("{CITY}-2026-alloc-0002"), "kind": "allocation",
             "event_date": date(28), "program": PROGRAM,
             "payer": {"member": CITY}, "payee": {"member": COUNTY_B}, "amount": yuan(3_000_000),
-            "purpose": "2026 rural revitalisation grant to Rugao: industry support",
-            "documents": [document("Nantong Finance Bureau allocation notice 2026 No. 12")],
+            "purpose": "2026年如皋市乡村振兴补助资金：产业扶持",
+            "documents": [document("南通市财政局2026年第12号资金下达通知")],
         }),
     )?;
 
@@ -215,12 +215,12 @@ pub fn publish(setup: &DemoSetup, urls: &BTreeMap<String, String>) -> anyhow::Re
         json!({
             "payee": cooperative, "amount": yuan(1_200_000),
             "funded_by": [{"ref": from_receipt_a, "amount": yuan(1_200_000)}],
-            "purpose": "Cold storage facility for Donghai village vegetables, contract QD-2026-041",
+            "purpose": "东海村蔬菜冷库建设，合同QD-2026-041",
             "project": format!("{COUNTY_A}-prj-coldstore-2026"),
             "documents": documents,
         })
     };
-    let mut fields = cooperative_fields(json!([document("Contract QD-2026-041")]));
+    let mut fields = cooperative_fields(json!([document("合同QD-2026-041")]));
     let envelope = json!({
         "v": 1, "rid": format!("{COUNTY_A}-2026-pay-0001"), "kind": "payment",
         "event_date": date(20), "program": PROGRAM,
@@ -243,7 +243,7 @@ pub fn publish(setup: &DemoSetup, urls: &BTreeMap<String, String>) -> anyhow::Re
         "payee": {"household": {"pseudonym": h1, "area": village, "commitment": opening.commitment().to_string()}},
         "amount": yuan(3_000),
         "funded_by": [{"ref": clerk.reference(&receipt_a), "amount": yuan(3_000)}],
-        "purpose": "Industry support subsidy, first half of 2026",
+        "purpose": "2026年上半年产业扶持补贴",
     }))?;
     clerk.publish(
         COUNTY_A,
@@ -252,12 +252,12 @@ pub fn publish(setup: &DemoSetup, urls: &BTreeMap<String, String>) -> anyhow::Re
             "v": 1, "rid": format!("{COUNTY_A}-2026-ast-0001"), "kind": "asset",
             "event_date": date(10), "program": PROGRAM,
             "asset": format!("{COUNTY_A}-ast-coldstore-01"), "event": "registered",
-            "description": "Cold storage facility, 600 square metres, Donghai village",
+            "description": "东海村冷库，600平方米",
             "owner": collective, "operator": cooperative,
             "beneficiaries": [collective, {"household": {"pseudonym": h1, "area": village}}],
             "supervisor": township, "value": yuan(1_200_000),
             "source": clerk.reference(&cooperative_payment),
-            "documents": [document("Village asset register entry 2026-007")],
+            "documents": [document("村集体资产登记2026-007")],
         }),
     )?;
     clerk.publish(
@@ -271,8 +271,8 @@ pub fn publish(setup: &DemoSetup, urls: &BTreeMap<String, String>) -> anyhow::Re
         }),
     )?;
     let mut replacement = cooperative_fields(json!([
-        document("Contract QD-2026-041"),
-        document("Invoice QD-2026-0388"),
+        document("合同QD-2026-041"),
+        document("发票QD-2026-0388"),
     ]));
     merge(
         &mut replacement,
@@ -285,7 +285,7 @@ pub fn publish(setup: &DemoSetup, urls: &BTreeMap<String, String>) -> anyhow::Re
             "v": 1, "rid": format!("{COUNTY_A}-2026-corr-0001"), "kind": "correction",
             "event_date": date(5), "program": PROGRAM,
             "corrects": clerk.pin(&cooperative_payment),
-            "reason": "The invoice was omitted from the supporting documents",
+            "reason": "原附件漏传发票，现补正",
             "replacement": replacement,
         }),
     )?;
@@ -305,11 +305,11 @@ pub fn publish(setup: &DemoSetup, urls: &BTreeMap<String, String>) -> anyhow::Re
     let greenhouse = |rid: String, days: i64| {
         json!({
             "v": 1, "rid": rid, "kind": "payment", "event_date": date(days), "program": PROGRAM,
-            "payee": {"org": {"name": "Rugao Baipu Greenhouse Cooperative"}},
+            "payee": {"org": {"name": "如皋市白蒲镇大棚种植专业合作社"}},
             "amount": yuan(800_000),
             "funded_by": [{"ref": from_receipt_b, "amount": yuan(800_000)}],
-            "purpose": "Greenhouse construction, contract RG-2026-017",
-            "documents": [document("Contract RG-2026-017")],
+            "purpose": "蔬菜大棚建设，合同RG-2026-017",
+            "documents": [document("合同RG-2026-017")],
         })
     };
     let first = greenhouse(format!("{COUNTY_B}-2026-pay-0001"), 22);
