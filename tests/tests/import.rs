@@ -286,6 +286,19 @@ fn sheets_from_other_programs_import_into_a_real_node_with_receipts() {
     assert_eq!(again.json()["logged_now"], 0, "{}", again.stdout);
     assert_eq!(again.json()["logged_before"], 12);
     assert_eq!(net.log_size(), 1 + 8 + 12);
+    // The same sheet as LibreOffice Calc saves it as CSV in GB18030 (its own quoting and line
+    // ends): read as the same twelve records, so all are found logged already.
+    let libreoffice = ok(run(&net.import(
+        &mapping,
+        &data("payments-libreoffice-gb18030.csv"),
+        &out,
+        &[],
+    )));
+    let report = libreoffice.json();
+    assert_eq!(report["read_as"], "CSV, GB18030", "{}", libreoffice.stdout);
+    assert_eq!(report["logged_now"], 0, "{}", libreoffice.stdout);
+    assert_eq!(report["logged_before"], 12, "{}", libreoffice.stdout);
+    assert_eq!(net.log_size(), 1 + 8 + 12);
 
     // No ID number in anything the nodes hold or serve, nor in anything the import wrote.
     let ids = ids();

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the sheets the import tests read, as other programs write them: a CSV in GB18030
-(Python's gb18030 codec, as Chinese offices' spreadsheet programs export), a CSV in UTF-8
+(Python's gb18030 codec) and the same sheet saved as CSV by LibreOffice Calc in GB18030, as
+Chinese offices' spreadsheet programs export, a CSV in UTF-8
 with a byte-order mark (as Excel's "CSV UTF-8" export), and an .xlsx by openpyxl with
 Chinese headers and real date cells. Also writes the ID numbers used (ids.txt) and what the
 dry run must say about each bad row (bad-rows.expected.json).
@@ -11,6 +12,10 @@ GB 11643 check character. Run from this directory: python3 generate.py
 
 import datetime
 import json
+import os
+import shutil
+import subprocess
+import tempfile
 
 import openpyxl
 
@@ -63,6 +68,23 @@ for i in range(1, 13):
                  amounts[i % len(amounts)], dates[i % len(dates)], "产业扶持补贴（2024年上半年）"])
 with open("payments-gb18030.csv", "wb") as f:
     f.write("".join(csv_line(r) for r in rows).encode("gb18030"))
+
+# 1b. The same payments typed into a workbook (every cell text, as a clerk types amounts and
+# dates), then saved as CSV by LibreOffice Calc with the GB18030 character set (filter option
+# 85), as a Chinese office exports it: payments-libreoffice-gb18030.csv. Needs LibreOffice
+# (Debian: libreoffice-calc-nogui); skipped, keeping the committed file, without it.
+wb = openpyxl.Workbook()
+wb.active.title = "发放明细"
+for r in rows:
+    wb.active.append([str(c) for c in r])
+wb.save("payments.xlsx")
+if shutil.which("soffice"):
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run(["soffice", "--headless", "--convert-to",
+                        "csv:Text - txt - csv (StarCalc):44,34,85", "--outdir", out,
+                        "payments.xlsx"], check=True, capture_output=True)
+        shutil.copyfile(os.path.join(out, "payments.csv"), "payments-libreoffice-gb18030.csv")
+os.remove("payments.xlsx")
 
 # 2. Household enrolments and exits, .xlsx with Chinese headers and real date cells.
 wb = openpyxl.Workbook()
