@@ -160,13 +160,17 @@ pub fn publish(setup: &DemoSetup, urls: &BTreeMap<String, String>) -> anyhow::Re
     let township = json!({"org": {"name": "汇龙镇人民政府"}});
 
     // The city allocates to both counties.
-    let to_a = clerk.publish(CITY, &[], json!({
-        "v": 1, "rid": format!("{CITY}-2026-alloc-0001"), "kind": "allocation",
-        "event_date": date(28), "program": PROGRAM,
-        "payer": {"member": CITY}, "payee": {"member": COUNTY_A}, "amount": yuan(5_000_000),
-        "purpose": "2026年启东市乡村振兴补助资金：产业扶持和村庄基础设施",
-        "documents": [document("南通市财政局2026年第11号资金下达通知")],
-    }))?;
+    let to_a = clerk.publish(
+        CITY,
+        &[],
+        json!({
+            "v": 1, "rid": format!("{CITY}-2026-alloc-0001"), "kind": "allocation",
+            "event_date": date(28), "program": PROGRAM,
+            "payer": {"member": CITY}, "payee": {"member": COUNTY_A}, "amount": yuan(5_000_000),
+            "purpose": "2026年启东市乡村振兴补助资金：产业扶持和村庄基础设施",
+            "documents": [document("南通市财政局2026年第11号资金下达通知")],
+        }),
+    )?;
     let to_b = clerk.publish(
         CITY,
         &[],

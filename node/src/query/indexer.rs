@@ -14,6 +14,11 @@
 //! included — every [`POLL`]: a bounded, cheap poll (one atomic load), so a mirrored record
 //! reaches the feed within about [`POLL`] of its commit. Evidence is looked for every
 //! [`EVIDENCE_POLL`]. It never delays an acknowledgement: the write path does not know it.
+//!
+//! **Priority.** Passes run on the indexer's own thread (`daylight-index`), at a lower
+//! scheduling priority (nice +[`NICE`]) than the rest of the node: indexing is derived work
+//! and may lag while records arrive faster than both fit on the machine's cores, then catches
+//! up (with fewer, larger transactions); submissions, sequencing and serving come first.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,6 +44,9 @@ pub const PASS_ENTRIES: u64 = 4096;
 
 /// How long to wait after a failed pass before the next.
 const RETRY: Duration = Duration::from_secs(1);
+
+/// How much lower than the node's the indexing thread's priority is (a nice increment).
+pub const NICE: i32 = 10;
 
 /// Why a pass failed.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +76,13 @@ pub struct Indexer {
 impl Indexer {
     /// Runs until `shutdown` is cancelled (spawn it tracked).
     pub async fn run(mut self, shutdown: Shutdown) {
+        let worker = match Worker::start() {
+            Ok(worker) => worker,
+            Err(e) => {
+                tracing::error!("query index: cannot start the indexing thread: {e}");
+                return;
+            }
+        };
         let mut evidence_at = Instant::now();
         loop {
             let generation = self.store.heads_generation();
@@ -81,10 +96,9 @@ impl Indexer {
                 self.integrity.clone(),
                 self.index.clone(),
             );
-            let outcome = tokio::task::spawn_blocking(move || {
-                pass(&store, &logs, &integrity, &index, with_evidence)
-            })
-            .await;
+            let outcome = worker
+                .run(move || pass(&store, &logs, &integrity, &index, with_evidence))
+                .await;
             let more = match outcome {
                 Ok(Ok(more)) => more,
                 Ok(Err(e)) => {
@@ -143,6 +157,54 @@ async fn sleep_or_stop(shutdown: &Shutdown, pause: Duration) -> bool {
     tokio::select! {
         _ = shutdown.cancelled() => true,
         _ = tokio::time::sleep(pause) => false,
+    }
+}
+
+/// A pass to run on the indexing thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The indexing thread: runs one pass at a time at the lower priority ([`NICE`]); it ends
+/// when its [`Worker`] is dropped.
+struct Worker {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl Worker {
+    fn start() -> std::io::Result<Worker> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("daylight-index".to_string())
+            .spawn(move || {
+                // Per thread on Linux: only this thread's priority changes.
+                let tid = rustix::thread::gettid();
+                if let Err(e) = rustix::process::setpriority_process(Some(tid), NICE) {
+                    tracing::debug!("query index: running at the node's priority ({e})");
+                }
+                for job in queue {
+                    job();
+                }
+            })?;
+        Ok(Worker { jobs })
+    }
+
+    /// Runs `f` on the indexing thread; `Err` with the reason if it panicked or the thread
+    /// is gone.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+                .map_err(|_| "the indexing pass panicked".to_string());
+            let _ = reply.send(outcome);
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| "the indexing thread has stopped".to_string())?;
+        answer
+            .await
+            .map_err(|_| "the indexing thread has stopped".to_string())?
     }
 }
 

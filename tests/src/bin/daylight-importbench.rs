@@ -3,7 +3,7 @@
 //! acknowledged — timed from the command's start to its exit.
 //!
 //! `cargo build --release -p daylight-cli -p daylight-node && cargo run --release -p
-//! daylight-tests --bin daylight-importbench -- [ROWS] [--households]`
+//! daylight-tests --bin daylight-importbench -- [ROWS] [--households] [-- IMPORT OPTIONS]`
 //!
 //! Two real `daylight-node` processes (a city and a county witnessing each other) run on
 //! loopback; the sheet is a UTF-8 CSV written here. With `--households`, every row is a
@@ -37,7 +37,13 @@ fn resident_id(n: u32) -> String {
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let households = args.iter().any(|a| a == "--households");
-    let rows: u32 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100_000);
+    // Anything after `--` goes to `daylight import` as it is (e.g. `-- --batch 4096`).
+    let import_args: Vec<&String> = args.iter().skip_while(|a| *a != "--").skip(1).collect();
+    let rows: u32 = args
+        .iter()
+        .take_while(|a| *a != "--")
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(100_000);
     let network = TestNetwork::city_and_county()?;
     let dir = network.dir.path().to_path_buf();
     let keys = &network.keys["county-1"];
@@ -128,6 +134,7 @@ fn main() -> anyhow::Result<()> {
         .arg(&programme)
         .arg("--out")
         .arg(dir.join("import"))
+        .args(import_args)
         .arg(&sheet)
         .output()?;
     let elapsed = started.elapsed();

@@ -322,14 +322,18 @@ pub fn run(args: &ImportArgs) -> Result<(Report, bool), CliError> {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     progress.set_position(skipped as u64);
+    let opening_files = submit::OpeningFiles::start(&dir);
     let target = submit::Target {
         client: &client,
         journal: &journal,
-        households: &dir,
+        opening_files: &opening_files,
         progress: &progress,
         total,
     };
-    let outcome = submit::send(&target, &to_send, args.batch, args.jobs)?;
+    let sent = submit::send(&target, &to_send, args.batch, args.jobs);
+    let files = opening_files.finish();
+    let outcome = sent?;
+    files?;
     progress.finish_and_clear();
     let elapsed = started.elapsed();
     let rate = total as f64 / elapsed.as_secs_f64().max(1e-9);
@@ -351,8 +355,13 @@ pub fn run(args: &ImportArgs) -> Result<(Report, bool), CliError> {
     }
     report.json["conflicts"] = json!(outcome.conflicts);
     if households {
-        for (_, opening) in &household_rows {
-            submit::write_opening_file(&dir, opening)?;
+        // Households whose records were logged by an earlier run get any file it lost.
+        let sent: std::collections::HashSet<&str> =
+            to_send.iter().map(|p| p.rid.as_str()).collect();
+        for (rid, opening) in &household_rows {
+            if !sent.contains(rid.as_str()) {
+                submit::write_opening_file(&dir, opening)?;
+            }
         }
         report.line(format!(
             "Wrote {} households' openings to {}.",

@@ -56,12 +56,69 @@ pub struct Target<'a> {
     pub client: &'a Client,
     /// The journals.
     pub journal: &'a Journal,
-    /// Where each household's opening file goes.
-    pub households: &'a Path,
+    /// Writes the households' opening files, off the sending threads.
+    pub opening_files: &'a OpeningFiles,
     /// The progress bar (hidden when standard error is not a terminal).
     pub progress: &'a ProgressBar,
     /// Records in all, for progress lines.
     pub total: usize,
+}
+
+/// One thread that writes households' opening files ([`write_opening_file`]) while batches
+/// are sent: creating files is slow on most file systems, and slower still from several
+/// threads at once in one directory.
+pub struct OpeningFiles {
+    queue: Mutex<Option<std::sync::mpsc::Sender<Vec<Opening>>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<Result<usize, CliError>>>>,
+}
+
+impl OpeningFiles {
+    /// Starts the writer for files in `dir`.
+    pub fn start(dir: &Path) -> OpeningFiles {
+        let (queue, openings) = std::sync::mpsc::channel::<Vec<Opening>>();
+        let dir = dir.to_path_buf();
+        let thread = std::thread::spawn(move || {
+            let mut written = 0;
+            for batch in openings {
+                for opening in &batch {
+                    write_opening_file(&dir, opening)?;
+                    written += 1;
+                }
+            }
+            Ok(written)
+        });
+        OpeningFiles {
+            queue: Mutex::new(Some(queue)),
+            thread: Mutex::new(Some(thread)),
+        }
+    }
+
+    /// Queues `openings` (already durable in the journal) to be written.
+    pub fn write(&self, openings: Vec<Opening>) {
+        if openings.is_empty() {
+            return;
+        }
+        if let Some(queue) = self
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            // A writer that stopped on an error reports it from `finish`.
+            let _ = queue.send(openings);
+        }
+    }
+
+    /// Waits for every queued file; the first error, if writing one failed.
+    pub fn finish(&self) -> Result<usize, CliError> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match thread.map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(input("writing the households' opening files failed")),
+            None => Ok(0),
+        }
+    }
 }
 
 /// Writes the household's own opening file (`<rid>.opening.json`, mode 0600) if missing. Not
@@ -189,9 +246,11 @@ fn send_batch(
         .collect();
     // Durable before the records leave: a killed run never loses or changes an opening.
     target.journal.add_openings(&new)?;
-    for opening in items.iter().filter_map(|p| p.opening.as_ref()) {
-        write_opening_file(target.households, opening)?;
-    }
+    // Only now may the households' own files be written (a file written before its opening
+    // is durable could, after a crash, hold a nonce the rerun does not reuse).
+    target
+        .opening_files
+        .write(items.iter().filter_map(|p| p.opening.clone()).collect());
     let logged = match post(target.client, items)? {
         Ok(logged) => logged,
         Err(_) => {
