@@ -310,18 +310,7 @@ pub fn check_entry(
     let signed = verify_signatures(&record, &keys).map_err(|e| {
         format!("record signatures do not verify against the genesis keys of {member}: {e}")
     })?;
-    let mut who: Vec<String> = signed
-        .operators
-        .iter()
-        .map(|k| format!("operator {}", k.name()))
-        .collect();
-    who.extend(
-        signed
-            .attestations
-            .iter()
-            .map(|a| format!("{} {}", a.role, a.signer.name())),
-    );
-    Ok((record, who.join(", ")))
+    Ok((record, signed.signers().join(", ")))
 }
 
 /// The body a version states: a correction's replacement body, else the record's own.

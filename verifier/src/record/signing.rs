@@ -202,6 +202,20 @@ impl VerifiedSignatures {
         roles
     }
 
+    /// Who signed, in words for a report: `operator <key name>` for each operator, then
+    /// `<role> <key name>` for each attestation, in record order.
+    pub fn signers(&self) -> Vec<String> {
+        let operators = self
+            .operators
+            .iter()
+            .map(|k| format!("operator {}", k.name()));
+        let attestors = self
+            .attestations
+            .iter()
+            .map(|a| format!("{} {}", a.role, a.signer.name()));
+        operators.chain(attestors).collect()
+    }
+
     /// The number of attestations (excluding operators).
     pub fn attestation_count(&self) -> usize {
         self.attestations.len()
