@@ -10,11 +10,15 @@
 //! * [`PAGES`] names the page routes the node answers with the portal's one HTML shell;
 //! * [`standalone_receipt_html`] writes a household's receipt as one file that verifies
 //!   opened from disk with the network off, with a QR code carrying the receipt code
-//!   (`daylight_verifier::receipt_code`, decision 0019).
+//!   (`daylight_verifier::receipt_code`, decision 0019); for many households at once,
+//!   [`linked_receipt_html`] writes small receipt files that share one
+//!   [`receipt_verifier_script`] beside them.
 
 mod standalone;
 
-pub use standalone::standalone_receipt_html;
+pub use standalone::{
+    RECEIPT_VERIFIER_SCRIPT, linked_receipt_html, receipt_verifier_script, standalone_receipt_html,
+};
 
 /// One embedded file as `build.rs` wrote it.
 struct RawAsset {

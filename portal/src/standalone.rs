@@ -28,11 +28,38 @@ const MODULES: &[&str] = &[
 /// `receipt_json` is a `daylight-household-receipt/v1` object; `genesis_chain_json` is the
 /// network's genesis chain the receipt is checked against (the JSON `GET /v1/genesis` serves).
 pub fn standalone_receipt_html(receipt_json: &str, genesis_chain_json: &str) -> String {
-    let text = |path: &str| {
-        crate::asset(path)
-            .map(|a| String::from_utf8_lossy(a.bytes).into_owned())
-            .unwrap_or_default()
-    };
+    let (modules, wasm) = verifier_payloads();
+    receipt_html(receipt_json, genesis_chain_json, &modules, &wasm, "")
+}
+
+/// The file name [`linked_receipt_html`] expects [`receipt_verifier_script`] under, in the same
+/// directory as the receipts.
+pub const RECEIPT_VERIFIER_SCRIPT: &str = "receipt-verifier.js";
+
+/// A household receipt as a small HTML file (about 90 KB: the QR code, the styles, the
+/// receipt and the genesis) that
+/// verifies offline with the verifier in [`RECEIPT_VERIFIER_SCRIPT`] beside it: for printing
+/// many households' receipts at once, where a self-contained file each (about 1.6 MB, the
+/// WebAssembly verifier inlined) would not do. Opened without that file, it says so.
+pub fn linked_receipt_html(receipt_json: &str, genesis_chain_json: &str) -> String {
+    let shared = format!("<script src=\"{RECEIPT_VERIFIER_SCRIPT}\"></script>");
+    receipt_html(receipt_json, genesis_chain_json, "null", "null", &shared)
+}
+
+/// The verifier every [`linked_receipt_html`] beside it loads: a classic script (browsers load
+/// those from `file://`, unlike modules) holding the receipt page's modules and the
+/// WebAssembly verifier, the same payloads a standalone receipt inlines.
+pub fn receipt_verifier_script() -> String {
+    let (modules, wasm) = verifier_payloads();
+    format!(
+        "// daylight: the household receipts' offline verifier (modules and WebAssembly).\n\
+         window.DAYLIGHT_RECEIPT_VERIFIER = {{\"modules\": {modules}, \"wasm\": {wasm}}};\n"
+    )
+}
+
+/// The receipt page's modules (a JSON object of path to source) and the WebAssembly verifier
+/// (a JSON string of its base64), as JSON text.
+fn verifier_payloads() -> (String, String) {
     let modules: serde_json::Map<String, serde_json::Value> = MODULES
         .iter()
         .filter_map(|path| {
@@ -46,6 +73,27 @@ pub fn standalone_receipt_html(receipt_json: &str, genesis_chain_json: &str) -> 
     let wasm = crate::asset("wasm/daylight_verifier_wasm_bg.wasm")
         .map(|a| base64::engine::general_purpose::STANDARD.encode(a.bytes))
         .unwrap_or_default();
+    (
+        serde_json::Value::Object(modules).to_string(),
+        serde_json::Value::String(wasm).to_string(),
+    )
+}
+
+/// The receipt file: the template filled with the receipt, the genesis, the verifier's
+/// payloads (JSON text, or `null` when `shared` loads them) and `shared` (a script element or
+/// nothing).
+fn receipt_html(
+    receipt_json: &str,
+    genesis_chain_json: &str,
+    modules: &str,
+    wasm: &str,
+    shared: &str,
+) -> String {
+    let text = |path: &str| {
+        crate::asset(path)
+            .map(|a| String::from_utf8_lossy(a.bytes).into_owned())
+            .unwrap_or_default()
+    };
     let (qr, url) = match daylight_verifier::receipt_code::encode(receipt_json) {
         Ok(code) => {
             let url = format!(
@@ -64,14 +112,9 @@ pub fn standalone_receipt_html(receipt_json: &str, genesis_chain_json: &str) -> 
             ("<!--LINK-->", escape_html(&short_link(&url))),
             ("\"RECEIPT\"", script_json(receipt_json)),
             ("\"GENESIS\"", script_json(genesis_chain_json)),
-            (
-                "\"MODULES\"",
-                script_json(&serde_json::Value::Object(modules).to_string()),
-            ),
-            (
-                "\"WASM\"",
-                script_json(&serde_json::Value::String(wasm).to_string()),
-            ),
+            ("\"MODULES\"", script_json(modules)),
+            ("\"WASM\"", script_json(wasm)),
+            ("<!--SHARED-->", shared.to_string()),
             ("/*BOOT*/", text("js/standalone-boot.js")),
         ],
     )
@@ -179,22 +222,53 @@ fn origin(receipt_json: &str, genesis_chain_json: &str) -> String {
 /// The QR code of `payload` as inline SVG, or a note when it does not fit a QR code.
 fn qr_svg(payload: &str) -> String {
     match qrcode::QrCode::with_error_correction_level(payload.as_bytes(), qrcode::EcLevel::L) {
-        Ok(code) => code
-            .render::<qrcode::render::svg::Color>()
-            .min_dimensions(240, 240)
-            .quiet_zone(true)
-            .build()
-            .replacen(
-                "<svg ",
-                "<svg role=\"img\" aria-labelledby=\"qr-caption\" ",
-                1,
+        Ok(code) => {
+            let width = code.width();
+            let side = width + 2 * QUIET_ZONE;
+            format!(
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" \
+                 aria-labelledby=\"qr-caption\" viewBox=\"0 0 {side} {side}\" width=\"240\" \
+                 height=\"240\" shape-rendering=\"crispEdges\"><rect width=\"{side}\" \
+                 height=\"{side}\" fill=\"#fff\"/><path fill=\"#000\" d=\"{}\"/></svg>",
+                dark_runs_path(&code.to_colors(), width)
             )
-            .replacen("<?xml version=\"1.0\" standalone=\"yes\"?>", "", 1),
+        }
         Err(e) => format!(
             "<p class=\"qr-missing\">QR: {}</p>",
             escape_html(&e.to_string())
         ),
     }
+}
+
+/// Light modules around a QR code, as the standard asks.
+const QUIET_ZONE: usize = 4;
+
+/// An SVG path of a QR code's dark modules, one rectangle per horizontal run of them (a
+/// printed receipt's code has thousands of modules; one element each made the page 200 KB).
+fn dark_runs_path(colors: &[qrcode::Color], width: usize) -> String {
+    use std::fmt::Write as _;
+    let mut d = String::new();
+    for (y, row) in colors.chunks(width).enumerate() {
+        let mut x = 0;
+        while x < width {
+            if row[x] != qrcode::Color::Dark {
+                x += 1;
+                continue;
+            }
+            let start = x;
+            while x < width && row[x] == qrcode::Color::Dark {
+                x += 1;
+            }
+            let run = x - start;
+            let _ = write!(
+                d,
+                "M{} {}h{run}v1h-{run}z",
+                start + QUIET_ZONE,
+                y + QUIET_ZONE
+            );
+        }
+    }
+    d
 }
 
 /// Said plainly in place of a QR code that cannot be drawn (the receipt file still verifies).
@@ -208,6 +282,27 @@ fn missing_qr(why: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_qr_path_draws_exactly_the_dark_modules() {
+        let code = qrcode::QrCode::new(b"https://example.invalid/receipt#abc").unwrap();
+        let (width, colors) = (code.width(), code.to_colors());
+        let mut drawn = vec![false; width * width];
+        let path = dark_runs_path(&colors, width);
+        for run in path.split('M').filter(|r| !r.is_empty()) {
+            let (x, rest) = run.split_once(' ').unwrap();
+            let (y, rest) = rest.split_once('h').unwrap();
+            let len: usize = rest.split_once('v').unwrap().0.parse().unwrap();
+            let (x, y): (usize, usize) = (x.parse().unwrap(), y.parse().unwrap());
+            for dx in 0..len {
+                let cell = &mut drawn[(y - QUIET_ZONE) * width + x - QUIET_ZONE + dx];
+                assert!(!*cell, "drawn twice");
+                *cell = true;
+            }
+        }
+        let dark: Vec<bool> = colors.iter().map(|c| *c == qrcode::Color::Dark).collect();
+        assert_eq!(drawn, dark);
+    }
 
     const RECEIPT: &str = r#"{"format":"daylight-household-receipt/v1","bundle":"c2sp.org/tlog-proof@v1\nindex 4\n\ndemo.daylight/county-320681\n5\nabc=\n\n— x y\n","opening":{"rid":"county-320681-2026-pay-0002","nonce":"</script><script>alert(1)</script>"}}"#;
     const GENESIS: &str = r#"{"network_id":"n","versions":[{"sequence":1,"id":"n","note":"version = 1\n[[members]]\nid = \"city-320600\"\nhttp = \"http://127.0.0.1:1\"\n\n[[members]]\nid = \"county-320681\"\nhttp = \"http://127.0.0.1:17702\"\n"}]}"#;

@@ -78,6 +78,17 @@ for (const [lang, width] of [['zh', 360], ['zh', 1280], ['en', 360], ['en', 1280
   });
 }
 
+await check('linked receipt file with its shared verifier from file:// offline', async () => {
+  const context = await freshContext(launched, { width: 360, height: 780, lang: 'zh' });
+  await context.setOffline(true);
+  const { page, problems } = await watchedPage(context);
+  await page.goto(`file://${config.linked}`);
+  const result = await expectVerified(page, 'linked');
+  if (problems.length) throw new Error(problems.join('\n'));
+  await context.close();
+  return result;
+});
+
 await launched.close();
 console.log(failed ? `${failed} failed` : 'all passed');
 process.exit(failed ? 1 : 0);

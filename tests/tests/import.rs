@@ -267,6 +267,12 @@ fn sheets_from_other_programs_import_into_a_real_node_with_receipts() {
         let receipt = dir.join(format!("{rid}.receipt.json"));
         let html = std::fs::read_to_string(dir.join(format!("{rid}.receipt.html"))).unwrap();
         assert!(html.contains("daylight-household-receipt/v1"), "{html}");
+        // Small, sharing the one verifier beside it (the browser test opens such a pair).
+        assert!(html.len() < 120_000, "{rid}: {} bytes", html.len());
+        assert!(
+            html.contains("<script src=\"receipt-verifier.js\">"),
+            "{html}"
+        );
         let verified = ok(daylight(&[
             "receipt",
             "verify",
@@ -276,6 +282,8 @@ fn sheets_from_other_programs_import_into_a_real_node_with_receipts() {
         ]));
         assert!(verified.stdout.contains("opening"), "{}", verified.stdout);
     }
+    let verifier = std::fs::read_to_string(dir.join("receipt-verifier.js")).unwrap();
+    assert!(verifier.contains("DAYLIGHT_RECEIPT_VERIFIER"));
     // Run again: everything is logged already, nothing is sent twice.
     let again = ok(run(&net.import(
         &mapping,

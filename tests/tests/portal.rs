@@ -218,6 +218,16 @@ fn the_portal_works_in_a_real_browser() -> anyhow::Result<()> {
     let standalone = daylight_node::portal::standalone_receipt_html(&receipt, &genesis.text());
     let standalone_path = work.path().join("receipt.html");
     std::fs::write(&standalone_path, &standalone)?;
+    // The small receipt `daylight import` prints for each household, with the verifier they share.
+    let linked_dir = work.path().join("linked");
+    std::fs::create_dir_all(&linked_dir)?;
+    let linked_path = linked_dir.join("receipt.html");
+    let linked = daylight_node::portal::linked_receipt_html(&receipt, &genesis.text());
+    std::fs::write(&linked_path, &linked)?;
+    std::fs::write(
+        linked_dir.join(daylight_node::portal::RECEIPT_VERIFIER_SCRIPT),
+        daylight_node::portal::receipt_verifier_script(),
+    )?;
     let mut tamper = serde_json::Map::new();
     for (name, kind) in [
         ("entry", Tamper::Entry),
@@ -238,6 +248,7 @@ fn the_portal_works_in_a_real_browser() -> anyhow::Result<()> {
         "tamper": tamper,
         "receipt": receipt_path,
         "standalone": standalone_path,
+        "linked": linked_path,
         "code": daylight_verifier::receipt_code::encode(&receipt)?,
         "amount": "¥3,000.00",
     });
@@ -293,6 +304,10 @@ fn the_portal_works_in_a_real_browser() -> anyhow::Result<()> {
             "{receipts}"
         );
     }
+    assert!(
+        receipts.contains("ok linked receipt file with its shared verifier from file:// offline"),
+        "{receipts}"
+    );
     println!("{pages}{tampered}{receipts}");
     Ok(())
 }

@@ -6,8 +6,10 @@
 (function () {
   'use strict';
   var text = function (id) { return JSON.parse(document.getElementById(id).textContent); };
-  var modules = text('daylight-modules');
-  var wasmBase64 = text('daylight-wasm');
+  // Inlined in a standalone receipt; in receipt-verifier.js beside a linked one.
+  var shared = window.DAYLIGHT_RECEIPT_VERIFIER || {};
+  var modules = text('daylight-modules') || shared.modules;
+  var wasmBase64 = text('daylight-wasm') || shared.wasm;
   var BASE = 'https://receipt.daylight.invalid/assets/';
   var wasm = null;
   if (wasmBase64) {
@@ -40,6 +42,10 @@
     var out = document.getElementById('receipt');
     out.setAttribute('data-verdict', 'not-verified');
     out.textContent = '无法核验 / Cannot verify: ' + (e && e.message ? e.message : e);
+  }
+  if (!modules) {
+    fail(new Error('receipt-verifier.js, which checks this receipt, must be in the same folder'));
+    return;
   }
   try {
     import(urlOf('js/standalone.js', [])).catch(fail);

@@ -2,7 +2,9 @@
 //! of witnesses, each household payment's receipt (`daylight-household-receipt/v1`: the
 //! tlog-proof bundle with the household's opening) is fetched, verified against the pinned
 //! genesis as `daylight receipt verify` would, and written with a printable HTML copy that
-//! verifies itself offline in a browser (`daylight_portal::standalone_receipt_html`).
+//! verifies itself offline in a browser (`daylight_portal::linked_receipt_html`: a few
+//! kilobytes each, all sharing the one verifier script written beside them, since a
+//! self-contained file of 1.6 MB per household would not do for a sheet of thousands).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -58,7 +60,7 @@ fn one(
     }
     let text = std::fs::read_to_string(&out)
         .map_err(|e| input(format!("cannot read {}: {e}", out.display())))?;
-    let html = daylight_portal::standalone_receipt_html(&text, chain_json);
+    let html = daylight_portal::linked_receipt_html(&text, chain_json);
     replace(
         &dir.join(format!("{}.receipt.html", wanted.rid)),
         html.as_bytes(),
@@ -89,6 +91,13 @@ pub fn write(
     let Some(last) = todo.iter().max_by_key(|w| w.index) else {
         return Ok(result);
     };
+    // The verifier every receipt's HTML loads from beside it (rewritten, so it always matches
+    // this version's receipts).
+    replace(
+        &dir.join(daylight_portal::RECEIPT_VERIFIER_SCRIPT),
+        daylight_portal::receipt_verifier_script().as_bytes(),
+        false,
+    )?;
     let deadline = Instant::now() + wait;
     loop {
         match one(node, pinned, log, last, dir, &chain_json)? {
