@@ -12,7 +12,10 @@
 //!   opened from disk with the network off, with a QR code carrying the receipt code
 //!   (`daylight_verifier::receipt_code`, decision 0019); for many households at once,
 //!   [`linked_receipt_html`] writes small receipt files that share one
-//!   [`receipt_verifier_script`] beside them.
+//!   [`receipt_verifier_script`] beside them (all three in `standalone`).
+//!
+//! Unit `tests` check the asset table (every file embedded, none over 600 lines) and the
+//! receipt files.
 
 mod standalone;
 

@@ -16,7 +16,8 @@
 //! Modules: [`check`] (the check shape), [`genesis`] (pin and follow the genesis chain),
 //! [`checkpoint`] (log signature and witness quorum), [`tiles`] (which tiles a proof needs,
 //! proofs from tiles), [`entry`] (canonical form and signatures), [`receipt`] (household
-//! receipts, offline). `verify.js` in the portal is the JavaScript side.
+//! receipts, offline); `tests` (host tests of every export, garbage input
+//! included). `verify.js` in the portal is the JavaScript side.
 
 #![deny(missing_docs)]
 
