@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-/** The test's settings, from DAYLIGHT_PORTAL_TEST (JSON) written by tests/tests/portal.rs. */
+/** The test's settings, from DAYLIGHT_PORTAL_TEST (JSON) written by tests/tests/system/portal.rs. */
 export const config = JSON.parse(process.env.DAYLIGHT_PORTAL_TEST ?? '{}');
 
 /** Launches chromium with a fresh profile; returns {browser, close}. */

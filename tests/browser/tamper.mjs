@@ -1,4 +1,4 @@
-// A record page served through a tampering proxy (tests/tests/portal.rs) that alters one
+// A record page served through a tampering proxy (tests/tests/system/portal.rs) that alters one
 // response — the entry, a proof tile, the checkpoint or a cosignature — must say "not
 // verified" with the reason, never "verified".
 import { config, launch, freshContext, watchedPage, settled, verdict, step } from './lib.mjs';

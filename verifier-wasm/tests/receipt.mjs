@@ -4,7 +4,7 @@
 // with the reason. With a node URL, it then checks verify.js's record path against that live
 // node (fetch restored), including that the log only grows on a second visit.
 //
-// Run by tests/tests/wasm_vectors.rs from a directory laid out like portal/assets (this file
+// Run by tests/tests/system/wasm_vectors.rs from a directory laid out like portal/assets (this file
 // in test/, verify.js in ../js/, the bindings in ../wasm/).
 // Usage: node receipt.mjs <receipt.json> <genesis chain.json> [<node url> <log> <index>]
 // Prints one JSON line {checked, failures, codeLength, results}; exits 1 on any failure.

@@ -3,7 +3,7 @@
 // reference's byte for byte, every proof must verify against the reference roots, a changed
 // hash must fail, and the reference's signed and cosigned checkpoints must verify.
 //
-// Run by tests/tests/wasm_vectors.rs from a directory laid out like portal/assets (this file
+// Run by tests/tests/system/wasm_vectors.rs from a directory laid out like portal/assets (this file
 // in test/, the bindings in ../wasm/). Usage: node vectors.mjs <vectors dir>. Prints one JSON
 // line {checked, failures}; exits 1 on any failure.
 
