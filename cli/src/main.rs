@@ -325,17 +325,13 @@ fn run(cli: Cli) -> Result<Report, CliError> {
                 (None, Some(log), Some(index)) => receipt::Which::Index { log, index },
                 _ => return Err(input("give a record id, or --log and --index")),
             };
+            let opening = opening.as_deref().map(receipt::read_opening).transpose()?;
             let Some(file) = genesis else {
-                return receipt::fetch(&node, which, &out, opening.as_deref(), None);
+                return receipt::fetch(&node, which, &out, opening.as_ref(), None);
             };
             let pinned = pin::load(&file, std::slice::from_ref(&node))?;
-            let fetched = receipt::fetch(
-                &node,
-                which,
-                &out,
-                opening.as_deref(),
-                Some(pinned.genesis()),
-            );
+            let fetched =
+                receipt::fetch(&node, which, &out, opening.as_ref(), Some(pinned.genesis()));
             pinned.annotate(&file, fetched)
         }
         Command::Receipt(ReceiptCommand::Verify {

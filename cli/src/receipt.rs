@@ -58,7 +58,8 @@ pub enum Which {
     },
 }
 
-fn read_opening(path: &Path) -> Result<Opening, CliError> {
+/// The household's opening in the file at `path` (`receipt fetch --opening`).
+pub fn read_opening(path: &Path) -> Result<Opening, CliError> {
     serde_json::from_slice(&read_file(path)?).map_err(|e| {
         input(format!(
             "{} is not a commitment opening (pseudonym, rid, amount, nonce): {e}",
@@ -76,7 +77,7 @@ pub fn fetch(
     node: &str,
     which: Which,
     out: &Path,
-    opening: Option<&Path>,
+    opening: Option<&Opening>,
     genesis: Option<&Genesis>,
 ) -> Result<Report, CliError> {
     let source = Source::new(node)?;
@@ -99,7 +100,6 @@ pub fn fetch(
         status: 200,
         detail: format!("the receipt is malformed: {e}"),
     })?;
-    let opening_value = opening.map(read_opening).transpose()?;
     let mut report = Report::new(json!({
         "log": log, "index": index, "out": out.display().to_string(),
         "household": opening.is_some(), "source": source.kind()?, "notes": notes,
@@ -121,7 +121,7 @@ pub fn fetch(
                 }
             ))
         })?;
-        let verified = verify_parsed(genesis, parsed, opening_value.as_ref())?;
+        let verified = verify_parsed(genesis, parsed, opening)?;
         report.checks.extend(verified.checks.iter().cloned());
         report.lines.extend(verified.lines.iter().cloned());
         if let Some(failure) = verified.failure {
@@ -135,13 +135,13 @@ pub fn fetch(
         }
     }
     let text = String::from_utf8_lossy(&body).into_owned();
-    let bytes = match opening_value {
+    let bytes = match opening {
         None => body.clone(),
-        Some(opening_value) => {
+        Some(opening) => {
             let receipt = HouseholdReceipt {
                 format: HOUSEHOLD_FORMAT.into(),
                 bundle: text,
-                opening: opening_value,
+                opening: opening.clone(),
             };
             let mut json = serde_json::to_vec_pretty(&receipt)
                 .map_err(|e| input(format!("cannot write the receipt: {e}")))?;

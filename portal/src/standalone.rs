@@ -221,16 +221,20 @@ fn origin(receipt_json: &str, genesis_chain_json: &str) -> String {
 
 /// The QR code of `payload` as inline SVG, or a note when it does not fit a QR code.
 fn qr_svg(payload: &str) -> String {
-    match qrcode::QrCode::with_error_correction_level(payload.as_bytes(), qrcode::EcLevel::L) {
+    let built = fast_qr::qr::QRBuilder::new(payload.as_bytes())
+        .ecl(fast_qr::ECL::L)
+        .mode(fast_qr::Mode::Byte)
+        .build();
+    match built {
         Ok(code) => {
-            let width = code.width();
+            let width = code.size;
             let side = width + 2 * QUIET_ZONE;
             format!(
                 "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" \
                  aria-labelledby=\"qr-caption\" viewBox=\"0 0 {side} {side}\" width=\"240\" \
                  height=\"240\" shape-rendering=\"crispEdges\"><rect width=\"{side}\" \
                  height=\"{side}\" fill=\"#fff\"/><path fill=\"#000\" d=\"{}\"/></svg>",
-                dark_runs_path(&code.to_colors(), width)
+                dark_runs_path(&dark_modules(&code), width)
             )
         }
         Err(e) => format!(
@@ -243,20 +247,27 @@ fn qr_svg(payload: &str) -> String {
 /// Light modules around a QR code, as the standard asks.
 const QUIET_ZONE: usize = 4;
 
+/// A QR code's modules row by row, `true` for dark.
+fn dark_modules(code: &fast_qr::QRCode) -> Vec<bool> {
+    (0..code.size)
+        .flat_map(|y| (0..code.size).map(move |x| code[y][x].value()))
+        .collect()
+}
+
 /// An SVG path of a QR code's dark modules, one rectangle per horizontal run of them (a
 /// printed receipt's code has thousands of modules; one element each made the page 200 KB).
-fn dark_runs_path(colors: &[qrcode::Color], width: usize) -> String {
+fn dark_runs_path(dark: &[bool], width: usize) -> String {
     use std::fmt::Write as _;
     let mut d = String::new();
-    for (y, row) in colors.chunks(width).enumerate() {
+    for (y, row) in dark.chunks(width.max(1)).enumerate() {
         let mut x = 0;
         while x < width {
-            if row[x] != qrcode::Color::Dark {
+            if !row[x] {
                 x += 1;
                 continue;
             }
             let start = x;
-            while x < width && row[x] == qrcode::Color::Dark {
+            while x < width && row[x] {
                 x += 1;
             }
             let run = x - start;
@@ -285,10 +296,12 @@ mod tests {
 
     #[test]
     fn the_qr_path_draws_exactly_the_dark_modules() {
-        let code = qrcode::QrCode::new(b"https://example.invalid/receipt#abc").unwrap();
-        let (width, colors) = (code.width(), code.to_colors());
+        let code = fast_qr::qr::QRBuilder::new("https://example.invalid/receipt#abc")
+            .build()
+            .unwrap();
+        let (width, dark) = (code.size, dark_modules(&code));
         let mut drawn = vec![false; width * width];
-        let path = dark_runs_path(&colors, width);
+        let path = dark_runs_path(&dark, width);
         for run in path.split('M').filter(|r| !r.is_empty()) {
             let (x, rest) = run.split_once(' ').unwrap();
             let (y, rest) = rest.split_once('h').unwrap();
@@ -300,7 +313,6 @@ mod tests {
                 *cell = true;
             }
         }
-        let dark: Vec<bool> = colors.iter().map(|c| *c == qrcode::Color::Dark).collect();
         assert_eq!(drawn, dark);
     }
 

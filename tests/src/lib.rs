@@ -25,6 +25,7 @@ pub mod go_reference;
 pub mod lifecycle;
 pub mod netns;
 pub mod nginx;
+pub mod qr_scan;
 
 /// The network name of test networks.
 pub const NETWORK: &str = "test.daylight";

@@ -12,7 +12,10 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use daylight_tests::lifecycle::{daylight, expect, ok, p, wait_quorum};
-use daylight_tests::{NodeProcess, TestNetwork, cli_binary, get, post_json, set_bootstrap};
+use daylight_tests::{
+    NodeProcess, TestNetwork, cli_binary, get, post_json, qr_scan, set_bootstrap,
+};
+use daylight_verifier::receipt_code;
 use daylight_verifier::record::{Opening, SignedRecord};
 use serde_json::Value;
 
@@ -284,6 +287,31 @@ fn sheets_from_other_programs_import_into_a_real_node_with_receipts() {
     }
     let verifier = std::fs::read_to_string(dir.join("receipt-verifier.js")).unwrap();
     assert!(verifier.contains("DAYLIGHT_RECEIPT_VERIFIER"));
+    // The printed page's QR code scans, with an independent decoder, to the receipt itself.
+    if qr_scan::available() {
+        let rid = "county-1-2024-pay-0003";
+        let scanned = qr_scan::scan_page(&dir.join(format!("{rid}.receipt.html"))).unwrap();
+        assert_eq!(scanned.len(), 1, "one QR code on the page: {scanned:?}");
+        // The test genesis lists no member's address, so the link has no origin.
+        let code = scanned[0].strip_prefix("/receipt#").unwrap_or_else(|| {
+            panic!(
+                "the code is the receipt's link: {}",
+                &scanned[0][..60.min(scanned[0].len())]
+            )
+        });
+        let carried: Value = serde_json::from_str(&receipt_code::decode(code).unwrap()).unwrap();
+        let written: Value = serde_json::from_slice(
+            &std::fs::read(dir.join(format!("{rid}.receipt.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(carried, written, "the QR code carries the receipt");
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI installs chromium and zbar-tools"
+        );
+        eprintln!("SKIPPED scanning the receipt's QR code: chromium or zbarimg is missing");
+    }
     // Run again: everything is logged already, nothing is sent twice.
     let again = ok(run(&net.import(
         &mapping,
@@ -487,14 +515,29 @@ fn an_import_killed_halfway_and_run_again_logs_every_row_exactly_once() {
         301,
         "every row exactly once, and the funding receipt"
     );
+    // Every household's opening, once each, in the journal (the clerk's copy; receipts carry
+    // each household's own).
+    let lines = std::fs::read_to_string(out.join("openings.jsonl")).unwrap();
+    let mut openings: BTreeMap<String, Opening> = BTreeMap::new();
+    // Blank lines and a line a kill cut short are not openings (the journal skips them too).
+    for opening in lines
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Opening>(l).ok())
+    {
+        let rid = opening.rid.to_string();
+        assert!(
+            openings.insert(rid.clone(), opening).is_none(),
+            "{rid} twice"
+        );
+    }
+    assert_eq!(openings.len(), 300);
     for n in 1..=300 {
         let rid = format!("county-1-2024-big-{n:04}");
         let answer = net
             .record(&rid)
             .unwrap_or_else(|| panic!("{rid} is not logged"));
         let entry = SignedRecord::from_value(answer["entry"].clone()).unwrap();
-        let file = out.join("households").join(format!("{rid}.opening.json"));
-        let opening: Opening = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        let opening = &openings[&rid];
         opening
             .verify(&entry)
             .unwrap_or_else(|e| panic!("{rid}: the household's opening does not open it: {e}"));

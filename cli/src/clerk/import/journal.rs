@@ -21,6 +21,10 @@ use serde::{Deserialize, Serialize};
 use crate::clerk::files::sync_parent;
 use crate::error::{CliError, input};
 
+/// The openings journal's file name in the output directory: the clerk's copy of every
+/// household's opening (mode 0600), the only one until receipts are written.
+pub const OPENINGS: &str = "openings.jsonl";
+
 /// One acknowledged record.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Logged {
@@ -96,11 +100,10 @@ impl Journal {
             .into_iter()
             .map(|l| (l.rid.clone(), l))
             .collect();
-        let openings: HashMap<String, Opening> =
-            read_lines::<Opening>(&dir.join("openings.jsonl"))?
-                .into_iter()
-                .map(|o| (o.rid.to_string(), o))
-                .collect();
+        let openings: HashMap<String, Opening> = read_lines::<Opening>(&dir.join(OPENINGS))?
+            .into_iter()
+            .map(|o| (o.rid.to_string(), o))
+            .collect();
         Ok((logged, openings))
     }
 
@@ -109,7 +112,7 @@ impl Journal {
         std::fs::create_dir_all(dir)
             .map_err(|e| input(format!("cannot create {}: {e}", dir.display())))?;
         Ok(Journal {
-            openings: Mutex::new(append_file(&dir.join("openings.jsonl"))?),
+            openings: Mutex::new(append_file(&dir.join(OPENINGS))?),
             logged: Mutex::new(append_file(&dir.join("logged.jsonl"))?),
             dir: dir.to_path_buf(),
         })
@@ -117,7 +120,7 @@ impl Journal {
 
     /// Appends openings and syncs them to disk.
     pub fn add_openings(&self, openings: &[&Opening]) -> Result<(), CliError> {
-        append(&self.openings, openings, &self.dir.join("openings.jsonl"))
+        append(&self.openings, openings, &self.dir.join(OPENINGS))
     }
 
     /// Appends acknowledged records and syncs them to disk.

@@ -310,7 +310,7 @@ pub fn run(args: &ImportArgs) -> Result<(Report, bool), CliError> {
     let client = crate::client::Client::new(node)?;
     let journal = journal::Journal::open(&out)?;
     let dir = out.join("households");
-    if households {
+    if receipts {
         std::fs::create_dir_all(&dir)
             .map_err(|e| input(format!("cannot create {}: {e}", dir.display())))?;
     }
@@ -322,18 +322,13 @@ pub fn run(args: &ImportArgs) -> Result<(Report, bool), CliError> {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     progress.set_position(skipped as u64);
-    let opening_files = submit::OpeningFiles::start(&dir);
     let target = submit::Target {
         client: &client,
         journal: &journal,
-        opening_files: &opening_files,
         progress: &progress,
         total,
     };
-    let sent = submit::send(&target, &to_send, args.batch, args.jobs);
-    let files = opening_files.finish();
-    let outcome = sent?;
-    files?;
+    let outcome = submit::send(&target, &to_send, args.batch, args.jobs)?;
     progress.finish_and_clear();
     let elapsed = started.elapsed();
     let rate = total as f64 / elapsed.as_secs_f64().max(1e-9);
@@ -355,18 +350,10 @@ pub fn run(args: &ImportArgs) -> Result<(Report, bool), CliError> {
     }
     report.json["conflicts"] = json!(outcome.conflicts);
     if households {
-        // Households whose records were logged by an earlier run get any file it lost.
-        let sent: std::collections::HashSet<&str> =
-            to_send.iter().map(|p| p.rid.as_str()).collect();
-        for (rid, opening) in &household_rows {
-            if !sent.contains(rid.as_str()) {
-                submit::write_opening_file(&dir, opening)?;
-            }
-        }
         report.line(format!(
-            "Wrote {} households' openings to {}.",
+            "Kept {} households' openings in {} (each household's receipt carries its own).",
             household_rows.len(),
-            dir.display()
+            out.join(journal::OPENINGS).display()
         ));
     }
     if receipts && let Some(genesis) = &args.genesis {
@@ -379,10 +366,11 @@ pub fn run(args: &ImportArgs) -> Result<(Report, bool), CliError> {
         }
         let wanted: Vec<receipts::Wanted> = household_rows
             .iter()
-            .filter_map(|(rid, _)| {
+            .filter_map(|(rid, opening)| {
                 index.get(rid.as_str()).map(|i| receipts::Wanted {
                     rid: rid.clone(),
                     index: *i,
+                    opening: opening.clone(),
                 })
             })
             .collect();

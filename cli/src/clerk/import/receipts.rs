@@ -7,7 +7,11 @@
 //! self-contained file of 1.6 MB per household would not do for a sheet of thousands).
 
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use daylight_verifier::record::Opening;
 
 use crate::clerk::files::replace;
 use crate::error::{CliError, input};
@@ -23,6 +27,8 @@ pub struct Wanted {
     pub rid: String,
     /// Its index in the log.
     pub index: u64,
+    /// The household's opening (from the openings journal), which the receipt carries.
+    pub opening: Opening,
 }
 
 /// What was written, or why not.
@@ -43,7 +49,6 @@ fn one(
     dir: &Path,
     chain_json: &str,
 ) -> Result<Option<String>, CliError> {
-    let opening = dir.join(format!("{}.opening.json", wanted.rid));
     let out = dir.join(format!("{}.receipt.json", wanted.rid));
     let report = fetch(
         node,
@@ -52,7 +57,7 @@ fn one(
             index: wanted.index,
         },
         &out,
-        Some(&opening),
+        Some(&wanted.opening),
         Some(pinned.genesis()),
     )?;
     if let Some(failure) = report.failure {
@@ -116,15 +121,47 @@ pub fn write(
         }
     }
     result.written += 1;
-    for w in todo.iter().filter(|w| w.rid != last.rid) {
-        match one(node, pinned, log, w, dir, &chain_json)? {
-            None => result.written += 1,
-            Some(reason) => {
-                result
-                    .missing
-                    .get_or_insert(format!("the receipt of {} did not verify: {reason}", w.rid));
-            }
+    // The rest on every core: each receipt is a fetch, a verification and a page with a QR
+    // code to draw, independent of the others.
+    let rest: Vec<&Wanted> = todo.iter().copied().filter(|w| w.rid != last.rid).collect();
+    let next = AtomicUsize::new(0);
+    let written = AtomicUsize::new(0);
+    let missing: Mutex<Option<String>> = Mutex::new(None);
+    let error: Mutex<Option<CliError>> = Mutex::new(None);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(rest.len()) {
+            scope.spawn(|| {
+                while let Some(w) = rest.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    match one(node, pinned, log, w, dir, &chain_json) {
+                        Ok(None) => {
+                            written.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(Some(reason)) => {
+                            lock(&missing).get_or_insert(format!(
+                                "the receipt of {} did not verify: {reason}",
+                                w.rid
+                            ));
+                        }
+                        Err(e) => {
+                            lock(&error).get_or_insert(e);
+                            // No more: the others stop at their next receipt.
+                            next.store(rest.len(), Ordering::Relaxed);
+                        }
+                    }
+                }
+            });
         }
+    });
+    if let Some(e) = error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
     }
+    result.written += written.into_inner();
+    result.missing = missing.into_inner().unwrap_or_else(|p| p.into_inner());
     Ok(result)
+}
+
+/// The value behind `mutex`, even if a thread panicked holding it.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -8,7 +8,6 @@
 //! is a conflict, and the rest are sent again.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -16,7 +15,6 @@ use daylight_verifier::Hash;
 use daylight_verifier::record::Opening;
 use indicatif::ProgressBar;
 
-use crate::clerk::files::pretty;
 use crate::clerk::import::build::RowError;
 use crate::clerk::import::journal::{Journal, Logged};
 use crate::client::Client;
@@ -56,88 +54,10 @@ pub struct Target<'a> {
     pub client: &'a Client,
     /// The journals.
     pub journal: &'a Journal,
-    /// Writes the households' opening files, off the sending threads.
-    pub opening_files: &'a OpeningFiles,
     /// The progress bar (hidden when standard error is not a terminal).
     pub progress: &'a ProgressBar,
     /// Records in all, for progress lines.
     pub total: usize,
-}
-
-/// One thread that writes households' opening files ([`write_opening_file`]) while batches
-/// are sent: creating files is slow on most file systems, and slower still from several
-/// threads at once in one directory.
-pub struct OpeningFiles {
-    queue: Mutex<Option<std::sync::mpsc::Sender<Vec<Opening>>>>,
-    thread: Mutex<Option<std::thread::JoinHandle<Result<usize, CliError>>>>,
-}
-
-impl OpeningFiles {
-    /// Starts the writer for files in `dir`.
-    pub fn start(dir: &Path) -> OpeningFiles {
-        let (queue, openings) = std::sync::mpsc::channel::<Vec<Opening>>();
-        let dir = dir.to_path_buf();
-        let thread = std::thread::spawn(move || {
-            let mut written = 0;
-            for batch in openings {
-                for opening in &batch {
-                    write_opening_file(&dir, opening)?;
-                    written += 1;
-                }
-            }
-            Ok(written)
-        });
-        OpeningFiles {
-            queue: Mutex::new(Some(queue)),
-            thread: Mutex::new(Some(thread)),
-        }
-    }
-
-    /// Queues `openings` (already durable in the journal) to be written.
-    pub fn write(&self, openings: Vec<Opening>) {
-        if openings.is_empty() {
-            return;
-        }
-        if let Some(queue) = self
-            .queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-        {
-            // A writer that stopped on an error reports it from `finish`.
-            let _ = queue.send(openings);
-        }
-    }
-
-    /// Waits for every queued file; the first error, if writing one failed.
-    pub fn finish(&self) -> Result<usize, CliError> {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
-        match thread.map(std::thread::JoinHandle::join) {
-            Some(Ok(result)) => result,
-            Some(Err(_)) => Err(input("writing the households' opening files failed")),
-            None => Ok(0),
-        }
-    }
-}
-
-/// Writes the household's own opening file (`<rid>.opening.json`, mode 0600) if missing. Not
-/// synced: the openings journal, synced before the record is sent, is the durable copy, and
-/// a rerun writes any file a crash lost.
-pub fn write_opening_file(dir: &Path, opening: &Opening) -> Result<(), CliError> {
-    use std::io::Write as _;
-    let path = dir.join(format!("{}.opening.json", opening.rid));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(&path) {
-        Ok(mut file) => file
-            .write_all(&pretty(opening)?)
-            .map_err(|e| input(format!("cannot write {}: {e}", path.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(input(format!("cannot create {}: {e}", path.display()))),
-    }
 }
 
 fn body(items: &[&Prepared]) -> Vec<u8> {
@@ -246,11 +166,6 @@ fn send_batch(
         .collect();
     // Durable before the records leave: a killed run never loses or changes an opening.
     target.journal.add_openings(&new)?;
-    // Only now may the households' own files be written (a file written before its opening
-    // is durable could, after a crash, hold a nonce the rerun does not reuse).
-    target
-        .opening_files
-        .write(items.iter().filter_map(|p| p.opening.clone()).collect());
     let logged = match post(target.client, items)? {
         Ok(logged) => logged,
         Err(_) => {
