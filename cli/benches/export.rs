@@ -5,7 +5,7 @@
 //!
 //! `cargo bench -p daylight-cli --bench export` (default 1,000,000 records; set
 //! `EXPORT_BENCH_RECORDS` to change). `EXPORT_BENCH_PASSES=csv,ocds` runs only the passes
-//! whose names start with one of these; `EXPORT_BENCH_PHASES=1` also prints the time of
+//! named (`read`, `csv`, `jsonl`, `ocds`, `all`); `EXPORT_BENCH_PHASES=1` also prints the time of
 //! streaming the history vs writing the current state; `EXPORT_BENCH_KEEP=DIR` keeps each
 //! pass's files in `DIR/<pass>` (the entries are the same every run: compare outputs of two
 //! builds with `cmp`). Figures: docs/PERFORMANCE.md, "Export (issue 15)".
@@ -20,6 +20,7 @@ mod export {
     pub mod manifest;
     pub mod model;
     pub mod ocds;
+    pub mod ordered;
 }
 
 use std::time::Instant;
@@ -132,6 +133,8 @@ fn run(entries: &[Vec<u8>], name: &str, csv: bool, jsonl: bool, ocds: bool) -> f
         .unwrap()
     });
     let mut reader = LogReader::new(LOG).expect("member id");
+    // As `daylight export` does with the checkpoint's size.
+    reader.expect(entries.len() as u64);
     {
         let mut sinks: Vec<&mut dyn HistorySink> = Vec::new();
         if let Some(s) = hc.as_mut() {
@@ -187,19 +190,25 @@ fn main() {
         bytes as f64 / 1e6,
         started.elapsed().as_secs_f64()
     );
-    // EXPORT_BENCH_PASSES=csv,ocds runs only the passes whose names contain one of these.
+    // EXPORT_BENCH_PASSES=csv,ocds runs only these passes (read, csv, jsonl, ocds, all).
     let passes: Option<Vec<String>> = std::env::var("EXPORT_BENCH_PASSES")
         .ok()
         .map(|v| v.split(',').map(str::to_string).collect());
-    for (name, csv, jsonl, ocds) in [
-        ("read only (parse, check, apply)", false, false, false),
-        ("csv", true, false, false),
-        ("jsonl", false, true, false),
-        ("ocds", false, false, true),
-        ("csv + jsonl + ocds", true, true, true),
+    for (key, name, csv, jsonl, ocds) in [
+        (
+            "read",
+            "read only (parse, check, apply)",
+            false,
+            false,
+            false,
+        ),
+        ("csv", "csv", true, false, false),
+        ("jsonl", "jsonl", false, true, false),
+        ("ocds", "ocds", false, false, true),
+        ("all", "csv + jsonl + ocds", true, true, true),
     ] {
         if let Some(p) = &passes
-            && !p.iter().any(|p| name.starts_with(p.as_str()))
+            && !p.iter().any(|p| p == key)
         {
             continue;
         }

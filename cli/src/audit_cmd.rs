@@ -86,12 +86,12 @@ pub fn run(request: AuditRequest<'_>) -> Result<Report, CliError> {
         ledger.set_keys(&id, keys);
         progress.reset();
         let started = std::time::Instant::now();
-        let replayed = replay(&client, genesis, member, &progress, |first, entries| {
+        let replayed = replay(&client, genesis, member, &progress, |run| {
             if request.replay_only {
                 return Ok(());
             }
             ledger
-                .extend(&id, first, entries)
+                .extend(&id, run.first, run.entries)
                 .map_err(|e| crate::error::failed(format!("log {member}: {e}")))
         })?;
         let size = replayed.checkpoint.checkpoint.size;

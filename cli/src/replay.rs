@@ -26,9 +26,20 @@ pub struct Replayed {
     pub checkpoint: TrustedCheckpoint,
 }
 
-/// Replays the log of `member` from `client` (a node or a static copy): checks its checkpoint under the genesis policy,
-/// then hands each run of verified-by-position entries to `take(first_index, entries)` in
-/// order, and finally checks the root. `progress` shows the entries handed on.
+/// A run of entries [`replay`] hands on, in log order.
+pub struct Run<'a> {
+    /// The index of the first entry.
+    pub first: u64,
+    /// The entries' bytes.
+    pub entries: &'a [&'a [u8]],
+    /// How many entries the whole replay hands on (the checkpoint's size), so that a taker
+    /// can make room for all of them at once instead of growing as they come.
+    pub log_size: u64,
+}
+
+/// Replays the log of `member` from `client` (a node or a static copy): checks its checkpoint
+/// under the genesis policy, then hands each run of verified-by-position entries to `take`
+/// in order, and finally checks the root. `progress` shows the entries handed on.
 ///
 /// Entries are handed on before the final root check; the caller must discard what it built
 /// if this returns an error.
@@ -37,7 +48,7 @@ pub fn replay(
     genesis: &Genesis,
     member: &str,
     progress: &indicatif::ProgressBar,
-    mut take: impl FnMut(u64, &[&[u8]]) -> Result<(), CliError>,
+    mut take: impl FnMut(Run<'_>) -> Result<(), CliError>,
 ) -> Result<Replayed, CliError> {
     let checkpoint = trusted_checkpoint(client, genesis, member)?
         .map_err(|reason| failed(format!("log {member}: {reason}")))?;
@@ -68,7 +79,11 @@ pub fn replay(
                 frontier.append(leaf_hash(entry), &mut scratch);
                 scratch.clear();
             }
-            take(tile * TILE_WIDTH, &entries)?;
+            take(Run {
+                first: tile * TILE_WIDTH,
+                entries: &entries,
+                log_size: size,
+            })?;
             progress.inc(entries.len() as u64);
         }
         first = last;

@@ -173,19 +173,48 @@ pub fn write_current(
         let header: Vec<&str> = COMMON.iter().chain(kind_columns(kind)).copied().collect();
         writers.push(CsvFile::open(create(&file_name(kind))?, &header)?);
     }
-    let mut funding = CsvFile::open(create("funding.csv")?, FUNDING)?;
+    let funding = CsvFile::open(create("funding.csv")?, FUNDING)?;
+    // Two passes over the same state on two threads: the kinds' files on this one,
+    // `funding.csv` (as many rows as the payments) on the other.
+    let (kinds, funded) = std::thread::scope(|scope| {
+        let funded = scope.spawn(|| write_funding(logs, funding));
+        let kinds = (|| {
+            for log in logs {
+                for current in model::current(&log.state) {
+                    let kind = current.state.kind();
+                    let Some(slot) = FACTUAL.iter().position(|k| *k == kind) else {
+                        continue;
+                    };
+                    let w = &mut writers[slot];
+                    common_cells(w, &log.member, &current);
+                    kind_cells(w, &current.state.content.body);
+                    w.end_row()?;
+                }
+            }
+            writers
+                .into_iter()
+                .map(CsvFile::close)
+                .collect::<std::io::Result<Vec<_>>>()
+        })();
+        let funded = funded
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("writing funding.csv panicked")));
+        (kinds, funded)
+    });
+    let mut written = kinds?;
+    written.push(funded?);
+    Ok(written)
+}
+
+/// Writes `funding.csv`: one row per funding reference of each record in force.
+fn write_funding(logs: &[ExportedLog], mut row: CsvFile) -> std::io::Result<WrittenFile> {
     for log in logs {
         for current in model::current(&log.state) {
             let kind = current.state.kind();
-            let Some(slot) = FACTUAL.iter().position(|k| *k == kind) else {
+            if !FACTUAL.contains(&kind) {
                 continue;
-            };
-            let w = &mut writers[slot];
-            common_cells(w, &log.member, &current);
-            kind_cells(w, &current.state.content.body);
-            w.end_row()?;
+            }
             for (i, part) in current.state.content.body.funded_by().iter().enumerate() {
-                let row = &mut funding;
                 row.str(&log.member);
                 row.str(current.state.rid.as_str());
                 row.str(kind.as_str());
@@ -196,15 +225,10 @@ pub fn write_current(
                 row.str(part.reference.log.as_str());
                 row.str(part.reference.rid.as_str());
                 row.display(part.reference.leaf);
-                money_cells(row, Some(&part.amount));
+                money_cells(&mut row, Some(&part.amount));
                 row.end_row()?;
             }
         }
     }
-    let mut written = Vec::new();
-    for w in writers {
-        written.push(w.close()?);
-    }
-    written.push(funding.close()?);
-    Ok(written)
+    row.close()
 }

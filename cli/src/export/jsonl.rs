@@ -8,6 +8,7 @@ use daylight_verifier::hash::Hash;
 
 use super::manifest::{OutputFile, WrittenFile};
 use super::model::{self, EntryEvent, ExportedLog, HistorySink};
+use super::ordered::map_in_order;
 
 /// One line of `history.jsonl` but its last field, `record`: the entry's bytes go in after it
 /// as they are (a record's entry is canonical JSON already), or `null`.
@@ -119,51 +120,72 @@ struct Voided<'a> {
     rid: &'a str,
 }
 
-/// Writes `current.jsonl` for `logs` into `file`.
+/// Records in force serialised together by one thread in [`write_current`].
+const LINES_PER_RUN: usize = 2048;
+
+/// Writes `current.jsonl` for `logs` into `file`: the lines are serialised on every core,
+/// runs of [`LINES_PER_RUN`] at a time, and written in order.
 pub fn write_current(logs: &[ExportedLog], mut file: OutputFile) -> std::io::Result<WrittenFile> {
-    let mut buf = Vec::with_capacity(4096);
-    for log in logs {
-        for c in model::current(&log.state) {
-            let (original_index, original_leaf) = c.original();
-            let s = c.state;
-            let (mut a, mut b, mut d) = ([0u8; 64], [0u8; 64], [0u8; 64]);
-            let record = s.content.to_object();
-            let line = CurrentLine {
-                corrected_by: &c.corrected_by,
-                current_leaf: hex64(&s.current_leaf(), &mut a),
-                index: c.content_index,
-                kind: s.kind().as_str(),
-                leaf: hex64(&c.content_leaf, &mut b),
-                log: &log.member,
-                original: Version {
-                    index: original_index,
-                    leaf: hex64(&original_leaf, &mut d),
-                },
-                record: &record,
-                rid: s.rid.as_str(),
-                status: c.status(),
-                versions: s
-                    .versions
-                    .iter()
-                    .map(|v| VersionBy {
-                        by: v.by.as_ref().map(|r| r.as_str()),
-                        index: v.index,
-                        leaf: v.leaf.to_hex(),
-                    })
-                    .collect(),
-                voided: c.voided_by.map(|(rid, index, leaf, reason)| Voided {
-                    index,
-                    leaf: leaf.to_hex(),
-                    reason,
-                    rid,
-                }),
-            };
-            buf.clear();
-            serde_json::to_writer(&mut buf, &line)?;
-            buf.push(b'\n');
-            file.write_all(&buf)?;
-            file.rows += 1;
-        }
-    }
+    let current: Vec<(&str, model::Current<'_>)> = logs
+        .iter()
+        .flat_map(|log| model::current(&log.state).map(move |c| (log.member.as_str(), c)))
+        .collect();
+    let runs: Vec<&[(&str, model::Current<'_>)]> = current.chunks(LINES_PER_RUN).collect();
+    map_in_order(
+        runs.len(),
+        |run| {
+            let mut buf = Vec::with_capacity(runs[run].len() * 1024);
+            for (member, c) in runs[run] {
+                current_line(&mut buf, member, c)?;
+            }
+            Ok::<_, std::io::Error>(buf)
+        },
+        |run, lines| {
+            file.write_all(&lines?)?;
+            file.rows += runs[run].len() as u64;
+            Ok(())
+        },
+    )?;
     file.finish()
+}
+
+/// Appends the `current.jsonl` line of `c`, a record in force in the log of `member`.
+fn current_line(buf: &mut Vec<u8>, member: &str, c: &model::Current<'_>) -> std::io::Result<()> {
+    let (original_index, original_leaf) = c.original();
+    let s = c.state;
+    let (mut a, mut b, mut d) = ([0u8; 64], [0u8; 64], [0u8; 64]);
+    let record = s.content.to_object();
+    let line = CurrentLine {
+        corrected_by: &c.corrected_by,
+        current_leaf: hex64(&s.current_leaf(), &mut a),
+        index: c.content_index,
+        kind: s.kind().as_str(),
+        leaf: hex64(&c.content_leaf, &mut b),
+        log: member,
+        original: Version {
+            index: original_index,
+            leaf: hex64(&original_leaf, &mut d),
+        },
+        record: &record,
+        rid: s.rid.as_str(),
+        status: c.status(),
+        versions: s
+            .versions
+            .iter()
+            .map(|v| VersionBy {
+                by: v.by.as_ref().map(|r| r.as_str()),
+                index: v.index,
+                leaf: v.leaf.to_hex(),
+            })
+            .collect(),
+        voided: c.voided_by.map(|(rid, index, leaf, reason)| Voided {
+            index,
+            leaf: leaf.to_hex(),
+            reason,
+            rid,
+        }),
+    };
+    serde_json::to_writer(&mut *buf, &line)?;
+    buf.push(b'\n');
+    Ok(())
 }

@@ -16,8 +16,37 @@ pub struct OutputFile {
     inner: BufWriter<File>,
     hasher: Sha256,
     bytes: u64,
+    /// `bytes` when the file was last handed to [`write_back`].
+    written_back: u64,
     /// Data rows (CSV rows, JSON lines, releases) written, for the manifest.
     pub rows: u64,
+}
+
+/// How much an output file grows between two hand-overs to [`write_back`].
+const WRITE_BACK_EVERY: u64 = 64 << 20;
+
+/// Starts writing `file`'s dirty pages to disk on a background thread and returns at once.
+/// An export writes gigabytes; left to the final `sync_all`, all of it waited for the disk
+/// at the end, while the disk was idle during the minutes of writing before. A failed
+/// background sync is not reported here: the final `sync_all` reports it.
+fn write_back(file: File) {
+    static QUEUE: std::sync::OnceLock<Option<std::sync::Mutex<std::sync::mpsc::Sender<File>>>> =
+        std::sync::OnceLock::new();
+    let queue = QUEUE.get_or_init(|| {
+        let (queue, files) = std::sync::mpsc::channel::<File>();
+        std::thread::Builder::new()
+            .name("export-write-back".into())
+            .spawn(move || {
+                for file in files {
+                    let _ = file.sync_data();
+                }
+            })
+            .ok()
+            .map(|_| std::sync::Mutex::new(queue))
+    });
+    if let Some(queue) = queue {
+        let _ = queue.lock().unwrap_or_else(|p| p.into_inner()).send(file);
+    }
 }
 
 /// A finished file, as the manifest lists it.
@@ -42,6 +71,7 @@ impl OutputFile {
             inner: BufWriter::with_capacity(1 << 20, file),
             hasher: Sha256::new(),
             bytes: 0,
+            written_back: 0,
             rows: 0,
         })
     }
@@ -64,6 +94,11 @@ impl Write for OutputFile {
         let n = self.inner.write(buf)?;
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
+        if self.bytes - self.written_back >= WRITE_BACK_EVERY {
+            self.written_back = self.bytes;
+            self.inner.flush()?;
+            write_back(self.inner.get_ref().try_clone()?);
+        }
         Ok(n)
     }
 

@@ -8,7 +8,9 @@
 //! * [`columns`] — the CSV columns and the cells written under them;
 //! * [`csv`], [`jsonl`], [`ocds`] — the formats;
 //! * [`manifest`] — hashed output files, the manifest, and the staging directory (a failed
-//!   export leaves no half-written files).
+//!   export leaves no half-written files);
+//! * [`ordered`] — work on every core with results taken in order (reading entries, writing
+//!   `current.jsonl`).
 
 pub mod columns;
 pub mod csv;
@@ -16,6 +18,7 @@ pub mod jsonl;
 pub mod manifest;
 pub mod model;
 pub mod ocds;
+pub mod ordered;
 
 use std::path::Path;
 
@@ -165,8 +168,13 @@ pub fn run(request: ExportRequest<'_>) -> Result<Report, CliError> {
             if let Some(s) = releases.as_mut() {
                 sinks.push(s);
             }
-            let result = replay(source, genesis, member, &progress, |first, batch| {
-                reader.read_batch(first, batch, &mut sinks).map_err(io)
+            let result = replay(source, genesis, member, &progress, |run| {
+                if run.first == 0 {
+                    reader.expect(run.log_size);
+                }
+                reader
+                    .read_batch(run.first, run.entries, &mut sinks)
+                    .map_err(io)
             });
             match result {
                 // Another node may hold the log; move on only if nothing was read yet.
