@@ -83,6 +83,14 @@ const redirected = await step('old /audit.html redirects to the portal', async (
   if (!chain || new URL(page.url()).pathname !== '/audit') throw new Error(`ended at ${page.url()}`);
   const findings = await page.locator('[data-rule]').count();
   if (findings < 1) throw new Error('the audit page shows no findings');
+  // Each finding says in Chinese what its rule means; the auditor's own sentence is marked
+  // with the language it was written in.
+  const means = await page.locator('[data-rule] .means').count();
+  if (means !== findings) throw new Error(`${means} of ${findings} findings say what their rule means`);
+  const meaning = await page.locator('[data-rule] .means').first().textContent();
+  if (!/[\u4e00-\u9fff]/.test(meaning)) throw new Error(`not in Chinese: ${meaning}`);
+  const marked = await page.locator('[data-rule] span[lang]').count();
+  if (marked !== findings) throw new Error(`${marked} of ${findings} auditors' sentences carry their language`);
   await context.close();
   return `${findings} findings`;
 });

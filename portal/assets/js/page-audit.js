@@ -3,6 +3,12 @@ import { t, has } from './i18n.js';
 import { esc, money, date, light, memberName, memberLink, recordLink } from './format.js';
 import { members as loadMembers, auditView } from './api.js';
 
+/** The language the auditor wrote a finding's sentence in, for the page's `lang` markup. */
+function summaryLang(text) {
+  return /[\u3400-\u9fff]/.test(text) ? 'zh-CN' : 'en';
+}
+
+/** One finding: the rule in plain words, what it means, the auditor's own sentence, the records. */
 function finding(members, f) {
   const rule = has(`rule.${f.rule}`) ? t(`rule.${f.rule}`) : f.rule;
   const answer = f.answer
@@ -13,8 +19,9 @@ function finding(members, f) {
   return `<li class="card" data-rule="${esc(f.rule)}"><h3>${light(f.severity)} ${esc(rule)}</h3>
     <p>${esc(memberName(members, f.member))}${f.program ? ` · ${esc(f.program)}` : ''}${amounts ? ` · ${esc(amounts)}` : ''}
       ${(f.dates ?? []).length ? ` · ${esc(f.dates.map(date).join(' – '))}` : ''}</p>
-    <p class="small">${esc(f.summary ?? '')}</p>
-    <p class="small">${esc(t('audit.subjects'))}:</p><ul class="small">${subjects}</ul>
+    ${has(`rule.${f.rule}.means`) ? `<p class="means">${esc(t(`rule.${f.rule}.means`))}</p>` : ''}
+    ${f.summary ? `<p class="small">${esc(t('audit.summary'))}<span lang="${summaryLang(f.summary)}">${esc(f.summary)}</span></p>` : ''}
+    <p class="small">${esc(t('audit.subjects'))}</p><ul class="small">${subjects}</ul>
     <p><strong>${esc(answer)}</strong>${f.answer?.rectification?.rid ? ` ${recordLink(f.answer.rectification.rid)}` : ''}
       ${f.published?.rid ? ` · <span class="small">${recordLink(f.published.rid, t('kind.finding'))}</span>` : ''}</p></li>`;
 }
