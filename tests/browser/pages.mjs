@@ -74,6 +74,38 @@ const switched = await step('language switch is remembered', async () => {
 });
 if (!switched) failed += 1;
 
+const behind = await step('a copy older than the checkpoint seen before is a caution, not a failure', async () => {
+  const context = await freshContext(launched, {});
+  const { page, problems } = await watchedPage(context);
+  await page.goto(`${node}/record/${config.record}`);
+  await settled(page);
+  if ((await verdict(page, '#verify')).verdict !== 'verified') throw new Error('not verified on the first visit');
+  // As if this browser had since seen the log 1,000 entries longer elsewhere (a lagging mirror
+  // now serves it the older checkpoint).
+  const bumped = await page.evaluate(() => {
+    const keys = Object.keys(localStorage).filter((k) => k.startsWith('daylight.checkpoint.'));
+    for (const k of keys) {
+      const seen = JSON.parse(localStorage.getItem(k));
+      localStorage.setItem(k, JSON.stringify({ ...seen, size: seen.size + 1000 }));
+    }
+    return keys.length;
+  });
+  if (bumped < 1) throw new Error('no remembered checkpoint to bump');
+  await page.reload();
+  await settled(page);
+  const v = await verdict(page, '#verify');
+  if (v.verdict !== 'verified') throw new Error(`an older copy failed the record: ${v.banner}`);
+  const grows = await page.locator('[data-check="log_grows"]').getAttribute('class');
+  if (grows !== 'note') throw new Error(`log_grows is "${grows}", want the caution "note"`);
+  const kept = await page.evaluate(() => Object.keys(localStorage)
+    .filter((k) => k.startsWith('daylight.checkpoint.'))
+    .map((k) => JSON.parse(localStorage.getItem(k)).size));
+  if (problems.length) throw new Error(problems.join('\n'));
+  await context.close();
+  return `caution shown; the newer checkpoint (size ${kept.join(', ')}) stays remembered`;
+});
+if (!behind) failed += 1;
+
 const redirected = await step('old /audit.html redirects to the portal', async () => {
   const context = await freshContext(launched, {});
   const { page } = await watchedPage(context);

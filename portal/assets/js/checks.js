@@ -1,5 +1,5 @@
-// The checks verify.js reports, in plain words: each one green or red, a failure with its
-// reason in words and the technical detail underneath.
+// The checks verify.js reports, in plain words: each one green or red (or amber: passed with a
+// caution), a failure with its reason in words and the technical detail underneath.
 import { t, has } from './i18n.js';
 import { esc } from './format.js';
 
@@ -13,9 +13,11 @@ export function reason(check) {
 export function checkList(checks) {
   const items = (checks ?? []).map((c) => {
     const label = has(`check.${c.id}`) ? t(`check.${c.id}`) : t('check.other', { id: c.id });
-    const mark = c.ok ? '✓' : '✗';
-    const state = c.ok ? t('check.passed') : `${t('check.failed')}: ${reason(c)}`;
-    return `<li class="${c.ok ? 'ok' : 'bad'}" data-check="${esc(c.id)}" data-ok="${c.ok ? 'true' : 'false'}">`
+    // A passed check with a caution (`behind`: the copy is older than one seen before).
+    const note = c.ok && c.behind;
+    const mark = note ? '!' : c.ok ? '✓' : '✗';
+    const state = note ? t('check.behind') : c.ok ? t('check.passed') : `${t('check.failed')}: ${reason(c)}`;
+    return `<li class="${note ? 'note' : c.ok ? 'ok' : 'bad'}" data-check="${esc(c.id)}" data-ok="${c.ok ? 'true' : 'false'}">`
       + `<span class="mark" aria-hidden="true">${mark}</span>${esc(label)} — <strong>${esc(state)}</strong>`
       + (c.detail ? `<span class="detail">${esc(c.detail)}</span>` : '')
       + '</li>';

@@ -122,6 +122,7 @@ const STRINGS = {
   'check.inclusion': ['这条记录包含在已签名的账本中', 'This record is in the signed ledger'],
   'check.entry_canonical': ['记录内容完整，格式规范', 'The record is whole and in its exact form'],
   'check.entry_signatures': ['记录由有权发布的人签名', 'The record is signed by people allowed to publish it'],
+  'check.behind': ['通过，但这个副本比您上次看到的旧，可能还有更新的记录', 'passed, but this copy is older than the one this browser saw before: newer records may exist'],
   'check.log_grows': ['账本只增不改（与上次看到的一致）', 'The ledger only grew since this browser last saw it'],
   'check.opening': ['回执与这笔付款相符', 'The receipt matches this payment'],
   'check.other': ['核验步骤 {id}', 'Check {id}'],

@@ -261,6 +261,11 @@ export async function verifyRecord({ base = '', log, index } = {}) {
   let grows;
   if (!seen || !Number.isSafeInteger(seen.size) || typeof seen.root !== 'string') {
     grows = { id: 'log_grows', ok: true, detail: `first checkpoint of ${origin} this browser sees (size ${size}); later visits check the log only grows from it` };
+  } else if (size < seen.size) {
+    // A copy that lags (a mirror not caught up yet) serves an older checkpoint. That is not
+    // evidence of a rewrite, and this copy holds no tiles beyond its own size to prove it is a
+    // prefix of the newer one: said as a caution, and the newer checkpoint stays remembered.
+    grows = { id: 'log_grows', ok: true, behind: true, detail: `this copy's checkpoint of ${origin} (size ${size}) is older than the one this browser saw (size ${seen.size}); it cannot be compared with it here, and newer records may exist` };
   } else {
     const ct = call(wasm.consistencyTiles, Math.min(seen.size, size), size);
     try {
