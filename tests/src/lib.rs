@@ -6,7 +6,8 @@
 //! bridge in a hub namespace, one namespace per node) whose links a test can cut and heal;
 //! [`nginx`], a real nginx serving a static copy; [`garage`], a one-node Garage S3 store on
 //! loopback; [`go_reference`], the Go reference tlog checker; [`lifecycle`], members, versions
-//! and waits for tests of a network that changes, and the `daylight` command line.
+//! and waits for tests of a network that changes, and the `daylight` command line;
+//! [`qr_scan`], the QR codes on a page read as a phone would (chromium renders, ZBar decodes).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};

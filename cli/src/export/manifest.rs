@@ -30,7 +30,7 @@ const WRITE_BACK_EVERY: u64 = 64 << 20;
 /// at the end, while the disk was idle during the minutes of writing before. A failed
 /// background sync is not reported here: the final `sync_all` reports it.
 fn write_back(file: File) {
-    static QUEUE: std::sync::OnceLock<Option<std::sync::Mutex<std::sync::mpsc::Sender<File>>>> =
+    static QUEUE: std::sync::OnceLock<Option<std::sync::mpsc::Sender<File>>> =
         std::sync::OnceLock::new();
     let queue = QUEUE.get_or_init(|| {
         let (queue, files) = std::sync::mpsc::channel::<File>();
@@ -42,10 +42,11 @@ fn write_back(file: File) {
                 }
             })
             .ok()
-            .map(|_| std::sync::Mutex::new(queue))
+            .map(|_| queue)
     });
     if let Some(queue) = queue {
-        let _ = queue.lock().unwrap_or_else(|p| p.into_inner()).send(file);
+        // The thread never stops, so sending cannot fail.
+        let _ = queue.send(file);
     }
 }
 
