@@ -5,7 +5,8 @@
 //! checkpoint or cosignature — served by a small tampering proxy in front of a real node —
 //! turning the page to "not verified" with the reason; a household's receipt verifying with
 //! the network off, on the portal and as a standalone file from `file://`; the old
-//! `/audit.html` redirecting. Screenshots of every page are written to `docs/screenshots/`.
+//! `/audit.html` redirecting. Screenshots of every page are taken; with `DAYLIGHT_SCREENSHOTS`
+//! set they are written to `docs/screenshots/`.
 //!
 //! Needs `/usr/bin/chromium` and `npm ci` run in `tests/browser/` (`.ci/run` does both).
 
@@ -186,8 +187,14 @@ fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
 }
 
-fn screenshots_dir() -> anyhow::Result<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+/// Where the pages' screenshots go: `docs/screenshots/` (the ones README links) when
+/// `DAYLIGHT_SCREENSHOTS` is set, to refresh them after a change to the pages; otherwise
+/// `work`, so that an ordinary test run does not rewrite 33 committed images.
+fn screenshots_dir(work: &Path) -> anyhow::Result<PathBuf> {
+    let dir = match std::env::var_os("DAYLIGHT_SCREENSHOTS") {
+        Some(_) => Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots"),
+        None => work.join("screenshots"),
+    };
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
@@ -244,7 +251,7 @@ fn the_portal_works_in_a_real_browser() -> anyhow::Result<()> {
         "member": "county-320681",
         "record": demo.summary["household_payment"],
         "corrected": demo.summary["cooperative_payment"],
-        "screenshots": screenshots_dir()?,
+        "screenshots": screenshots_dir(work.path())?,
         "tamper": tamper,
         "receipt": receipt_path,
         "standalone": standalone_path,
