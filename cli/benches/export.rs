@@ -21,6 +21,7 @@ mod export {
     pub mod model;
     pub mod ocds;
     pub mod ordered;
+    pub mod output;
 }
 
 use std::time::Instant;
@@ -28,8 +29,8 @@ use std::time::Instant;
 use daylight_verifier::key::{KeyType, SigningKey};
 use daylight_verifier::merkle::leaf_hash;
 use daylight_verifier::record::{Record, SignedRecord, to_entry_bytes};
-use export::manifest::OutputFile;
 use export::model::{ExportedLog, HistorySink, LogReader};
+use export::output::OutputFile;
 use serde_json::{Value, json};
 
 /// The allocator `daylight` itself uses (cli/src/main.rs), so that the figures are the command's.

@@ -11,7 +11,7 @@
 use super::columns::{
     COMMON, Cells, FUNDING, HISTORY, common_cells, file_name, kind_cells, kind_columns, money_cells,
 };
-use super::manifest::{OutputFile, WrittenFile};
+use super::output::{OutputFile, WrittenFile};
 use daylight_verifier::record::{Body, Replacement};
 
 use super::model::{self, EntryEvent, ExportedLog, FACTUAL, HistorySink};

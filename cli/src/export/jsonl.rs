@@ -6,9 +6,9 @@ use std::io::Write as _;
 
 use daylight_verifier::hash::Hash;
 
-use super::manifest::{OutputFile, WrittenFile};
 use super::model::{self, EntryEvent, ExportedLog, HistorySink};
 use super::ordered::map_in_order;
+use super::output::{OutputFile, WrittenFile};
 
 /// One line of `history.jsonl` but its last field, `record`: the entry's bytes go in after it
 /// as they are (a record's entry is canonical JSON already), or `null`.

@@ -1,112 +1,13 @@
-//! The files an export writes, hashed as they are written, and `manifest.json`: for each log
-//! the cosigned checkpoint the export was verified against (the whole note, so anyone can
-//! check its signatures again), the genesis version, the tool version, and every file with its
-//! SHA-256, size and row count.
+//! `manifest.json` — for each log the cosigned checkpoint the export was verified against (the
+//! whole note, so anyone can check its signatures again), the genesis version, the tool
+//! version, and every file with its SHA-256, size and row count — and the staging directory
+//! the files are written in until the export is complete.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-/// A file being written: buffered, hashed and counted on the way to disk.
-pub struct OutputFile {
-    name: String,
-    inner: BufWriter<File>,
-    hasher: Sha256,
-    bytes: u64,
-    /// `bytes` when the file was last handed to [`write_back`].
-    written_back: u64,
-    /// Data rows (CSV rows, JSON lines, releases) written, for the manifest.
-    pub rows: u64,
-}
-
-/// How much an output file grows between two hand-overs to [`write_back`].
-const WRITE_BACK_EVERY: u64 = 64 << 20;
-
-/// Starts writing `file`'s dirty pages to disk on a background thread and returns at once.
-/// An export writes gigabytes; left to the final `sync_all`, all of it waited for the disk
-/// at the end, while the disk was idle during the minutes of writing before. A failed
-/// background sync is not reported here: the final `sync_all` reports it.
-fn write_back(file: File) {
-    static QUEUE: std::sync::OnceLock<Option<std::sync::mpsc::Sender<File>>> =
-        std::sync::OnceLock::new();
-    let queue = QUEUE.get_or_init(|| {
-        let (queue, files) = std::sync::mpsc::channel::<File>();
-        std::thread::Builder::new()
-            .name("export-write-back".into())
-            .spawn(move || {
-                for file in files {
-                    let _ = file.sync_data();
-                }
-            })
-            .ok()
-            .map(|_| queue)
-    });
-    if let Some(queue) = queue {
-        // The thread never stops, so sending cannot fail.
-        let _ = queue.send(file);
-    }
-}
-
-/// A finished file, as the manifest lists it.
-#[derive(Debug, Clone)]
-pub struct WrittenFile {
-    /// The file name inside the export directory.
-    pub name: String,
-    /// SHA-256 of its bytes, lowercase hex.
-    pub sha256: String,
-    /// Its size.
-    pub bytes: u64,
-    /// Data rows.
-    pub rows: u64,
-}
-
-impl OutputFile {
-    /// Creates `dir/name`, replacing any file there.
-    pub fn create(dir: &Path, name: &str) -> std::io::Result<OutputFile> {
-        let file = File::create(dir.join(name))?;
-        Ok(OutputFile {
-            name: name.to_string(),
-            inner: BufWriter::with_capacity(1 << 20, file),
-            hasher: Sha256::new(),
-            bytes: 0,
-            written_back: 0,
-            rows: 0,
-        })
-    }
-
-    /// Flushes and closes the file; returns what the manifest says of it.
-    pub fn finish(mut self) -> std::io::Result<WrittenFile> {
-        self.inner.flush()?;
-        self.inner.get_ref().sync_all()?;
-        Ok(WrittenFile {
-            name: self.name,
-            sha256: hex::encode(self.hasher.finalize()),
-            bytes: self.bytes,
-            rows: self.rows,
-        })
-    }
-}
-
-impl Write for OutputFile {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        if self.bytes - self.written_back >= WRITE_BACK_EVERY {
-            self.written_back = self.bytes;
-            self.inner.flush()?;
-            write_back(self.inner.get_ref().try_clone()?);
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
+use super::output::{OutputFile, WrittenFile};
 
 /// Closes the history files and writes the current-state files of every format, each format
 /// on its own thread (they only read the logs' states); returns the files in format order.
@@ -292,21 +193,6 @@ impl Drop for Staging {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn output_files_hash_what_they_write() {
-        let dir = std::env::temp_dir().join(format!("daylight-manifest-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut f = OutputFile::create(&dir, "a.txt").unwrap();
-        f.write_all(b"abc").unwrap();
-        let written = f.finish().unwrap();
-        assert_eq!(
-            written.sha256,
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        assert_eq!(written.bytes, 3);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
 
     #[test]
     fn instants_are_rfc3339() {

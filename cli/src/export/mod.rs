@@ -7,8 +7,9 @@
 //! * [`model`] — entries into history events and each log's current state;
 //! * [`columns`] — the CSV columns and the cells written under them;
 //! * [`csv`], [`jsonl`], [`ocds`] — the formats;
-//! * [`manifest`] — hashed output files, the manifest, and the staging directory (a failed
-//!   export leaves no half-written files);
+//! * [`output`] — the files written, hashed and written on a thread of their own;
+//! * [`manifest`] — the manifest, and the staging directory (a failed export leaves no
+//!   half-written files);
 //! * [`ordered`] — work on every core with results taken in order (reading entries, writing
 //!   `current.jsonl`).
 
@@ -19,6 +20,7 @@ pub mod manifest;
 pub mod model;
 pub mod ocds;
 pub mod ordered;
+pub mod output;
 
 use std::path::Path;
 
@@ -29,8 +31,9 @@ use crate::output::Report;
 use crate::pin::Pinned;
 use crate::replay::replay;
 use crate::source::Source;
-use manifest::{LogEntry, Manifest, OutputFile, Staging};
+use manifest::{LogEntry, Manifest, Staging};
 use model::{ExportedLog, HistorySink, LogReader};
+use output::OutputFile;
 
 /// An export format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]

@@ -15,7 +15,7 @@ use super::ordered::map_in_order;
 use daylight_verifier::hash::Hash;
 use daylight_verifier::merkle::leaf_hash;
 use daylight_verifier::record::{
-    AcceptedKeys, Body, Kind, LogState, MemberId, Money, Party, Reference, Replacement, RidState,
+    AcceptedKeys, Body, Kind, LogState, MemberId, Money, Party, Replacement, RidState,
     SignedRecord, StateProblem, Status, prepare_signatures, validate_entry,
 };
 
@@ -348,11 +348,6 @@ pub fn write_decimal(out: &mut String, money: &Money) {
 pub fn major_f64(money: &Money) -> f64 {
     let exp = i32::from(money.currency.exponent());
     money.minor.0 as f64 / 10f64.powi(exp)
-}
-
-/// A reference as `log/rid/leaf`.
-pub fn reference(r: &Reference) -> String {
-    format!("{}/{}/{}", r.log, r.rid, r.leaf)
 }
 
 /// A party's type: `member`, `org` or `household`.

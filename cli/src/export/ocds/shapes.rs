@@ -1,0 +1,331 @@
+//! The OCDS objects an export writes, as structs that borrow from the records and serialize
+//! straight from them.
+//!
+//! Invariant: **every struct declares its fields in byte order of their JSON names**, the order
+//! in which a `serde_json::Value` map writes its keys. The files keep the exact bytes they had
+//! when releases were built as JSON trees, and a reader sees one key order in every object of
+//! a package. A new field goes where its name sorts.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use daylight_verifier::hash::Hash;
+use daylight_verifier::record::{Date, Document, Money, Reference};
+use serde::Serialize;
+use serde::ser::{SerializeStruct as _, Serializer};
+
+use super::Linked;
+use crate::export::model::major_f64;
+
+/// A date as OCDS writes it, at midnight UTC, or a time already written out.
+#[derive(Clone, Copy)]
+pub(super) enum When<'a> {
+    Day(Date),
+    At(&'a str),
+}
+
+impl Serialize for When<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            When::Day(d) => s.collect_str(&format_args!("{d}T00:00:00Z")),
+            When::At(t) => s.serialize_str(t),
+        }
+    }
+}
+
+/// A hash as 64 lowercase hex digits.
+#[derive(Clone, Copy)]
+pub(super) struct Hex<'a>(pub(super) &'a Hash);
+
+impl Serialize for Hex<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut out = [0u8; 64];
+        // 32 bytes always fit 64 digits.
+        let _ = hex::encode_to_slice(self.0.0, &mut out);
+        s.serialize_str(std::str::from_utf8(&out).unwrap_or_default())
+    }
+}
+
+/// A reference as `log/rid/leaf`.
+pub(super) struct RefOut<'a>(pub(super) &'a Reference);
+
+impl Serialize for RefOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        s.collect_str(&format_args!("{}/{}/{}", r.log, r.rid, r.leaf))
+    }
+}
+
+/// An OCDS `Value`: the amount in major units and the currency.
+#[derive(Serialize)]
+pub(super) struct Amount {
+    pub(super) amount: f64,
+    pub(super) currency: &'static str,
+}
+
+impl Amount {
+    pub(super) fn of(m: &Money) -> Amount {
+        Amount {
+            amount: major_f64(m),
+            currency: m.currency.code(),
+        }
+    }
+}
+
+/// A document: its title, and its SHA-256 as id and description.
+pub(super) struct DocumentOut<'a>(pub(super) &'a Document);
+
+impl Serialize for DocumentOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let d = self.0;
+        let mut out = s.serialize_struct("Document", 3)?;
+        out.serialize_field(
+            "description",
+            &format_args!("SHA-256 {}", d.sha256).to_string(),
+        )?;
+        out.serialize_field("id", &d.sha256)?;
+        out.serialize_field("title", d.title.as_str())?;
+        out.end()
+    }
+}
+
+pub(super) fn documents(docs: &[Document]) -> Vec<DocumentOut<'_>> {
+    docs.iter().map(DocumentOut).collect()
+}
+
+/// An organization reference: `{id, name}`.
+#[derive(Clone, Serialize)]
+pub(super) struct PartyRef<'a> {
+    pub(super) id: String,
+    pub(super) name: Cow<'a, str>,
+}
+
+/// An organization in `parties`.
+#[derive(Serialize)]
+pub(super) struct PartyOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) address: Option<Region<'a>>,
+    pub(super) id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) identifier: Option<Identifier<'a>>,
+    pub(super) name: Cow<'a, str>,
+    pub(super) roles: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+pub(super) struct Region<'a> {
+    pub(super) region: &'a str,
+}
+
+#[derive(Serialize)]
+pub(super) struct Identifier<'a> {
+    pub(super) id: &'a str,
+    #[serde(rename = "legalName")]
+    pub(super) legal_name: &'a str,
+    pub(super) scheme: &'static str,
+}
+
+#[derive(Serialize)]
+pub(super) struct Planning<'a> {
+    pub(super) budget: Budget<'a>,
+    pub(super) documents: Vec<DocumentOut<'a>>,
+}
+
+#[derive(Serialize)]
+pub(super) struct Budget<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) amount: Option<Amount>,
+    pub(super) description: Cow<'a, str>,
+    pub(super) id: &'a str,
+    pub(super) project: &'a str,
+    #[serde(rename = "projectID")]
+    pub(super) project_id: &'a str,
+}
+
+#[derive(Serialize)]
+pub(super) struct Tender<'a> {
+    pub(super) documents: Vec<DocumentOut<'a>>,
+    pub(super) id: &'a str,
+    pub(super) status: &'static str,
+    pub(super) title: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) value: Option<Amount>,
+}
+
+#[derive(Serialize)]
+pub(super) struct Award<'a> {
+    pub(super) date: When<'a>,
+    pub(super) documents: Vec<DocumentOut<'a>>,
+    pub(super) id: &'a str,
+    pub(super) status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) suppliers: Option<[PartyRef<'a>; 1]>,
+    pub(super) title: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) value: Option<Amount>,
+}
+
+#[derive(Serialize)]
+pub(super) struct Contract<'a> {
+    #[serde(rename = "awardID")]
+    pub(super) award_id: String,
+    pub(super) id: String,
+    #[serde(skip_serializing_if = "Implementation::is_empty")]
+    pub(super) implementation: Implementation<'a>,
+}
+
+#[derive(Default, Serialize)]
+pub(super) struct Implementation<'a> {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) milestones: Vec<Milestone<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) transactions: Vec<Transaction<'a>>,
+}
+
+impl Implementation<'_> {
+    pub(super) fn is_empty(&self) -> bool {
+        self.milestones.is_empty() && self.transactions.is_empty()
+    }
+}
+
+#[derive(Serialize)]
+pub(super) struct Milestone<'a> {
+    pub(super) code: &'static str,
+    #[serde(rename = "dateMet")]
+    pub(super) date_met: When<'a>,
+    pub(super) documents: Vec<DocumentOut<'a>>,
+    pub(super) id: &'a str,
+    pub(super) status: &'static str,
+    pub(super) title: &'a str,
+    #[serde(rename = "type")]
+    pub(super) kind: &'static str,
+}
+
+#[derive(Serialize)]
+pub(super) struct Transaction<'a> {
+    pub(super) date: When<'a>,
+    pub(super) id: &'a str,
+    pub(super) payee: PartyRef<'a>,
+    pub(super) payer: PartyRef<'a>,
+    /// The first funding reference, or null.
+    pub(super) source: Option<RefOut<'a>>,
+    pub(super) value: Amount,
+}
+
+/// A release; `D` is its `daylight` object (the entry, or the compiled release's records).
+#[derive(Serialize)]
+pub(super) struct Release<'b, 'a, D> {
+    #[serde(skip_serializing_if = "is_empty_slice")]
+    pub(super) awards: &'b [Award<'a>],
+    pub(super) buyer: PartyRef<'a>,
+    #[serde(skip_serializing_if = "Values::is_empty")]
+    pub(super) contracts: Values<'b, Contract<'a>>,
+    pub(super) date: When<'b>,
+    pub(super) daylight: D,
+    pub(super) id: String,
+    #[serde(rename = "initiationType")]
+    pub(super) initiation_type: &'static str,
+    pub(super) ocid: &'b str,
+    pub(super) parties: Values<'b, PartyOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) planning: Option<&'b Planning<'a>>,
+    pub(super) tag: [&'static str; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) tender: Option<&'b Tender<'a>>,
+}
+
+pub(super) fn is_empty_slice<T>(items: &&[T]) -> bool {
+    items.is_empty()
+}
+
+/// The values of a map in key order, as a JSON array.
+pub(super) struct Values<'b, V>(pub(super) &'b BTreeMap<String, V>);
+
+impl<V> Values<'_, V> {
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<V: Serialize> Serialize for Values<'_, V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.values())
+    }
+}
+
+/// A release's `daylight` object: the entry it comes from.
+#[derive(Serialize)]
+pub(super) struct EntryOut<'a> {
+    pub(super) index: u64,
+    pub(super) kind: &'static str,
+    pub(super) leaf: Hex<'a>,
+    pub(super) log: &'a str,
+    pub(super) rid: Option<&'a str>,
+}
+
+/// The compiled release's `daylight` object: the records it was compiled from.
+#[derive(Serialize)]
+pub(super) struct CompiledFrom<'a> {
+    pub(super) records: Vec<CompiledRecord<'a>>,
+}
+
+#[derive(Serialize)]
+pub(super) struct CompiledRecord<'a> {
+    pub(super) index: u64,
+    pub(super) leaf: Hex<'a>,
+    pub(super) log: &'a str,
+    pub(super) rid: &'a str,
+    pub(super) status: &'static str,
+}
+
+/// One record of the record package (keys in byte order, as everywhere in this module).
+#[derive(Serialize)]
+pub(super) struct RecordOut<'b, 'a> {
+    #[serde(rename = "compiledRelease", skip_serializing_if = "Option::is_none")]
+    pub(super) compiled: Option<Release<'b, 'a, CompiledFrom<'a>>>,
+    pub(super) ocid: &'b str,
+    pub(super) releases: LinkedReleases<'b>,
+}
+
+/// A record's linked releases.
+pub(super) struct LinkedReleases<'b> {
+    /// The release package's URI.
+    pub(super) uri: &'b str,
+    pub(super) logs: &'b [String],
+    pub(super) releases: &'b [Linked],
+}
+
+impl Serialize for LinkedReleases<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.releases.iter().map(|r| LinkedRelease {
+            date: When::Day(r.date),
+            tag: [r.tag],
+            url: Url {
+                uri: self.uri,
+                log: self.logs.get(r.log).map_or("", String::as_str),
+                index: r.index,
+            },
+        }))
+    }
+}
+
+/// A linked release in a record.
+#[derive(Serialize)]
+pub(super) struct LinkedRelease<'b> {
+    pub(super) date: When<'b>,
+    pub(super) tag: [&'static str; 1],
+    pub(super) url: Url<'b>,
+}
+
+/// A release's URL: the release package's URI and the release id.
+pub(super) struct Url<'b> {
+    pub(super) uri: &'b str,
+    pub(super) log: &'b str,
+    pub(super) index: u64,
+}
+
+impl Serialize for Url<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{}#{}-{}", self.uri, self.log, self.index))
+    }
+}

@@ -1,0 +1,259 @@
+//! The files an export writes: each buffered in memory and handed, a megabyte at a time, to
+//! its own writer thread, which hashes the bytes (SHA-256, for the manifest) and writes them,
+//! so the thread that formats rows never waits for hashing or the kernel's copy. What the
+//! manifest says of a file is known only once [`OutputFile::finish`] has synced it.
+//!
+//! Invariant: the writer thread takes the buffers in the order they were filled and hashes
+//! exactly the bytes it writes, so the digest is the file's.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use sha2::{Digest, Sha256};
+
+/// How many bytes are gathered before they go to the writer thread.
+const BUFFER: usize = 1 << 20;
+/// Buffers filled and not yet written, at most: the memory a slow disk can hold up.
+const QUEUED: usize = 4;
+/// How much a file grows between two hand-overs to [`write_back`].
+const WRITE_BACK_EVERY: u64 = 64 << 20;
+
+/// A file being written: buffered, hashed and counted on the way to disk.
+pub struct OutputFile {
+    name: String,
+    buffer: Vec<u8>,
+    /// Full buffers to the writer thread; `None` once it has stopped.
+    full: Option<SyncSender<Vec<u8>>>,
+    /// Written buffers back from it, to be filled again.
+    empty: Receiver<Vec<u8>>,
+    writer: Option<JoinHandle<std::io::Result<Written>>>,
+    /// Data rows (CSV rows, JSON lines, releases) written, for the manifest.
+    pub rows: u64,
+}
+
+/// What the writer thread hands back when its file is complete.
+struct Written {
+    file: File,
+    sha256: [u8; 32],
+    bytes: u64,
+}
+
+/// A finished file, as the manifest lists it.
+#[derive(Debug, Clone)]
+pub struct WrittenFile {
+    /// The file name inside the export directory.
+    pub name: String,
+    /// SHA-256 of its bytes, lowercase hex.
+    pub sha256: String,
+    /// Its size.
+    pub bytes: u64,
+    /// Data rows.
+    pub rows: u64,
+}
+
+impl OutputFile {
+    /// Creates `dir/name`, replacing any file there, and starts its writer thread.
+    pub fn create(dir: &Path, name: &str) -> std::io::Result<OutputFile> {
+        let file = File::create(dir.join(name))?;
+        let (full, to_write) = sync_channel::<Vec<u8>>(QUEUED);
+        let (give_back, empty) = sync_channel::<Vec<u8>>(QUEUED + 1);
+        let writer = std::thread::Builder::new()
+            .name(format!("export-{name}"))
+            .spawn(move || write_all(file, to_write, give_back))?;
+        Ok(OutputFile {
+            name: name.to_string(),
+            buffer: Vec::with_capacity(BUFFER),
+            full: Some(full),
+            empty,
+            writer: Some(writer),
+            rows: 0,
+        })
+    }
+
+    /// Hands the buffer to the writer thread and takes a written one (or a new one) to fill.
+    fn hand_over(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let next = self
+            .empty
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BUFFER));
+        let full = std::mem::replace(&mut self.buffer, next);
+        let sent = match &self.full {
+            Some(sender) => sender.send(full).is_ok(),
+            None => false,
+        };
+        if sent {
+            return Ok(());
+        }
+        // The writer stopped: it failed, and says why when joined.
+        self.join()?;
+        Err(std::io::Error::other(format!(
+            "the writer of {} stopped",
+            self.name
+        )))
+    }
+
+    /// Waits for the writer thread to write everything handed over; its error if it failed.
+    fn join(&mut self) -> std::io::Result<Written> {
+        self.full = None;
+        let writer = self
+            .writer
+            .take()
+            .ok_or_else(|| std::io::Error::other(format!("{} is already closed", self.name)))?;
+        writer
+            .join()
+            .map_err(|_| std::io::Error::other(format!("the writer of {} panicked", self.name)))?
+    }
+
+    /// Writes what is left, syncs the file and closes it; returns what the manifest says of it.
+    pub fn finish(mut self) -> std::io::Result<WrittenFile> {
+        self.hand_over()?;
+        let written = self.join()?;
+        written.file.sync_all()?;
+        Ok(WrittenFile {
+            name: std::mem::take(&mut self.name),
+            sha256: hex::encode(written.sha256),
+            bytes: written.bytes,
+            rows: self.rows,
+        })
+    }
+}
+
+impl Write for OutputFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.buffer.len() + buf.len() > BUFFER {
+            self.hand_over()?;
+        }
+        self.buffer.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    /// Hands what is buffered to the writer thread (it reaches the disk at [`finish`]).
+    ///
+    /// [`finish`]: OutputFile::finish
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.hand_over()
+    }
+}
+
+impl Drop for OutputFile {
+    /// An abandoned file (a failed export) stops its writer; the staging directory that holds
+    /// the file is removed anyway.
+    fn drop(&mut self) {
+        self.full = None;
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+/// The writer thread: hashes and writes each buffer in order, gives it back, and every
+/// [`WRITE_BACK_EVERY`] bytes starts the disk on what is written so far.
+fn write_all(
+    mut file: File,
+    to_write: Receiver<Vec<u8>>,
+    give_back: SyncSender<Vec<u8>>,
+) -> std::io::Result<Written> {
+    let mut hasher = Sha256::new();
+    let mut bytes = 0u64;
+    let mut written_back = 0u64;
+    for mut buffer in to_write {
+        file.write_all(&buffer)?;
+        hasher.update(&buffer);
+        bytes += buffer.len() as u64;
+        if bytes - written_back >= WRITE_BACK_EVERY {
+            written_back = bytes;
+            write_back(file.try_clone()?);
+        }
+        buffer.clear();
+        // The owner may have finished or may hold enough buffers already.
+        let _ = give_back.try_send(buffer);
+    }
+    Ok(Written {
+        file,
+        sha256: hasher.finalize().into(),
+        bytes,
+    })
+}
+
+/// Starts writing `file`'s dirty pages to disk on a background thread and returns at once.
+/// An export writes gigabytes; left to the final `sync_all`, all of it waited for the disk
+/// at the end, while the disk was idle during the minutes of writing before. A failed
+/// background sync is not reported here: the final `sync_all` reports it.
+fn write_back(file: File) {
+    static QUEUE: std::sync::OnceLock<Option<std::sync::mpsc::Sender<File>>> =
+        std::sync::OnceLock::new();
+    let queue = QUEUE.get_or_init(|| {
+        let (queue, files) = std::sync::mpsc::channel::<File>();
+        std::thread::Builder::new()
+            .name("export-write-back".into())
+            .spawn(move || {
+                for file in files {
+                    let _ = file.sync_data();
+                }
+            })
+            .ok()
+            .map(|_| queue)
+    });
+    if let Some(queue) = queue {
+        // The thread never stops, so sending cannot fail.
+        let _ = queue.send(file);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(name: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("daylight-output-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn output_files_hash_what_they_write() {
+        let dir = dir("small");
+        let mut f = OutputFile::create(&dir, "a.txt").unwrap();
+        f.write_all(b"abc").unwrap();
+        let written = f.finish().unwrap();
+        assert_eq!(
+            written.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(written.bytes, 3);
+        assert_eq!(std::fs::read(dir.join("a.txt")).unwrap(), b"abc");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn many_buffers_arrive_whole_and_in_order() {
+        let dir = dir("large");
+        let mut f = OutputFile::create(&dir, "b.bin").unwrap();
+        let mut expected = Vec::new();
+        // Writes of every size, some larger than a buffer, 9 MiB in all.
+        let mut n = 0u32;
+        while expected.len() < 9 << 20 {
+            let len = (n as usize * 7919) % (BUFFER + BUFFER / 3);
+            let chunk: Vec<u8> = (0..len).map(|i| (i as u32 ^ n) as u8).collect();
+            f.write_all(&chunk).unwrap();
+            expected.extend_from_slice(&chunk);
+            n += 1;
+        }
+        let written = f.finish().unwrap();
+        let on_disk = std::fs::read(dir.join("b.bin")).unwrap();
+        assert!(
+            on_disk == expected,
+            "the file differs from what was written"
+        );
+        assert_eq!(written.bytes, expected.len() as u64);
+        assert_eq!(written.sha256, hex::encode(Sha256::digest(&expected)));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
