@@ -61,7 +61,7 @@ pub(super) async fn record(
 }
 
 /// `GET /v1/leaf/<hex>`: the entry of this node's own log with that leaf hash, shaped like
-/// `GET /v1/records/<rid>` (mirrored logs are found by rid; see `store::tables::LEAVES`).
+/// `GET /v1/records/<rid>` (mirrored logs are found by rid; see `store::tables::LEAF_GROUPS`).
 pub(super) async fn record_by_leaf(
     State(state): Shared,
     Path(leaf): Path<String>,

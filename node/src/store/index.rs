@@ -8,10 +8,9 @@
 //! entries as they were never needs to touch them.
 
 use daylight_verifier::Hash;
-use redb::ReadableTable;
 
 use super::log::{Batch, leaf_prefix};
-use super::tables::{AMENDMENTS, CURRENT, HASHES, LEAVES, RIDS, VERSIONS};
+use super::tables::{AMENDMENTS, CURRENT, HASHES, LEAF_GROUP, LEAF_GROUPS, RIDS, VERSIONS};
 use super::{StorageError, Store};
 
 /// The current version of a record: its latest leaf, and whether it has been voided.
@@ -80,19 +79,25 @@ impl Store {
 /// this one function; they differ only in what a reused rid means (see [`Batch::mirrored`]).
 pub(super) fn index_batch(txn: &redb::WriteTransaction, batch: &Batch) -> Result<(), StorageError> {
     let mut rids = txn.open_table(RIDS)?;
-    let mut leaves = txn.open_table(LEAVES)?;
+    let mut leaves = txn.open_table(LEAF_GROUPS)?;
     for (offset, entry) in batch.entries.iter().enumerate() {
         let index = batch.start + offset as u64;
         if !batch.mirrored {
-            let prefix = leaf_prefix(&entry.leaf);
-            if leaves.get(prefix)?.is_none() {
-                leaves.insert(prefix, (batch.log, index))?;
+            let key = (index / LEAF_GROUP, leaf_prefix(&entry.leaf));
+            // The first entry with a leaf keeps the slot (an own log cannot log the same
+            // bytes twice, as a rid is never reused; this only keeps the rule plain).
+            let earlier = leaves.insert(key, (batch.log, index))?.map(|v| v.value());
+            if let Some(earlier) = earlier {
+                leaves.insert(key, earlier)?;
             }
         }
         let Some(rid) = &entry.rid else { continue };
         if batch.mirrored {
-            if rids.get((batch.log, rid.as_str()))?.is_none() {
-                rids.insert((batch.log, rid.as_str()), index)?;
+            // The first entry with a rid keeps it: one B-tree walk for the common case.
+            let key = (batch.log, rid.as_str());
+            let earlier = rids.insert(key, index)?.map(|v| v.value());
+            if let Some(earlier) = earlier {
+                rids.insert(key, earlier)?;
             }
         } else if let Some(existing) = rids.insert((batch.log, rid.as_str()), index)? {
             return Err(StorageError::DuplicateRid {

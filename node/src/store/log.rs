@@ -12,7 +12,9 @@ use daylight_verifier::merkle::{HashReader, NodeId, TreeError};
 use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::blobs;
-use super::tables::{BUNDLES, CHECKPOINTS, ENTRIES, HASHES, LEAVES, LOGS, SIZES, TILES};
+use super::tables::{
+    BUNDLES, CHECKPOINTS, ENTRIES, HASHES, LEAF_GROUPS, LEAVES, LOGS, SIZES, TILES,
+};
 use super::{StorageError, Store, index, tables};
 
 /// One entry of a batch.
@@ -304,8 +306,22 @@ impl Store {
     /// first entry with that leaf keeps the slot.
     pub fn find_leaf(&self, leaf: &Hash) -> Result<Option<(u32, u64)>, StorageError> {
         self.read(|txn| {
-            let table = txn.open_table(LEAVES)?;
-            let Some((log, index)) = table.get(leaf_prefix(leaf))?.map(|v| v.value()) else {
+            let prefix = leaf_prefix(leaf);
+            // Entries written before `leaf_groups` existed are in `leaves`; later ones, in
+            // their group (see `tables`). Earlier entries first: the first one keeps the slot.
+            let mut found = txn.open_table(LEAVES)?.get(prefix)?.map(|v| v.value());
+            if found.is_none()
+                && let Some(groups) = tables::open_optional(txn, LEAF_GROUPS)?
+            {
+                let last = groups.last()?.map_or(0, |(key, _)| key.value().0);
+                for group in 0..=last {
+                    if let Some(v) = groups.get((group, prefix))? {
+                        found = Some(v.value());
+                        break;
+                    }
+                }
+            }
+            let Some((log, index)) = found else {
                 return Ok(None);
             };
             let bundles = tables::open_optional(txn, BUNDLES)?;

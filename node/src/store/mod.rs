@@ -550,6 +550,57 @@ mod tests {
     }
 
     #[test]
+    fn own_leaves_are_found_in_every_group_and_in_the_table_written_before_groups() {
+        let dir = tempdir();
+        let path = dir.join("db.redb");
+        let store = Store::open(&path).unwrap();
+        let log = store.log_number("net/a").unwrap();
+        let mut frontier = Frontier::empty();
+        // Two and a half groups, in batches that cross the groups' edges.
+        let total = 2 * tables::LEAF_GROUP + tables::LEAF_GROUP / 2;
+        let mut start = 0;
+        while start < total {
+            let n = 3_000.min(total - start);
+            store
+                .commit_batch(&batch(log, start, n, &mut frontier), "net/a")
+                .unwrap();
+            start += n;
+        }
+        for i in [
+            0,
+            1,
+            tables::LEAF_GROUP - 1,
+            tables::LEAF_GROUP,
+            2 * tables::LEAF_GROUP + 7,
+            total - 1,
+        ] {
+            let leaf = leaf_hash(format!("entry-{i}").as_bytes());
+            assert_eq!(store.find_leaf(&leaf).unwrap(), Some((log, i)), "entry {i}");
+        }
+        assert_eq!(store.find_leaf(&leaf_hash(b"absent")).unwrap(), None);
+        // A database written before `leaf_groups` has its entries in `leaves`: still found.
+        let old = leaf_hash(format!("entry-{}", total - 2).as_bytes());
+        drop(store);
+        {
+            let db = redb::Database::open(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                let mut groups = txn.open_table(tables::LEAF_GROUPS).unwrap();
+                let key = ((total - 2) / tables::LEAF_GROUP, log::leaf_prefix(&old));
+                assert!(groups.remove(key).unwrap().is_some());
+                let mut leaves = txn.open_table(tables::LEAVES).unwrap();
+                leaves
+                    .insert(log::leaf_prefix(&old), (log, total - 2))
+                    .unwrap();
+            }
+            txn.commit().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.find_leaf(&old).unwrap(), Some((log, total - 2)));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn a_mirror_copies_a_reused_rid_and_keeps_the_first_index() {
         let dir = tempdir();
         let store = Store::open(&dir.join("db.redb")).unwrap();

@@ -19,7 +19,8 @@
 //! | `evidence` | evidence id | evidence JSON |
 //! | `equivocating` | origin | id of the evidence against it (no more cosigning) |
 //! | `meta` | name | value (member id, genesis id) |
-//! | `leaves` | first 16 bytes of a leaf hash | (log, index) of the first own entry with it |
+//! | `leaves` | first 16 bytes of a leaf hash | (log, index) of the first own entry with it (written by earlier versions; now only read) |
+//! | `leaf_groups` | (own entry index / [`LEAF_GROUP`], first 16 bytes of its leaf hash) | (log, index) |
 //!
 //! A table added in a later version is created when the database is opened ([`missing`],
 //! [`create_all`]), the only time opening needs a write.
@@ -63,6 +64,17 @@ pub(super) const META: TableDefinition<&str, &str> = TableDefinition::new("meta"
 /// entry. Mirrored entries are not indexed here: leaf hashes are random, and inserting them
 /// into a large B-tree during catch-up touched a page per entry and halved the catch-up rate.
 pub(super) const LEAVES: TableDefinition<[u8; 16], (u32, u64)> = TableDefinition::new("leaves");
+/// The leaf index of the node's own log as written now: keyed first by the entry's group of
+/// [`LEAF_GROUP`] consecutive indexes, then by the leaf-hash prefix. Leaf hashes are random,
+/// so in one table keyed by hash alone ([`LEAVES`], still read for databases written before)
+/// every batch's inserts land all over the table: a batch of 4,096 rewrote most of its pages,
+/// a third of an append's cost at 100,000 entries and more as the log grew. Grouped, a batch
+/// only touches the pages of its own (at most two) groups, whatever the log's size; a lookup
+/// asks each group once (244 point reads for 1,000,000 entries).
+pub(super) const LEAF_GROUPS: TableDefinition<(u64, [u8; 16]), (u32, u64)> =
+    TableDefinition::new("leaf_groups");
+/// How many consecutive own entries share a group of [`LEAF_GROUPS`].
+pub(super) const LEAF_GROUP: u64 = 4_096;
 pub(super) const AMENDMENTS: MultimapTableDefinition<(u32, &str), u64> =
     MultimapTableDefinition::new("amendments");
 pub(super) const VERSIONS: MultimapTableDefinition<(u32, &str), [u8; 32]> =
@@ -89,8 +101,9 @@ pub(super) fn missing(txn: &redb::ReadTransaction) -> Result<bool, StorageError>
 }
 
 /// The name of every table, for [`missing`].
-const TABLE_NAMES: [&str; 18] = [
+const TABLE_NAMES: [&str; 19] = [
     "leaves",
+    "leaf_groups",
     "bundles",
     "tiles",
     "logs",
@@ -113,6 +126,7 @@ const TABLE_NAMES: [&str; 18] = [
 /// Creates every table that does not exist yet.
 pub(super) fn create_all(txn: &redb::WriteTransaction) -> Result<(), StorageError> {
     txn.open_table(LEAVES)?;
+    txn.open_table(LEAF_GROUPS)?;
     txn.open_table(BUNDLES)?;
     txn.open_table(TILES)?;
     txn.open_table(LOGS)?;
