@@ -62,6 +62,8 @@ pub struct RunningNode {
     /// The static copy (`[publish]`), when configured.
     static_copy: Option<tokio::task::JoinHandle<()>>,
     integrity: Arc<Integrity>,
+    /// The query index (a stand-in answering 503 when it could not be opened).
+    query: Arc<crate::query::QueryIndex>,
 }
 
 /// Opens storage (checking it belongs to this member and matches its last checkpoint), starts
@@ -292,7 +294,7 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         health: health.clone(),
         integrity: integrity.clone(),
         heads: Default::default(),
-        query,
+        query: query.clone(),
         stopping: stop_http.clone(),
     });
     let listener = tokio::net::TcpListener::bind(config.http_listen)
@@ -323,6 +325,7 @@ pub async fn start(loaded: Loaded) -> anyhow::Result<RunningNode> {
         scrub,
         static_copy,
         integrity,
+        query,
     })
 }
 
@@ -403,6 +406,11 @@ impl RunningNode {
     /// The node's integrity checker and scrub (benchmarks and tools).
     pub fn integrity(&self) -> &Arc<Integrity> {
         &self.integrity
+    }
+
+    /// The node's query index (benchmarks and tools: e.g. to wait until it has caught up).
+    pub fn query(&self) -> &Arc<crate::query::QueryIndex> {
+        &self.query
     }
 
     /// A handle to the node's log writer, for a member (benchmarks and tools that bypass HTTP).

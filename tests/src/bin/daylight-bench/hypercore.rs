@@ -107,12 +107,37 @@ pub(super) fn run_hypercore(
 /// dialling the county's node, and returns entries/s from its start until it serves the
 /// county's checkpoint of that size (every entry fetched over libp2p, verified and stored).
 /// The mirror is stopped again, so it does not share the cores with later measurements.
+///
+/// The county's node first finishes indexing what was just appended (its query index, built
+/// in the background at a lower priority): a mirror joining a network meets settled nodes,
+/// not one still busy with a burst appended a second ago on the same two cores.
 pub(super) fn catch_up(
     runtime: &tokio::runtime::Runtime,
     network: &TestNetwork,
     source: &daylight_node::node::RunningNode,
     entries: u64,
 ) -> anyhow::Result<f64> {
+    let settling = Instant::now();
+    runtime.block_on(async {
+        let index = source.query();
+        let mut indexed = index.watch();
+        loop {
+            let positions = index.positions()?;
+            let settled = positions.values().all(|(at, covered)| at >= covered)
+                && positions.values().any(|(at, _)| *at >= entries);
+            if settled {
+                break;
+            }
+            tokio::time::timeout(Duration::from_secs(600), indexed.changed())
+                .await
+                .context("the county's query index did not catch up within 10 minutes")??;
+        }
+        anyhow::Ok(())
+    })?;
+    eprintln!(
+        "waited {:.0} ms for the county's query index to take in the appended entries",
+        settling.elapsed().as_secs_f64() * 1e3
+    );
     let keys = &network.keys["city-1"];
     let config = init(
         &network.genesis_file,
