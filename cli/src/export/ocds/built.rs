@@ -166,13 +166,11 @@ impl<'a> Built<'a> {
                     title: p.title.as_str(),
                     value: p.amount.as_ref().map(Amount::of),
                 });
-                if cancel {
-                    "tenderCancellation"
-                } else if update {
-                    "tenderUpdate"
-                } else {
-                    "tender"
-                }
+                tag(
+                    cancel,
+                    update,
+                    ["tenderCancellation", "tenderUpdate", "tender"],
+                )
             }
             ProjectStage::Awarded => {
                 let suppliers = p
@@ -188,13 +186,11 @@ impl<'a> Built<'a> {
                     title: p.title.as_str(),
                     value: p.amount.as_ref().map(Amount::of),
                 });
-                if cancel {
-                    "awardCancellation"
-                } else if update {
-                    "awardUpdate"
-                } else {
-                    "award"
-                }
+                tag(
+                    cancel,
+                    update,
+                    ["awardCancellation", "awardUpdate", "award"],
+                )
             }
             ProjectStage::Milestone | ProjectStage::Accepted => {
                 let code = if p.stage == ProjectStage::Accepted {
@@ -291,5 +287,21 @@ impl<'a> Built<'a> {
             tag: [tag],
             tender: self.tender.as_ref(),
         }
+    }
+}
+
+/// A release's tag for a stage, from its three forms `[cancellation, update, first]`: what a
+/// void, a correction and the record itself say about it.
+fn tag(
+    cancel: bool,
+    update: bool,
+    [cancellation, changed, first]: [&'static str; 3],
+) -> &'static str {
+    if cancel {
+        cancellation
+    } else if update {
+        changed
+    } else {
+        first
     }
 }
