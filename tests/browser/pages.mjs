@@ -62,8 +62,14 @@ const switched = await step('language switch is remembered', async () => {
   await settled(page);
   if (await page.evaluate(() => document.documentElement.lang) !== 'zh-CN') throw new Error('not zh-CN by default');
   await page.keyboard.press('Tab');
-  await page.click('#lang');
+  // The switch draws the page again, and the search asks for its records again: wait for that
+  // answer, or leaving the page next would abort the request (a failure the page would show).
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes('/v1/records')),
+    page.click('#lang'),
+  ]);
   await page.waitForFunction(() => document.documentElement.lang === 'en');
+  await settled(page);
   await page.goto(`${node}/`);
   await settled(page);
   const lang = await page.evaluate(() => document.documentElement.lang);
