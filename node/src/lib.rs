@@ -9,7 +9,8 @@
 //! Writing the member's own log:
 //! * [`publish`] — [`publish::submit`] checks submitted records (schema, signatures, privacy,
 //!   references) before they reach [`publish::sequencer`], the single writer thread: it
-//!   batches, signs, commits durably, then acknowledges, and waits out storage faults.
+//!   batches, has its [`publish::log_writer`] sign and commit each batch durably, then
+//!   acknowledges, and waits out storage faults.
 //!
 //! The network definition:
 //! * [`genesis`] — the genesis chain (DESIGN §6b): one live, swappable chain
@@ -80,7 +81,8 @@
 //!
 //! | invariant | kept in |
 //! |---|---|
-//! | nothing acknowledged before durable; one checkpoint per size | [`publish::sequencer`], and `store::log::write_batch` refuses a second checkpoint for a size |
+//! | nothing acknowledged before durable | [`publish::sequencer`] answers only with what [`publish::log_writer`] returns after the commit |
+//! | one checkpoint per size; checkpoints only over durable entries | [`publish::log_writer`], and `store::log::write_batch` refuses a second checkpoint for a size |
 //! | a log is only extended: a batch starts at the durable size | `store::log::write_batch`, in the commit's transaction |
 //! | a rid is never reused in a publisher's log | `store::index::index_batch`, in the same transaction |
 //! | a witness never cosigns two histories | [`witness`], by compare-and-swap in [`store::witness`] |

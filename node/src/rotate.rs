@@ -351,7 +351,7 @@ mod tests {
     use super::*;
     use crate::config::{InitKeys, init};
     use crate::genesis::tests::{fixture, keys, temp_dir};
-    use crate::publish::sequencer::LogWriter;
+    use crate::publish::log_writer::LogWriter;
 
     /// A stopped county-1 node whose log holds its size-0 checkpoint, and what made it.
     struct Stopped {

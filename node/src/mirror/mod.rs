@@ -23,7 +23,7 @@ mod witnessing;
 use crate::genesis::LiveGenesis;
 use crate::held::HeldLogs;
 use crate::network::{Network, NetworkEvent, Topic};
-use crate::publish::sequencer::SignedHead;
+use crate::publish::log_writer::SignedHead;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
 use crate::witness::Witness;

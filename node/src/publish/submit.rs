@@ -20,7 +20,8 @@ use daylight_verifier::record::{
     AcceptedKeys, Body, MemberId, Pin, PreparedRecord, RecordError, prepare_record,
 };
 
-use crate::publish::sequencer::{Ack, Sequencer, SequencerError};
+use crate::publish::log_writer::Ack;
+use crate::publish::sequencer::{Sequencer, SequencerError};
 use crate::store::{Amendment, LocalReference, NewEntry};
 
 /// Records per chunk: the unit in which refusals are reported (see the module doc).

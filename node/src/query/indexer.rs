@@ -29,7 +29,7 @@ use tokio::sync::watch;
 use super::{LogWork, QueryError, QueryIndex, Work};
 use crate::held::HeldLogs;
 use crate::integrity::{Integrity, SignedRoot};
-use crate::publish::sequencer::SignedHead;
+use crate::publish::log_writer::SignedHead;
 use crate::shutdown::Shutdown;
 use crate::store::{StorageError, Store};
 
