@@ -59,6 +59,10 @@
 //!
 //! Storage reads and checks are blocking and run on the blocking pool (`spawn_blocking`),
 //! never on the async workers.
+//!
+//! * [`layout`] — object names and contents, and the tiles a tree is published as;
+//! * [`target`] — the destinations (directory, bucket) and how each creates objects;
+//! * this module — [`StaticPublisher`]: what to publish, checked, in the invariants' order.
 
 use std::collections::HashSet;
 use std::path::Path as FsPath;
@@ -68,31 +72,26 @@ use std::time::Duration;
 use daylight_verifier::hash::Hash;
 use daylight_verifier::merkle::HashReader as _;
 use daylight_verifier::merkle::leaf_hash;
-use daylight_verifier::tile::{
-    TILE_HEIGHT, TILE_WIDTH, Tile, TileKind, partial_width, push_bundle_entry,
-};
+use daylight_verifier::tile::{TILE_WIDTH, Tile, TileKind, push_bundle_entry};
 use futures::{StreamExt as _, TryStreamExt as _};
 use object_store::path::Path;
-use object_store::{
-    Attribute, AttributeValue, Attributes, ObjectStore, ObjectStoreExt as _, PutMode, PutOptions,
-    PutPayload,
+use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutPayload};
+
+pub mod layout;
+pub mod target;
+
+pub use layout::{
+    CHECKPOINT_CACHE_CONTROL, IMMUTABLE_CACHE_CONTROL, MARKER, MARKER_JSON, is_safe_rid, rid_json,
+    tiles_covering,
 };
+pub use target::{S3Bucket, StaticTarget};
+
+use layout::object_path;
+use target::{ObjectKind, exists};
 
 use crate::held::HeldLog;
 use crate::integrity::{Damage, Integrity, SignedRoot};
 use crate::store::{StorageError, Store};
-
-/// The name of the object that marks the root of a static copy.
-pub const MARKER: &str = "daylight-static.json";
-
-/// The content of [`MARKER`]: the format and its version, so a client knows what it reads.
-pub const MARKER_JSON: &str = r#"{"format":"daylight-static","version":1}"#;
-
-/// `Cache-Control` of the checkpoint object on a bucket: the only object that changes.
-pub const CHECKPOINT_CACHE_CONTROL: &str = "no-cache, max-age=2";
-
-/// `Cache-Control` of every other object on a bucket: they never change.
-pub const IMMUTABLE_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
 /// How many `rid/` objects are written at once (each is one small PUT).
 const RID_WRITES_AT_ONCE: usize = 16;
@@ -118,239 +117,6 @@ pub enum PublishError {
     /// A blocking task failed.
     #[error("internal error: {0}")]
     Task(#[from] tokio::task::JoinError),
-}
-
-/// An S3-compatible bucket to publish to (the `[publish.s3]` table with its credentials
-/// read), for [`StaticTarget::bucket`].
-#[derive(Clone)]
-pub struct S3Bucket {
-    /// The service's URL, e.g. `https://s3.example.gov.cn` or `http://127.0.0.1:3900`. Plain
-    /// `http://` is used only because it is written here.
-    pub endpoint: String,
-    /// The region the service expects in signatures (Garage: its `s3_region`).
-    pub region: String,
-    /// The bucket's name.
-    pub bucket: String,
-    /// A prefix inside the bucket (`/`-separated; empty for the bucket's root).
-    pub prefix: String,
-    /// The access key id.
-    pub access_key_id: String,
-    /// The secret access key.
-    pub secret_access_key: String,
-    /// Whether creates also send `If-None-Match: *` (PutMode::Create). Services that do not
-    /// know the header ignore it (Garage); turn it off only for one that refuses it.
-    pub conditional_put: bool,
-}
-
-impl std::fmt::Debug for S3Bucket {
-    /// Everything but the secret key, which must never reach a log.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("S3Bucket")
-            .field("endpoint", &self.endpoint)
-            .field("region", &self.region)
-            .field("bucket", &self.bucket)
-            .field("prefix", &self.prefix)
-            .field("access_key_id", &self.access_key_id)
-            .field("conditional_put", &self.conditional_put)
-            .finish_non_exhaustive()
-    }
-}
-
-/// How a destination creates an object that must never be overwritten.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Create {
-    /// [`PutMode::Create`] fails on an existing object, atomically (a directory).
-    Atomic,
-    /// The store may overwrite despite [`PutMode::Create`] (Garage ignores `If-None-Match`):
-    /// look first (`head`), then put with this mode.
-    LookFirst(PutModeKind),
-}
-
-/// The put mode used after looking first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum PutModeKind {
-    /// `If-None-Match: *` as well.
-    Create,
-    /// A plain PUT (the service refuses conditional puts).
-    Overwrite,
-}
-
-/// One destination of a static copy: an object store, the prefix the copy lives under, and
-/// how the store creates objects and takes `Cache-Control`.
-pub struct StaticTarget {
-    name: String,
-    objects: Arc<dyn ObjectStore>,
-    prefix: Path,
-    create: Create,
-    attributes: bool,
-}
-
-impl std::fmt::Debug for StaticTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.name)
-    }
-}
-
-impl StaticTarget {
-    /// A destination in any object store whose [`PutMode::Create`] refuses existing objects
-    /// atomically, under `prefix` (empty for its root). `name` names it in messages.
-    pub fn new(name: impl Into<String>, objects: Arc<dyn ObjectStore>, prefix: Path) -> Self {
-        StaticTarget {
-            name: name.into(),
-            objects,
-            prefix,
-            create: Create::Atomic,
-            attributes: false,
-        }
-    }
-
-    /// The directory `dir` (created if absent), with every write made durable (`fsync` of
-    /// files and directories) before it returns.
-    pub fn directory(dir: &FsPath) -> Result<StaticTarget, PublishError> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            PublishError::Config(format!(
-                "cannot create the static copy's directory {}: {e}",
-                dir.display()
-            ))
-        })?;
-        let local = object_store::local::LocalFileSystem::new_with_prefix(dir)?.with_fsync(true);
-        Ok(StaticTarget::new(
-            format!("directory {}", dir.display()),
-            Arc::new(local),
-            Path::default(),
-        ))
-    }
-
-    /// An S3-compatible bucket, addressed path-style (`<endpoint>/<bucket>/<key>`, which every
-    /// S3 service accepts and which needs no DNS name per bucket). Nothing is sent until the
-    /// first pass.
-    pub fn bucket(bucket: &S3Bucket) -> Result<StaticTarget, PublishError> {
-        use object_store::aws::{AmazonS3Builder, S3ConditionalPut};
-        use object_store::{BackoffConfig, ClientOptions, RetryConfig};
-
-        let endpoint = bucket.endpoint.trim_end_matches('/');
-        let http = endpoint.starts_with("http://");
-        if !http && !endpoint.starts_with("https://") {
-            return Err(PublishError::Config(format!(
-                "the S3 endpoint {endpoint:?} must start with https:// (or http:// for a \
-                 service on a trusted network)"
-            )));
-        }
-        let prefix = Path::parse(&bucket.prefix).map_err(|e| {
-            PublishError::Config(format!(
-                "the S3 prefix {:?} is not a valid object path ({e}); use names separated by \
-                 single '/'",
-                bucket.prefix
-            ))
-        })?;
-        let s3 = AmazonS3Builder::new()
-            // The client options first: they include `allow_http`, which a later
-            // `with_client_options` would reset.
-            .with_client_options(
-                ClientOptions::new()
-                    .with_allow_http(http)
-                    .with_connect_timeout(Duration::from_secs(5))
-                    .with_timeout(Duration::from_secs(60)),
-            )
-            .with_endpoint(endpoint)
-            .with_region(&bucket.region)
-            .with_bucket_name(&bucket.bucket)
-            .with_access_key_id(&bucket.access_key_id)
-            .with_secret_access_key(&bucket.secret_access_key)
-            .with_virtual_hosted_style_request(false)
-            .with_conditional_put(if bucket.conditional_put {
-                S3ConditionalPut::ETagMatch
-            } else {
-                S3ConditionalPut::Disabled
-            })
-            // A pass that cannot reach the service fails within a minute and the next pass
-            // tries again, rather than one pass waiting out the default three minutes.
-            .with_retry(RetryConfig {
-                backoff: BackoffConfig::default(),
-                max_retries: 3,
-                retry_timeout: Duration::from_secs(30),
-            })
-            .build()?;
-        let kind = if bucket.conditional_put {
-            PutModeKind::Create
-        } else {
-            PutModeKind::Overwrite
-        };
-        Ok(StaticTarget {
-            name: format!(
-                "bucket {}/{}{}{}",
-                endpoint,
-                bucket.bucket,
-                if prefix.as_ref().is_empty() { "" } else { "/" },
-                prefix
-            ),
-            objects: Arc::new(s3),
-            prefix,
-            create: Create::LookFirst(kind),
-            attributes: true,
-        })
-    }
-
-    /// The destination's name, for messages (`directory /srv/...`, `bucket http://...`).
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Options for a put of `kind`: the mode, and `Cache-Control` / `Content-Type` where the
-    /// store takes them.
-    fn options(&self, mode: PutMode, kind: ObjectKind) -> PutOptions {
-        let mut options = PutOptions::from(mode);
-        if self.attributes {
-            let (content_type, cache) = match kind {
-                ObjectKind::Checkpoint => ("text/plain; charset=utf-8", CHECKPOINT_CACHE_CONTROL),
-                ObjectKind::Tile => ("application/octet-stream", IMMUTABLE_CACHE_CONTROL),
-                ObjectKind::Json => ("application/json", IMMUTABLE_CACHE_CONTROL),
-            };
-            let mut attributes = Attributes::new();
-            attributes.insert(Attribute::ContentType, AttributeValue::from(content_type));
-            attributes.insert(Attribute::CacheControl, AttributeValue::from(cache));
-            options.attributes = attributes;
-        }
-        options
-    }
-
-    /// Creates `location` with `bytes` unless it exists (see the module's invariants); an
-    /// object already there is kept as it is.
-    async fn create(
-        &self,
-        location: &Path,
-        bytes: Vec<u8>,
-        kind: ObjectKind,
-    ) -> Result<(), PublishError> {
-        let mode = match self.create {
-            Create::Atomic => PutMode::Create,
-            Create::LookFirst(mode) => {
-                if exists(self.objects.as_ref(), location).await? {
-                    return Ok(());
-                }
-                match mode {
-                    PutModeKind::Create => PutMode::Create,
-                    PutModeKind::Overwrite => PutMode::Overwrite,
-                }
-            }
-        };
-        match self
-            .objects
-            .put_opts(location, PutPayload::from(bytes), self.options(mode, kind))
-            .await
-        {
-            Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
-    }
-}
-
-/// What an object is, for its `Cache-Control` and `Content-Type`.
-#[derive(Clone, Copy, Debug)]
-enum ObjectKind {
-    Checkpoint,
-    Tile,
-    Json,
 }
 
 /// What has been published of one log to one destination.
@@ -504,7 +270,7 @@ impl StaticPublisher {
         let several = self.destinations.len() > 1;
         let label = |member: &str, target: &StaticTarget| {
             if several {
-                format!("{member} (to {})", target.name)
+                format!("{member} (to {})", target.name())
             } else {
                 member.to_string()
             }
@@ -519,7 +285,7 @@ impl StaticPublisher {
                     .await
                 {
                     Ok(()) => d.marked = true,
-                    Err(e) => unmarked.push((d.target.name.clone(), e)),
+                    Err(e) => unmarked.push((d.target.name().to_string(), e)),
                 }
             }
         }
@@ -601,7 +367,7 @@ impl StaticPublisher {
             }
             let location = object_path(&base, &tile.path());
             // A destination that looks before every create needs no lookup here.
-            if dest.target.create == Create::Atomic
+            if dest.target.creates_atomically()
                 && !progress.looked_up
                 && exists(dest.target.objects.as_ref(), &location).await?
             {
@@ -742,23 +508,6 @@ impl StaticPublisher {
     }
 }
 
-/// The content of a `rid/` object: `{"index":N,"leaf":"<64 hex>"}`.
-pub fn rid_json(index: u64, leaf: &Hash) -> String {
-    format!(r#"{{"index":{index},"leaf":"{}"}}"#, leaf.to_hex())
-}
-
-/// Whether `rid` may be used as one path segment: the record schema's identifier rule (1 to
-/// 128 of `A-Z a-z 0-9 . _ -`, starting with a letter or digit), so never empty, `.`, `..`,
-/// and never with `/`, `\`, `%` or control characters, whatever a log holds.
-pub fn is_safe_rid(rid: &str) -> bool {
-    let b = rid.as_bytes();
-    !b.is_empty()
-        && b.len() <= 128
-        && b[0].is_ascii_alphanumeric()
-        && b.iter()
-            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
-}
-
 /// An entry's rid, position and leaf hash: what its `rid/` object says.
 struct RidEntry {
     rid: String,
@@ -805,55 +554,6 @@ fn rid_of(entry: &[u8]) -> Option<String> {
         rid: Option<String>,
     }
     serde_json::from_slice::<WithRid>(entry).ok()?.rid
-}
-
-/// Whether an object exists.
-async fn exists(objects: &dyn ObjectStore, location: &Path) -> Result<bool, PublishError> {
-    match objects.head(location).await {
-        Ok(_) => Ok(true),
-        Err(object_store::Error::NotFound { .. }) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// `base` joined with a tile path's `/`-separated parts.
-fn object_path(base: &Path, tile_path: &str) -> Path {
-    tile_path
-        .split('/')
-        .fold(base.clone(), |path, part| path.join(part))
-}
-
-/// Every hash tile and entry bundle of the tree of `size`, in the widths a tlog-tiles client
-/// asks for: full tiles, and the rightmost partial tile of each level.
-pub fn tiles_covering(size: u64) -> Vec<Tile> {
-    let mut out = Vec::new();
-    let mut push = |kind, hashes: u64, level: u8| {
-        for index in 0..hashes / TILE_WIDTH {
-            out.push(Tile {
-                kind,
-                index,
-                width: TILE_WIDTH,
-            });
-        }
-        let width = partial_width(level, size);
-        if width > 0 {
-            out.push(Tile {
-                kind,
-                index: hashes / TILE_WIDTH,
-                width,
-            });
-        }
-    };
-    push(TileKind::Entries, size, 0);
-    for level in 0u8.. {
-        let shift = u32::from(level) * u32::from(TILE_HEIGHT);
-        let hashes = if shift < 64 { size >> shift } else { 0 };
-        if hashes == 0 {
-            break;
-        }
-        push(TileKind::Hashes { level }, hashes, level);
-    }
-    out
 }
 
 /// The bytes of `tile` of log `number`, read from storage and checked against `root` exactly
@@ -904,69 +604,8 @@ fn checked_tile(
 mod tests {
     use super::*;
 
-    fn paths(size: u64) -> Vec<String> {
-        tiles_covering(size).iter().map(Tile::path).collect()
-    }
-
     #[test]
-    fn tiles_of_small_trees() {
-        assert!(paths(0).is_empty());
-        assert_eq!(paths(1), ["tile/entries/000.p/1", "tile/0/000.p/1"]);
-        assert_eq!(
-            paths(300),
-            [
-                "tile/entries/000",
-                "tile/entries/001.p/44",
-                "tile/0/000",
-                "tile/0/001.p/44",
-                "tile/1/000.p/1",
-            ]
-        );
-        assert_eq!(
-            paths(256 * 256),
-            (0..256)
-                .map(|i| format!("tile/entries/{i:03}"))
-                .chain((0..256).map(|i| format!("tile/0/{i:03}")))
-                .chain(["tile/1/000".to_string(), "tile/2/000.p/1".to_string()])
-                .collect::<Vec<_>>()
-        );
-    }
-
-    #[test]
-    fn only_schema_identifiers_are_rid_object_names() {
-        for rid in ["county-1-r1", "A.b_c-9", &"x".repeat(128)] {
-            assert!(is_safe_rid(rid), "{rid}");
-        }
-        for rid in [
-            "",
-            ".",
-            "..",
-            "../x",
-            "a/b",
-            "a\\b",
-            "-a",
-            ".hidden",
-            "a\nb",
-            "a\u{7f}",
-            "a%2Fb",
-            "名字",
-            &"x".repeat(129),
-        ] {
-            assert!(!is_safe_rid(rid), "{rid:?}");
-        }
-    }
-
-    #[test]
-    fn rid_objects_and_the_marker_are_exact() {
-        assert_eq!(
-            rid_json(7, &Hash([0xab; 32])),
-            format!(r#"{{"index":7,"leaf":"{}"}}"#, "ab".repeat(32))
-        );
-        let marker: serde_json::Value = serde_json::from_str(MARKER_JSON).expect("JSON");
-        assert_eq!(
-            marker,
-            serde_json::json!({"format": "daylight-static", "version": 1})
-        );
+    fn an_entrys_rid_is_read_when_it_has_one() {
         assert_eq!(
             rid_of(br#"{"v":1,"rid":"county-1-r1"}"#).as_deref(),
             Some("county-1-r1")
@@ -974,47 +613,5 @@ mod tests {
         assert_eq!(rid_of(br#"{"v":1}"#), None);
         assert_eq!(rid_of(br#"{"rid":7}"#), None);
         assert_eq!(rid_of(b"not json"), None);
-    }
-
-    fn bucket(endpoint: &str, prefix: &str) -> S3Bucket {
-        S3Bucket {
-            endpoint: endpoint.into(),
-            region: "garage".into(),
-            bucket: "daylight".into(),
-            prefix: prefix.into(),
-            access_key_id: "GK0".into(),
-            secret_access_key: "secret".into(),
-            conditional_put: true,
-        }
-    }
-
-    #[test]
-    fn bucket_targets_check_endpoint_and_prefix() {
-        let target = StaticTarget::bucket(&bucket("http://127.0.0.1:3900/", "copies/a"))
-            .expect("a valid bucket");
-        assert_eq!(
-            target.name(),
-            "bucket http://127.0.0.1:3900/daylight/copies/a"
-        );
-        assert_eq!(target.prefix.as_ref(), "copies/a");
-        assert!(target.attributes);
-        assert_eq!(target.create, Create::LookFirst(PutModeKind::Create));
-        let error = StaticTarget::bucket(&bucket("ftp://host", "")).expect_err("bad scheme");
-        assert!(error.to_string().contains("https://"), "{error}");
-        let error = StaticTarget::bucket(&bucket("https://host", "a//b")).expect_err("bad prefix");
-        assert!(error.to_string().contains("prefix"), "{error}");
-        // The secret never reaches a log.
-        let shown = format!("{:?}", bucket("https://host", ""));
-        assert!(!shown.contains("secret"), "{shown}");
-    }
-
-    #[test]
-    fn every_tile_is_within_its_tree() {
-        for size in [1, 255, 256, 257, 511, 512, 65_535, 65_536, 65_537, 1 << 20] {
-            for tile in tiles_covering(size) {
-                assert!(tile.min_tree_size().is_some_and(|m| m <= size), "{tile:?}");
-                assert_eq!(Tile::parse(&tile.path()).ok(), Some(tile));
-            }
-        }
     }
 }
