@@ -22,7 +22,9 @@
 //!
 //! Holding and checking what is stored:
 //! * [`store`] — the redb database, one submodule per kind of row: [`store::log`] (entries,
-//!   hashes, checkpoints, the one write path), [`store::index`] (rid, leaf and correction
+//!   hashes, checkpoints, the one write path), [`store::blobs`] (complete bundles and hash
+//!   tiles stored whole; the hashes inside a complete tile are kept only there, see
+//!   `store/tree.rs`), [`store::index`] (rid, leaf and correction
 //!   rows), [`store::witness`], [`store::evidence`].
 //! * [`held`] — [`held::HeldLogs`], the one list of the logs this node holds, looked up by
 //!   origin, member or storage number; a new genesis version adds or replaces entries, never

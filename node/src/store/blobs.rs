@@ -21,16 +21,15 @@
 //!   `hashes` rows of its tile; a blob that does not parse is read as absent (damage, found
 //!   and repaired by the integrity checks), never as a panic.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use daylight_verifier::Hash;
-use daylight_verifier::merkle::NodeId;
 use daylight_verifier::tile::{TILE_HEIGHT, TILE_WIDTH, push_bundle_entry, read_bundle};
 use redb::ReadableTable;
 
 use super::StorageError;
 use super::log::Batch;
-use super::tables::{BUNDLES, ENTRIES, HASHES, TILES};
+use super::tables::{BUNDLES, ENTRIES};
 
 /// Entries per bundle and hashes per tile.
 pub(super) const WIDTH: u64 = TILE_WIDTH;
@@ -252,81 +251,6 @@ pub(super) fn write_entries(
     Ok(())
 }
 
-/// Writes the blob of every hash tile that one of `ids` (hashes just stored) completes: a
-/// tile-level node whose index is the last of its tile. Its 256 hashes are read back from
-/// `hashes` in the same transaction; if one is missing, no blob is written and the tile keeps
-/// being served from the rows.
-pub(super) fn write_tiles(
-    txn: &redb::WriteTransaction,
-    log: u32,
-    ids: impl Iterator<Item = NodeId>,
-) -> Result<(), StorageError> {
-    let completed: BTreeSet<(u8, u64)> = ids
-        .filter(|id| id.level % TILE_HEIGHT == 0 && id.index % WIDTH == WIDTH - 1)
-        .map(|id| (id.level, id.index / WIDTH))
-        .collect();
-    if completed.is_empty() {
-        return Ok(());
-    }
-    let hashes = txn.open_table(HASHES)?;
-    let mut tiles = txn.open_table(TILES)?;
-    for (level, tile) in completed {
-        store_tile(&hashes, &mut tiles, log, level, tile)?;
-    }
-    Ok(())
-}
-
-/// Stores the blob of the hash tile of Merkle level `level` (a multiple of 8) and index
-/// `tile` from its 256 `hashes` rows; removes a stored blob if a row is missing.
-fn store_tile(
-    hashes: &impl ReadableTable<(u32, u8, u64), [u8; 32]>,
-    tiles: &mut redb::Table<(u32, u8, u64), &'static [u8]>,
-    log: u32,
-    level: u8,
-    tile: u64,
-) -> Result<(), StorageError> {
-    let first = tile * WIDTH;
-    let mut run = Vec::with_capacity(WIDTH as usize);
-    for row in hashes.range((log, level, first)..(log, level, first + WIDTH))? {
-        let (key, value) = row?;
-        if key.value().2 != first + run.len() as u64 {
-            break;
-        }
-        run.push(Hash(value.value()));
-    }
-    let tile_level = level / TILE_HEIGHT;
-    if run.len() as u64 == WIDTH {
-        put_hash_tile(tiles, log, tile_level, tile, &run)?;
-    } else {
-        tiles.remove((log, tile_level, tile))?;
-    }
-    Ok(())
-}
-
-/// Rebuilds the blobs of the complete hash tiles holding any of `ids` (hashes just repaired)
-/// from the `hashes` rows, in [`Store::repair`](super::Store::repair)'s transaction.
-pub(super) fn repair_tiles(
-    txn: &redb::WriteTransaction,
-    log: u32,
-    size: u64,
-    ids: impl Iterator<Item = NodeId>,
-) -> Result<(), StorageError> {
-    let touched: BTreeSet<(u8, u64)> = ids
-        .filter(|id| id.level % TILE_HEIGHT == 0)
-        .map(|id| (id.level, id.index / WIDTH))
-        .filter(|&(level, tile)| tile_is_complete(level, tile, size))
-        .collect();
-    if touched.is_empty() {
-        return Ok(());
-    }
-    let hashes = txn.open_table(HASHES)?;
-    let mut tiles = txn.open_table(TILES)?;
-    for (level, tile) in touched {
-        store_tile(&hashes, &mut tiles, log, level, tile)?;
-    }
-    Ok(())
-}
-
 /// Whether the hash tile of Merkle level `level` and index `tile` is complete in a tree of
 /// `size` leaves.
 pub(super) fn tile_is_complete(level: u8, tile: u64, size: u64) -> bool {
@@ -410,9 +334,10 @@ pub(super) fn repair_entries(
 #[cfg(test)]
 mod tests {
     use super::super::log::{Batch, NewEntry};
+    use super::super::tables::TILES;
     use super::super::{StorageError, Store};
     use super::*;
-    use daylight_verifier::merkle::{Frontier, HashReader, leaf_hash, tree_hash};
+    use daylight_verifier::merkle::{Frontier, HashReader, NodeId, leaf_hash, tree_hash};
 
     /// A log in a fresh database, with the entries appended so far and their frontier.
     struct Log {
@@ -800,13 +725,25 @@ mod tests {
             parse_hash_tile(&log.store().hash_tile(number, 0, 1).unwrap().unwrap()),
             None
         );
+        // With its blob damaged, the tile's hashes no longer read (no rows duplicate them)...
         let id = NodeId::new(0, 300);
-        let hash = log.store().hash_reader(number).read_hashes(&[id]).unwrap()[0];
-        log.store().repair(number, &[], &[(id, hash)]).unwrap();
+        assert!(log.store().hash_reader(number).read_hashes(&[id]).is_err());
+        // ...until a repair writes them (as the scrub does, from the entries), which also
+        // rewrites the blob. A repair of only some of them leaves the blob as it is.
+        let tile: Vec<(NodeId, Hash)> = (256..512)
+            .map(|i| (NodeId::new(0, i), leaf_hash(&log.entries[i as usize])))
+            .collect();
+        log.store().repair(number, &[], &tile[..10]).unwrap();
+        assert_eq!(
+            parse_hash_tile(&log.store().hash_tile(number, 0, 1).unwrap().unwrap()),
+            None
+        );
+        log.store().repair(number, &[], &tile).unwrap();
         assert_eq!(
             log.store().hash_tile(number, 0, 1).unwrap(),
             Some(good.clone())
         );
+        let hash = tile[44].1;
         // A restore writes checked hashes, only for complete tiles of 256.
         let hashes = parse_hash_tile(&good).unwrap();
         log.store()

@@ -8,9 +8,10 @@
 //! entries as they were never needs to touch them.
 
 use daylight_verifier::Hash;
+use daylight_verifier::merkle::NodeId;
 
 use super::log::{Batch, leaf_prefix};
-use super::tables::{AMENDMENTS, CURRENT, HASHES, LEAF_GROUP, LEAF_GROUPS, RIDS, VERSIONS};
+use super::tables::{AMENDMENTS, CURRENT, HASHES, LEAF_GROUP, LEAF_GROUPS, RIDS, TILES, VERSIONS};
 use super::{StorageError, Store};
 
 /// The current version of a record: its latest leaf, and whether it has been voided.
@@ -131,8 +132,7 @@ fn original_leaf(
     let Some(index) = txn.open_table(RIDS)?.get((log, rid))?.map(|v| v.value()) else {
         return Ok(None);
     };
-    Ok(txn
-        .open_table(HASHES)?
-        .get((log, 0u8, index))?
-        .map(|v| Hash(v.value())))
+    let rows = txn.open_table(HASHES)?;
+    let tiles = super::tables::open_optional(txn, TILES)?;
+    super::tree::TreeReader::new(&rows, tiles.as_ref(), log).get(NodeId::new(0, index))
 }

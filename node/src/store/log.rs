@@ -15,7 +15,7 @@ use super::blobs;
 use super::tables::{
     BUNDLES, CHECKPOINTS, ENTRIES, HASHES, LEAF_GROUPS, LEAVES, LOGS, SIZES, TILES,
 };
-use super::{StorageError, Store, index, tables};
+use super::{StorageError, Store, index, tables, tree};
 
 /// One entry of a batch.
 #[derive(Clone, Debug)]
@@ -294,7 +294,7 @@ impl Store {
                 table.insert((log, id.level, id.index), hash.0)?;
             }
             drop(table);
-            blobs::repair_tiles(txn, log, size, hashes.iter().map(|(id, _)| *id))?;
+            tree::repair_tiles(txn, log, size, hashes.iter().map(|(id, _)| *id))?;
             Ok(())
         })?;
         self.forget_cached(log);
@@ -352,13 +352,8 @@ fn write_batch(
     }
     blobs::write_entries(txn, batch)?;
     index::index_batch(txn, batch)?;
-    let mut hashes = txn.open_table(HASHES)?;
-    for (id, hash) in &batch.hashes {
-        hashes.insert((batch.log, id.level, id.index), hash.0)?;
-    }
-    drop(hashes);
-    blobs::write_tiles(txn, batch.log, batch.hashes.iter().map(|(id, _)| *id))?;
     let new_size = batch.start + batch.entries.len() as u64;
+    tree::write_hashes(txn, batch.log, new_size, &batch.hashes)?;
     if let Some(checkpoint) = &batch.checkpoint {
         let mut checkpoints = txn.open_table(CHECKPOINTS)?;
         if let Some(existing) = checkpoints.get((batch.log, new_size))?
@@ -388,13 +383,11 @@ pub struct LogHashes<'a> {
 impl HashReader for LogHashes<'_> {
     fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, TreeError> {
         let read = self.store.read(|txn| {
-            let table = txn.open_table(HASHES)?;
+            let rows = txn.open_table(HASHES)?;
+            let tiles = tables::open_optional(txn, TILES)?;
+            let reader = tree::TreeReader::new(&rows, tiles.as_ref(), self.log);
             ids.iter()
-                .map(|id| {
-                    Ok(table
-                        .get((self.log, id.level, id.index))?
-                        .map(|v| Hash(v.value())))
-                })
+                .map(|id| reader.get(*id))
                 .collect::<Result<Vec<_>, StorageError>>()
         });
         let hashes = read.map_err(|e| TreeError::Storage(e.to_string()))?;

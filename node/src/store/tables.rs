@@ -6,7 +6,7 @@
 //! | `sizes` | log | durable tree size |
 //! | `entries` | (log, index) | entry bytes, exactly as hashed, of entries not in a stored bundle |
 //! | `bundles` | (log, bundle index, chunk) | a complete entry bundle (256 entries, tlog-tiles encoding), in chunks of at most 4,000 bytes |
-//! | `hashes` | (log, level, index) | stored complete-subtree hash |
+//! | `hashes` | (log, level, index) | stored complete-subtree hash, while its hash tile is incomplete (and each complete tile's last bottom hash); see [`super::tree`] |
 //! | `tiles` | (log, tile level, tile index) | a complete hash tile's first 255 hashes (8,160 bytes; the 256th is its `hashes` row) |
 //! | `checkpoints` | (log, size) | signed checkpoint note |
 //! | `rids` | (log, rid) | entry index |
@@ -28,9 +28,10 @@
 //! **Tiles as blobs** (`docs/decisions/0013-tiles-as-blobs.md`). Completed tiles are
 //! immutable, so they are kept whole: a batch that completes an entry bundle writes it to
 //! `bundles` and keeps none of its 256 entries in `entries` (each entry is stored once); a
-//! batch that completes a hash tile (any level) writes it to `tiles`, next to the per-node
-//! rows in `hashes`, which proofs and the integrity checks keep reading. The partial right
-//! edge stays in `entries` and `hashes` rows. Bundles are split in page-sized chunks and a
+//! batch that completes a hash tile (any level) writes it to `tiles` and keeps no `hashes` row
+//! for any hash inside it but its last bottom hash (decision 0023, [`super::tree`]): the
+//! hashes above the tile's bottom are folded from it when read. The partial right edge stays
+//! in `entries` and `hashes` rows. Bundles are split in page-sized chunks and a
 //! tile blob leaves out its last hash, because redb stores a large value in a power-of-two
 //! run of pages (see [`super::blobs`] for the layout and the decision record for what it
 //! costs: about +32 bytes per entry for the tile copies, −8 to −10 for the bundles).
@@ -48,12 +49,16 @@ use super::StorageError;
 pub(super) const LOGS: TableDefinition<&str, u32> = TableDefinition::new("logs");
 pub(super) const SIZES: TableDefinition<u32, u64> = TableDefinition::new("sizes");
 pub(super) const ENTRIES: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("entries");
+/// Stored tree hashes outside complete hash tiles (see [`super::tree`] for where each hash
+/// lives and how both are read).
 pub(super) const HASHES: TableDefinition<(u32, u8, u64), [u8; 32]> = TableDefinition::new("hashes");
 /// Complete entry bundles, whole (see the module doc), split in page-sized chunks (see
 /// [`super::blobs`]): their entries are not in [`ENTRIES`].
 pub(super) const BUNDLES: TableDefinition<(u32, u64, u16), &[u8]> = TableDefinition::new("bundles");
-/// Complete hash tiles: a copy of the first 255 of its 256 rows of [`HASHES`] (so that the
-/// blob fits an 8 KiB page run, see [`super::blobs`]), so serving one is one read and a row.
+/// Complete hash tiles: the first 255 of its 256 bottom hashes (so that the blob fits an
+/// 8 KiB page run, see [`super::blobs`]; the 256th is a [`HASHES`] row), so serving one is
+/// one read and a row. Since decision 0023 the blob is the only copy of the hashes inside the
+/// tile; databases written before also hold them as rows.
 pub(super) const TILES: TableDefinition<(u32, u8, u64), &[u8]> = TableDefinition::new("tiles");
 pub(super) const CHECKPOINTS: TableDefinition<(u32, u64), &str> =
     TableDefinition::new("checkpoints");
