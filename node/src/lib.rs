@@ -61,6 +61,7 @@
 //! * [`shutdown`] — the one cancellation token and task tracker every long-running task
 //!   stops by.
 //! * [`clock`] — the one clock: today's date and the current instant.
+//! * [`memory`] — how the process takes memory from the kernel (no transparent huge pages).
 //!
 //! The local demo network (`daylight-node demo`) is part of the binary, not of this library.
 //!
@@ -106,6 +107,7 @@ pub mod held;
 pub mod http;
 pub mod integrity;
 pub mod liveness;
+pub mod memory;
 pub mod mirror;
 pub mod network;
 pub mod node;

@@ -70,14 +70,17 @@ fn fold(bottom: &[Hash]) -> Hash {
     level[0]
 }
 
+/// A tile's bottom hashes as read: `None` without a blob, or with one that does not parse.
+type Bottom = Option<Rc<Vec<Hash>>>;
+
 /// Reads stored hashes of one log inside one transaction: rows first, then complete tiles.
 /// Each tile is read and parsed at most once per reader.
 pub(super) struct TreeReader<'a, H, T> {
     hashes: &'a H,
     tiles: Option<&'a T>,
     log: u32,
-    /// Bottom hashes of tiles read so far (`None`: no blob, or one that does not parse).
-    loaded: RefCell<HashMap<(u8, u64), Option<Rc<Vec<Hash>>>>>,
+    /// Bottom hashes of tiles read so far, by (bottom level, tile).
+    loaded: RefCell<HashMap<(u8, u64), Bottom>>,
 }
 
 impl<'a, H, T> TreeReader<'a, H, T>
@@ -113,7 +116,7 @@ where
 
     /// The bottom hashes of the tile `tile` whose bottom is at tree level `base`: the 255 of
     /// its blob, and the 256th if its row is stored. `None` without a blob that parses.
-    fn bottom(&self, base: u8, tile: u64) -> Result<Option<Rc<Vec<Hash>>>, StorageError> {
+    fn bottom(&self, base: u8, tile: u64) -> Result<Bottom, StorageError> {
         if let Some(known) = self.loaded.borrow().get(&(base, tile)) {
             return Ok(known.clone());
         }

@@ -33,6 +33,7 @@
 
 mod checks;
 mod hypercore;
+mod lean_http;
 mod serving;
 
 /// The allocator of the `daylight-node` binary (see `node/src/main.rs`), so that the node
@@ -57,6 +58,8 @@ use serde_json::json;
 
 /// Client threads requesting proofs (they share the two cores with the server).
 const PROOF_CLIENTS: u64 = 2;
+/// Keep-alive connections for the tile measurements (node and nginx alike).
+const TILE_CLIENTS: u64 = 2;
 
 struct Report(Vec<(String, String)>);
 
@@ -159,6 +162,8 @@ impl Parts {
 }
 
 fn main() -> anyhow::Result<()> {
+    // As the `daylight-node` binary does first thing (decision 0024).
+    daylight_node::memory::use_small_pages();
     // The node's own log lines (start, stop, damage) on stderr when RUST_LOG asks for them.
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()
@@ -255,9 +260,16 @@ fn main() -> anyhow::Result<()> {
             })
             .collect();
         drop(same);
+        // Each side starts on a disk with nothing left to write back: Hypercore does not
+        // fsync, so without this the kernel writes its data back while the next measurement
+        // (ours) runs, and that measurement pays for it.
+        hypercore::flush_disk("our appends")?;
         let ours = hypercore::append_entries(&runtime, &node, &entries)?;
         let peer = match parts.has("compare") {
-            true => hypercore::run_hypercore(&network.dir.path().join("hypercore"), &entries)?,
+            true => {
+                hypercore::flush_disk("Hypercore's runs")?;
+                hypercore::run_hypercore(&network.dir.path().join("hypercore"), &entries)?
+            }
             false => None,
         };
         let caught_up = hypercore::catch_up(&runtime, &network, &node, compared)?;

@@ -1,6 +1,7 @@
 //! Proofs and tiles served over HTTP by the node, and the same tiles served by nginx from a
 //! static copy beside it.
 
+use super::lean_http::Connection;
 use super::*;
 
 /// Inclusion proofs served per second over HTTP for random indexes of the tree of `size`,
@@ -96,7 +97,8 @@ fn check_proofs(http: std::net::SocketAddr, size: u64) -> anyhow::Result<()> {
 }
 
 /// Full tiles served per second over HTTP (issue 13, item 2): level-0 hash tiles and entry
-/// bundles of a tree of `size`, from [`PROOF_CLIENTS`] keep-alive clients. Two figures per
+/// bundles of a tree of `size`, from [`tile_clients`] keep-alive connections of the lean
+/// client ([`Connection`]). Two figures per
 /// kind: the first read of every full tile once (storage read and integrity check), then
 /// random re-reads for `window` (what the node's hot-tile cache holds, and storage for the
 /// rest). Every answer is checked for status 200 and, for hash tiles, 8,192 bytes.
@@ -120,21 +122,17 @@ fn tiles_at(
 ) -> anyhow::Result<()> {
     let full = size / 256;
     anyhow::ensure!(full > 0, "no full tile in a tree of {size}");
+    let clients = tile_clients();
     for kind in ["0", "entries"] {
         let path = |index: u64| {
             format!(
-                "{base}/log/county-1/tile/{kind}/{}",
+                "/log/county-1/tile/{kind}/{}",
                 daylight_verifier::tile::encode_index(index)
             )
         };
-        let fetch = |agent: &ureq::Agent, index: u64| -> anyhow::Result<()> {
-            let mut response = agent.get(&path(index)).call()?;
-            anyhow::ensure!(
-                response.status() == 200,
-                "tile {kind}/{index}: {}",
-                response.status()
-            );
-            let body = response.body_mut().read_to_vec()?;
+        let fetch = |connection: &mut Connection, index: u64| -> anyhow::Result<()> {
+            let (status, body) = connection.get(&path(index))?;
+            anyhow::ensure!(status == 200, "tile {kind}/{index}: {status}");
             anyhow::ensure!(
                 kind != "0" || body.len() == 8192,
                 "hash tile {index}: {} bytes",
@@ -146,17 +144,17 @@ fn tiles_at(
         let next = AtomicU64::new(0);
         let began = Instant::now();
         std::thread::scope(|scope| -> anyhow::Result<()> {
-            let handles: Vec<_> = (0..PROOF_CLIENTS)
+            let handles: Vec<_> = (0..clients)
                 .map(|_| {
                     let (next, fetch) = (&next, &fetch);
                     scope.spawn(move || -> anyhow::Result<()> {
-                        let agent = agent();
+                        let mut connection = Connection::open(base)?;
                         loop {
                             let index = next.fetch_add(1, Ordering::Relaxed);
                             if index >= full {
                                 return Ok(());
                             }
-                            fetch(&agent, index)?;
+                            fetch(&mut connection, index)?;
                         }
                     })
                 })
@@ -171,17 +169,17 @@ fn tiles_at(
         let served = AtomicU64::new(0);
         let began = Instant::now();
         std::thread::scope(|scope| -> anyhow::Result<()> {
-            let handles: Vec<_> = (0..PROOF_CLIENTS)
+            let handles: Vec<_> = (0..clients)
                 .map(|t| {
                     let (served, fetch) = (&served, &fetch);
                     scope.spawn(move || -> anyhow::Result<()> {
-                        let agent = agent();
+                        let mut connection = Connection::open(base)?;
                         let mut x = t + 7;
                         while began.elapsed() < window {
                             x = x
                                 .wrapping_mul(6364136223846793005)
                                 .wrapping_add(1442695040888963407);
-                            fetch(&agent, (x >> 20) % full)?;
+                            fetch(&mut connection, (x >> 20) % full)?;
                             served.fetch_add(1, Ordering::Relaxed);
                         }
                         Ok(())
@@ -201,14 +199,24 @@ fn tiles_at(
         };
         report.add(
             &format!(
-                "{label}{}{what} served/s over HTTP, tree of {size}, {PROOF_CLIENTS} keep-alive clients: \
-                 first read of each of {full} / random re-reads",
+                "{label}{}{what} served/s over HTTP, tree of {size}, {clients} keep-alive \
+                 connections (lean client): first read of each of {full} / random re-reads",
                 if label.is_empty() { "" } else { " " }
             ),
             format!("{first:.0} / {again:.0}"),
         );
     }
     Ok(())
+}
+
+/// Keep-alive connections the tile measurements use: `DAYLIGHT_BENCH_TILE_CLIENTS`, else
+/// [`TILE_CLIENTS`].
+fn tile_clients() -> u64 {
+    std::env::var("DAYLIGHT_BENCH_TILE_CLIENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(TILE_CLIENTS)
 }
 
 /// nginx serving the same full tiles from a static copy beside the node: the full level-0
