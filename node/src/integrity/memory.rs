@@ -20,7 +20,7 @@ use daylight_verifier::tile::TILE_HEIGHT;
 
 use super::{Integrity, SignedRoot};
 use crate::store::blobs::parse_hash_tile;
-use crate::store::subtrees::{MemoryHashes, Subtree, SubtreeKey};
+use crate::store::subtrees::{MemoryHashes, Subtree, SubtreeKey, fold};
 
 /// Most subtrees one proof request loads into memory (a proof needs one per tile level, and
 /// a few more at the right edge).
@@ -100,6 +100,55 @@ impl Integrity {
         }
     }
 
+    /// Whether the full hash tile at tile level `level` and index `index` (its 256 `hashes`)
+    /// folds to the node above it as held in a verified subtree in memory. If memory lacks
+    /// that subtree, it is loaded from storage and anchored to `head` first, so the first
+    /// reads of consecutive tiles share one anchoring instead of each reading its proof path.
+    /// `false` means only that memory cannot vouch for the tile: the caller then anchors it
+    /// through storage (and reports damage if that fails too). Storage work: call it where
+    /// storage may be read.
+    pub(super) fn full_tile_in_memory(
+        &self,
+        log: u32,
+        level: u8,
+        index: u64,
+        hashes: &[Hash],
+        head: SignedRoot,
+    ) -> bool {
+        if hashes.len() != 256 {
+            return false;
+        }
+        let Some(top) = level
+            .checked_add(1)
+            .and_then(|above| above.checked_mul(TILE_HEIGHT))
+        else {
+            return false;
+        };
+        self.node_in_memory(log, NodeId::new(top, index), head)
+            .is_some_and(|known| fold(hashes) == known)
+    }
+
+    /// Node `id` of `log` from the verified subtrees in memory, loading (and anchoring to
+    /// `head`) the subtree that holds it if memory lacks it.
+    fn node_in_memory(&self, log: u32, id: NodeId, head: SignedRoot) -> Option<Hash> {
+        let memory = MemoryHashes::new(self.store.subtrees(), log);
+        if let Ok(found) = memory.read_hashes(&[id]) {
+            return found.first().copied();
+        }
+        for (level, tile) in memory.missing() {
+            if let Some(subtree) = self.load_subtree(log, level, tile, head) {
+                let key = SubtreeKey {
+                    log,
+                    level,
+                    index: tile,
+                };
+                self.store.subtrees().insert(key, Arc::new(subtree));
+            }
+        }
+        let memory = MemoryHashes::new(self.store.subtrees(), log);
+        memory.read_hashes(&[id]).ok()?.first().copied()
+    }
+
     /// The subtree of tile level `level` and index `tile`, as complete in the tree of
     /// `head.size`, read from storage and anchored to `head`'s root; `None` if it has no node
     /// yet, cannot be read, or does not check.
@@ -139,5 +188,65 @@ impl Integrity {
             .map(|i| NodeId::new(level, i))
             .collect();
         self.store.hash_reader(log).read_hashes(&ids).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::Health;
+    use crate::held::HeldLogs;
+    use crate::integrity::replay::signed_head;
+    use crate::integrity::test_log::signed_log;
+
+    /// A full tile is vouched for by the subtree above it, loaded into memory once and
+    /// anchored to the signed root; a tile with one wrong hash is not, and the check then
+    /// fails through storage too.
+    #[test]
+    fn a_full_tile_is_checked_against_the_subtree_above_it() {
+        let (dir, store, log) = signed_log(1_000);
+        let number = log.number;
+        let integrity = Integrity::new(
+            store.clone(),
+            Arc::new(Health::default()),
+            Arc::new(HeldLogs::from_logs(vec![log.clone()])),
+            None,
+        );
+        let head = signed_head(&store, &log).unwrap().unwrap();
+        let tile = |index| parse_hash_tile(&store.hash_tile(number, 0, index).unwrap().unwrap());
+        let one = tile(1).unwrap();
+        assert!(store.subtrees().is_empty());
+        assert!(integrity.full_tile_in_memory(number, 0, 1, &one, head));
+        assert!(!store.subtrees().is_empty(), "the subtree above was kept");
+        for index in [0, 2] {
+            assert!(integrity.full_tile_in_memory(number, 0, index, &tile(index).unwrap(), head));
+            integrity
+                .check_hash_tile(number, 0, index, &tile(index).unwrap(), head)
+                .unwrap();
+        }
+        let mut wrong = one.clone();
+        wrong[17].0[0] ^= 1;
+        assert!(!integrity.full_tile_in_memory(number, 0, 1, &wrong, head));
+        assert!(
+            integrity
+                .check_hash_tile(number, 0, 1, &wrong, head)
+                .is_err()
+        );
+        // Only a whole tile: the partial right edge is anchored through storage.
+        assert!(!integrity.full_tile_in_memory(number, 0, 3, &one[..232], head));
+        // A whole entry bundle is checked the same way, through its leaf hashes.
+        let mut bundle: Vec<Vec<u8>> = (256..512)
+            .map(|i| format!("entry {i}").into_bytes())
+            .collect();
+        integrity
+            .check_entries(number, 256, &bundle, 256, head)
+            .unwrap();
+        bundle[3] = b"entry 3".to_vec();
+        assert!(
+            integrity
+                .check_entries(number, 256, &bundle, 256, head)
+                .is_err()
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

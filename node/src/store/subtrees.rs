@@ -123,8 +123,9 @@ impl Subtree {
     }
 }
 
-/// The root of a complete subtree given its bottom nodes (a power of two of them).
-fn fold(nodes: &[Hash]) -> Hash {
+/// The root of a complete subtree given its bottom nodes (a power of two of them, at least
+/// one).
+pub fn fold(nodes: &[Hash]) -> Hash {
     if nodes.len() == 1 {
         return nodes[0];
     }

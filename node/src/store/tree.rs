@@ -24,12 +24,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
 use daylight_verifier::Hash;
-use daylight_verifier::merkle::{NodeId, node_hash};
+use daylight_verifier::merkle::NodeId;
 use daylight_verifier::tile::TILE_HEIGHT;
 use redb::ReadableTable;
 
 use super::StorageError;
 use super::blobs::{WIDTH, put_hash_tile, tile_is_complete};
+use super::subtrees::fold;
 use super::tables::{HASHES, TILES};
 
 /// The place of a stored hash inside its hash tile.
@@ -56,18 +57,6 @@ pub(super) fn in_tile(id: NodeId) -> Option<InTile> {
         offset: (first % WIDTH) as usize,
         width: 1 << height,
     })
-}
-
-/// The hash of a complete subtree from its bottom hashes (a power of two of them).
-fn fold(bottom: &[Hash]) -> Hash {
-    let mut level: Vec<Hash> = bottom.to_vec();
-    while level.len() > 1 {
-        level = level
-            .chunks_exact(2)
-            .map(|pair| node_hash(&pair[0], &pair[1]))
-            .collect();
-    }
-    level[0]
 }
 
 /// A tile's bottom hashes as read: `None` without a blob, or with one that does not parse.
@@ -291,7 +280,7 @@ mod tests {
     use super::super::Store;
     use super::super::log::{Batch, NewEntry};
     use super::*;
-    use daylight_verifier::merkle::{Frontier, HashReader, leaf_hash, tree_hash};
+    use daylight_verifier::merkle::{Frontier, HashReader, leaf_hash, node_hash, tree_hash};
 
     /// A store in a fresh directory (removed on drop) with one log appended in batches,
     /// keeping every hash the tree made.
