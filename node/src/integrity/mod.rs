@@ -260,7 +260,8 @@ impl Integrity {
         }
         let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
         // A whole entry bundle's leaf hashes are the bottom of a level-0 hash tile.
-        if first % 256 == 0 && self.full_tile_in_memory(log, 0, first / 256, &leaves, head) {
+        if first.is_multiple_of(256) && self.full_tile_in_memory(log, 0, first / 256, &leaves, head)
+        {
             return Ok(());
         }
         self.anchor(log, 0, first, &leaves, head)
