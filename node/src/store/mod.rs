@@ -8,7 +8,7 @@
 //!   one write path, [`Store::commit_batch`];
 //! * [`blobs`]: completed entry bundles and hash tiles stored whole, written by that same
 //!   write path, and the reads of entries over bundles and rows;
-//! * [`tree`]: where each stored tree hash lives: a row while its hash tile is incomplete,
+//! * `tree`: where each stored tree hash lives: a row while its hash tile is incomplete,
 //!   only the tile's blob once it is complete; the reads over both;
 //! * [`cache`]: the hot-tile cache of checked full tiles, dropped per log on repair;
 //! * [`subtrees`]: verified hash subtrees in memory, which inclusion proofs are built from

@@ -6,7 +6,7 @@
 //! | `sizes` | log | durable tree size |
 //! | `entries` | (log, index) | entry bytes, exactly as hashed, of entries not in a stored bundle |
 //! | `bundles` | (log, bundle index, chunk) | a complete entry bundle (256 entries, tlog-tiles encoding), in chunks of at most 4,000 bytes |
-//! | `hashes` | (log, level, index) | stored complete-subtree hash, while its hash tile is incomplete (and each complete tile's last bottom hash); see [`super::tree`] |
+//! | `hashes` | (log, level, index) | stored complete-subtree hash, while its hash tile is incomplete (and each complete tile's last bottom hash); see `super::tree` |
 //! | `tiles` | (log, tile level, tile index) | a complete hash tile's first 255 hashes (8,160 bytes; the 256th is its `hashes` row) |
 //! | `checkpoints` | (log, size) | signed checkpoint note |
 //! | `rids` | (log, rid) | entry index |
@@ -29,7 +29,7 @@
 //! immutable, so they are kept whole: a batch that completes an entry bundle writes it to
 //! `bundles` and keeps none of its 256 entries in `entries` (each entry is stored once); a
 //! batch that completes a hash tile (any level) writes it to `tiles` and keeps no `hashes` row
-//! for any hash inside it but its last bottom hash (decision 0023, [`super::tree`]): the
+//! for any hash inside it but its last bottom hash (decision 0023, `super::tree`): the
 //! hashes above the tile's bottom are folded from it when read. The partial right edge stays
 //! in `entries` and `hashes` rows. Bundles are split in page-sized chunks and a
 //! tile blob leaves out its last hash, because redb stores a large value in a power-of-two
@@ -49,7 +49,7 @@ use super::StorageError;
 pub(super) const LOGS: TableDefinition<&str, u32> = TableDefinition::new("logs");
 pub(super) const SIZES: TableDefinition<u32, u64> = TableDefinition::new("sizes");
 pub(super) const ENTRIES: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("entries");
-/// Stored tree hashes outside complete hash tiles (see [`super::tree`] for where each hash
+/// Stored tree hashes outside complete hash tiles (see `super::tree` for where each hash
 /// lives and how both are read).
 pub(super) const HASHES: TableDefinition<(u32, u8, u64), [u8; 32]> = TableDefinition::new("hashes");
 /// Complete entry bundles, whole (see the module doc), split in page-sized chunks (see
