@@ -5,7 +5,9 @@
 use libp2p::gossipsub::{self, IdentTopic};
 use libp2p::{Multiaddr, PeerId};
 
-use super::{Command, Network, NetworkError, SwarmTask};
+use super::client::Command;
+use super::swarm::SwarmTask;
+use super::{Network, NetworkError};
 
 impl Network {
     /// Replaces the list of members the node keeps connected to (their peer ids and the
