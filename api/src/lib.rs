@@ -218,7 +218,7 @@ pub struct LogInfo {
     pub equivocating: bool,
 }
 
-/// Serde for a [`Hash`] written as 64 lowercase hex digits (leaf hashes in the API).
+/// Serde for a [`struct@Hash`] written as 64 lowercase hex digits (leaf hashes in the API).
 pub mod hex_hash {
     use daylight_verifier::Hash;
     use serde::{Deserialize, Deserializer, Serializer};

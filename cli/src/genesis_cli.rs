@@ -95,7 +95,7 @@ pub enum GenesisCommand {
     },
     /// Follows the genesis chain a node serves from your pinned version, says what changed,
     /// and moves the pin (the file becomes the chain, JSON; the old one is kept as
-    /// FILE.<sequence>.bak).
+    /// FILE.N.bak, where N is the sequence number it pinned).
     Update {
         /// Your pinned genesis: version 1's file, or the chain (JSON) an earlier update wrote.
         #[arg(long)]

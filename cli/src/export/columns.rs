@@ -310,7 +310,7 @@ fn join_into<T>(
     }
 }
 
-/// A reference as `log/rid/leaf` ([`super::model::reference`]).
+/// A reference as `log/rid/leaf` (`super::model::reference`).
 fn write_reference(b: &mut String, r: &Reference) {
     let _ = write!(b, "{}/{}/{}", r.log, r.rid, r.leaf);
 }

@@ -12,10 +12,10 @@
 //! failed report (exit 1). CRLF line endings, which mail clients and editors write, are
 //! turned back into LF (the format's only line ending) and the report says so.
 //!
-//! * [`fetch`] — `receipt fetch`: the bundle from a node or static copy, verified before it is
+//! * [`mod@fetch`] — `receipt fetch`: the bundle from a node or static copy, verified before it is
 //!   written when a genesis is given;
-//! * [`file`] — reading a receipt file: a bundle or a household receipt, whole or not;
-//! * [`verify`] — `receipt verify`: the checkpoint under the genesis policy, inclusion, the
+//! * [`mod@file`] — reading a receipt file: a bundle or a household receipt, whole or not;
+//! * [`mod@verify`] — `receipt verify`: the checkpoint under the genesis policy, inclusion, the
 //!   entry, and a household's opening.
 
 mod fetch;

@@ -117,7 +117,7 @@ pub struct AppState {
     pub stopping: crate::shutdown::Shutdown,
 }
 
-/// The head of each log as [`AppState::head`] last built it (checkpoint with every
+/// The head of each log as `AppState::head` last built it (checkpoint with every
 /// cosignature), with what it was built from.
 ///
 /// Invariant: an entry is used only while the store's heads generation is the one read

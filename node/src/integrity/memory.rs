@@ -65,7 +65,7 @@ impl Integrity {
     }
 
     /// Loads into memory the subtrees that an inclusion proof of `index` in the tree of
-    /// `size` needs and memory lacks (at most [`MOST_LOADED_PER_PROOF`]), each read from
+    /// `size` needs and memory lacks (at most `MOST_LOADED_PER_PROOF`), each read from
     /// storage as far as it is complete in the tree of `head.size` and kept only once its
     /// nodes are anchored to `head`'s root. A subtree that does not check is not kept and not
     /// reported here: the reads that serve it (tiles, proofs, the scrub) report and repair

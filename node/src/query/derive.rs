@@ -76,7 +76,7 @@ impl Keys {
         }
     }
 
-    /// Every index key of these values (see [`index_key`]).
+    /// Every index key of these values (see `index_key`).
     pub fn index_keys(&self) -> Vec<String> {
         let mut keys = vec![
             ALL.to_string(),

@@ -270,7 +270,7 @@ impl QueryIndex {
         Ok(())
     }
 
-    /// One page of records matching `query` (see [`read::page`]).
+    /// One page of records matching `query` (see `read::page`).
     pub fn page(&self, query: &Query) -> Result<Page, QueryError> {
         guard(|| read::page(&self.db, query))
     }

@@ -7,17 +7,17 @@
 //! pages rounded up to a power of two, so a 100 KiB bundle stored as one value took a
 //! 128 KiB run and whole bundles of 300–500-byte records cost about 90 bytes per entry more
 //! than rows (measured); an 8,192-byte tile plus its key takes 16 KiB. Hence:
-//! * a bundle is stored as consecutive chunks of at most [`CHUNK_BYTES`] (one 4 KiB page
+//! * a bundle is stored as consecutive chunks of at most `CHUNK_BYTES` (one 4 KiB page
 //!   each), keyed `(log, bundle, chunk)`, and read with one range scan;
 //! * a hash tile's blob holds its first 255 hashes (8,160 bytes, which with its key fits one
 //!   8 KiB run); the 256th is read from its `hashes` row in the same read transaction.
 //!
 //! Invariants:
 //! * an entry index below a stored bundle's end is in that bundle and has no `entries` row
-//!   (kept by [`write_entries`] and [`repair_entries`], which delete the rows in the
+//!   (kept by `write_entries` and `repair_entries`, which delete the rows in the
 //!   transaction that stores the bundle); an old database, or a bundle that could not be
 //!   encoded, keeps its rows and has no bundle;
-//! * a stored bundle holds exactly [`WIDTH`] entries, a stored hash tile the first 255 of the
+//! * a stored bundle holds exactly `WIDTH` entries, a stored hash tile the first 255 of the
 //!   `hashes` rows of its tile; a blob that does not parse is read as absent (damage, found
 //!   and repaired by the integrity checks), never as a panic.
 
@@ -44,7 +44,7 @@ pub(super) const CHUNK_BYTES: usize = 4_000;
 /// The `bundles` table as read or written.
 type BundleTable<'t> = redb::Table<'t, (u32, u64, u16), &'static [u8]>;
 
-/// The entries of a stored bundle, if it parses into exactly [`WIDTH`] entries.
+/// The entries of a stored bundle, if it parses into exactly `WIDTH` entries.
 pub(super) fn parse_bundle(bytes: &[u8]) -> Option<Vec<&[u8]>> {
     read_bundle(bytes)
         .ok()

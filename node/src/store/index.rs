@@ -4,7 +4,7 @@
 //! that `/v1/records/<rid>`, `/v1/leaf/<hash>` and the submit checks ask of them.
 //!
 //! Invariant: index rows are a pure function of a log's entries (derived by
-//! [`index_batch`] from the fields each [`NewEntry`](super::NewEntry) carries), so a repair that restores
+//! `index_batch` from the fields each [`NewEntry`](super::NewEntry) carries), so a repair that restores
 //! entries as they were never needs to touch them.
 
 use daylight_verifier::Hash;

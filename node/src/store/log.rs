@@ -1,10 +1,10 @@
 //! The logs: entries exactly as hashed, stored complete-subtree hashes, signed checkpoints and
 //! durable sizes, and the one write path, [`Store::commit_batch`], that extends a log.
 //!
-//! Invariant (kept by [`write_batch`], inside the batch's one transaction): a batch starts
+//! Invariant (kept by `write_batch`, inside the batch's one transaction): a batch starts
 //! exactly at the durable size, so a log is only ever extended, never rewritten or reordered;
 //! a size never gets a second, different checkpoint; the bundles and hash tiles it completes
-//! are stored whole in the same transaction (see [`blobs`](super::blobs)). [`Store::repair`]
+//! are stored whole in the same transaction (see [`super::blobs`]). [`Store::repair`]
 //! may only overwrite below the durable size, with copies the integrity checks verified.
 
 use daylight_verifier::Hash;
@@ -154,7 +154,7 @@ impl Store {
 
     /// Entries `range` of a log (those that exist), in order: from stored bundles where the
     /// range covers a complete one, and from the `entries` rows for the partial right edge
-    /// and for databases written before bundles (see [`tables`](super::tables)). A stored
+    /// and for databases written before bundles (see [`super::tables`]). A stored
     /// bundle that does not parse reads as missing entries (damage, which the integrity
     /// checks find and repair), never as a panic.
     pub fn entries(

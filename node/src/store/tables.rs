@@ -20,10 +20,10 @@
 //! | `equivocating` | origin | id of the evidence against it (no more cosigning) |
 //! | `meta` | name | value (member id, genesis id) |
 //! | `leaves` | first 16 bytes of a leaf hash | (log, index) of the first own entry with it (written by earlier versions; now only read) |
-//! | `leaf_groups` | (own entry index / [`LEAF_GROUP`], first 16 bytes of its leaf hash) | (log, index) |
+//! | `leaf_groups` | (own entry index / `LEAF_GROUP`, first 16 bytes of its leaf hash) | (log, index) |
 //!
-//! A table added in a later version is created when the database is opened ([`missing`],
-//! [`create_all`]), the only time opening needs a write.
+//! A table added in a later version is created when the database is opened (`missing`,
+//! `create_all`), the only time opening needs a write.
 //!
 //! **Tiles as blobs** (`docs/decisions/0013-tiles-as-blobs.md`). Completed tiles are
 //! immutable, so they are kept whole: a batch that completes an entry bundle writes it to
