@@ -179,15 +179,18 @@ pub(super) fn write_hashes(
         for tile in first_new / WIDTH..end_new / WIDTH {
             let first = tile * WIDTH;
             let mut bottom = Vec::with_capacity(WIDTH as usize);
-            // Its hashes from earlier batches are rows.
-            for row in rows.range((log, base, first)..(log, base, *first_new))? {
-                let (key, value) = row?;
-                if key.value().2 != first + bottom.len() as u64 {
-                    break;
+            // Its hashes from earlier batches (if it started in one) are rows.
+            let earlier = first < *first_new;
+            if earlier {
+                for row in rows.range((log, base, first)..(log, base, *first_new))? {
+                    let (key, value) = row?;
+                    if key.value().2 != first + bottom.len() as u64 {
+                        break;
+                    }
+                    bottom.push(Hash(value.value()));
                 }
-                bottom.push(Hash(value.value()));
             }
-            if first + (bottom.len() as u64) < *first_new {
+            if earlier && first + (bottom.len() as u64) < *first_new {
                 // A row is missing (damage): the tile stays in rows, without a blob.
                 tiles.remove((log, base / TILE_HEIGHT, tile))?;
                 continue;
@@ -196,7 +199,7 @@ pub(super) fn write_hashes(
             let to = (first + WIDTH - first_new) as usize;
             bottom.extend_from_slice(&run[from..to]);
             put_hash_tile(&mut tiles, log, base / TILE_HEIGHT, tile, &bottom)?;
-            if first < *first_new {
+            if earlier {
                 delete_inside(&mut rows, log, base, tile)?;
             }
             whole.insert((base, tile));
@@ -409,6 +412,27 @@ mod tests {
         // Appending more completes further tiles; everything still reads.
         log.append(190);
         log.check_reads();
+    }
+
+    #[test]
+    fn a_tile_missing_an_earlier_row_when_it_completes_stays_in_rows() {
+        let mut log = Appended::new(&[100]);
+        log.store
+            .write(|txn| {
+                txn.open_table(HASHES)?.remove((log.log, 0, 5))?;
+                Ok(())
+            })
+            .unwrap();
+        log.append(200);
+        assert_eq!(log.store.hash_tile(log.log, 0, 0).unwrap(), None, "no blob");
+        let reader = log.store.hash_reader(log.log);
+        assert!(reader.read_hashes(&[NodeId::new(0, 5)]).is_err());
+        for (id, made) in &log.made {
+            let covers_5 = (id.index << id.level) <= 5 && 5 < ((id.index + 1) << id.level);
+            if !covers_5 && id.level < TILE_HEIGHT {
+                assert_eq!(reader.read_hashes(&[*id]).unwrap(), vec![*made], "{id:?}");
+            }
+        }
     }
 
     #[test]
