@@ -10,6 +10,13 @@
 //! protocol is left to log replication; a sender without a URL is ignored, and the gap closes
 //! when the version is posted to this node or gossiped again (every node republishes its
 //! newest version each [`REPUBLISH`]).
+//!
+//! A node that was not connected when a version was gossiped (it was down, or its
+//! connections were not up yet) would otherwise wait for that republish: gossipsub offers a
+//! message to late peers only for a few heartbeats, and drops a repeat of it for a minute. So
+//! when a connection comes up, the node also asks the peer for its chain over the sync
+//! protocol ([`pull_on_connect`]): one small request per new connection, whose answer is
+//! verified from version 1 like any other.
 
 use std::time::Duration;
 
@@ -17,7 +24,7 @@ use libp2p::PeerId;
 use libp2p::gossipsub::MessageAcceptance;
 
 use super::{ChainError, LiveGenesis, MAX_CHAIN_BYTES, OfferError, Offered};
-use crate::network::{MAX_GOSSIP_BYTES, Network, Topic};
+use crate::network::{MAX_GOSSIP_BYTES, Network, SyncRequest, SyncResponse, Topic};
 
 /// How often a node gossips its newest version again (when it has more than one), so that a
 /// node that was away when a version was gossiped learns it.
@@ -77,6 +84,54 @@ pub(crate) async fn received(
             MessageAcceptance::Ignore
         }
     }
+}
+
+/// Asks `peer`, just connected, for its genesis chain over the sync protocol and offers it:
+/// versions gossiped while the two were not connected arrive now instead of at the next
+/// [`REPUBLISH`]. The answer is verified from version 1, so any peer may be asked. Skipped
+/// while another fetch runs (one at a time); a peer that cannot answer (an earlier version)
+/// changes nothing.
+pub(crate) fn pull_on_connect(
+    live: &LiveGenesis,
+    network: &Network,
+    shutdown: &crate::shutdown::Shutdown,
+    peer: PeerId,
+) {
+    let Some(fetching) = live.start_fetch() else {
+        return;
+    };
+    let (live, network) = (live.clone(), network.clone());
+    shutdown.spawn_until_cancelled(async move {
+        let answer = network.request(peer, SyncRequest::Genesis).await;
+        let chain = match answer {
+            Ok(SyncResponse::Genesis(chain)) if chain.len() <= MAX_CHAIN_BYTES => chain,
+            Ok(SyncResponse::Genesis(chain)) => {
+                tracing::warn!(
+                    "{peer} answered a genesis chain of {} bytes; ignored",
+                    chain.len()
+                );
+                return;
+            }
+            other => {
+                tracing::debug!("{peer} did not answer with its genesis chain: {other:?}");
+                return;
+            }
+        };
+        let holder = live.clone();
+        let offered = tokio::task::spawn_blocking(move || holder.offer(chain.as_bytes())).await;
+        match offered {
+            Ok(Ok(Offered::Extended { chain, added })) => {
+                tracing::info!(
+                    "genesis version(s) {added:?} learned from {peer} on connecting; stored"
+                );
+                publish_versions(&network, &chain, &added).await;
+            }
+            Ok(Ok(Offered::Known(_))) => {}
+            Ok(Err(e)) => tracing::warn!("the genesis chain {peer} holds cannot be taken: {e}"),
+            Err(e) => tracing::error!("genesis pull task failed: {e}"),
+        }
+        drop(fetching);
+    });
 }
 
 /// Fetches the chain from the node of the member whose peer id is `source` and offers it.

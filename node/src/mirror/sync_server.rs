@@ -14,6 +14,9 @@ use super::*;
 impl Replication {
     /// Answers a `/daylight/sync/1` request.
     pub(super) async fn answer(&self, request: SyncRequest) -> SyncResponse {
+        if request == SyncRequest::Genesis {
+            return SyncResponse::Genesis(self.genesis.current().to_json());
+        }
         let store = self.store.clone();
         let logs = self.logs.clone();
         let witness = self.witness.clone();
@@ -51,6 +54,8 @@ pub(super) fn serve(
     let refused = |why: String| (SyncResponse::Refused(why), None);
     let held = |origin: &str| logs.by_origin(origin).map(|l| l.number);
     match request {
+        // Answered from the live genesis by `answer`, before storage is involved.
+        SyncRequest::Genesis => refused("the genesis chain is answered by the replication".into()),
         SyncRequest::Checkpoint { origin } => {
             let Some(log) = held(&origin) else {
                 return (SyncResponse::Checkpoint(None), None);

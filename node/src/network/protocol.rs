@@ -54,6 +54,9 @@ pub enum SyncRequest {
         /// The newer size.
         new: u64,
     },
+    /// The genesis chain the peer holds, every version (asked on connecting, so a node that
+    /// missed a gossiped version learns it without waiting for the next republish).
+    Genesis,
     /// tlog-witness add-checkpoint: cosign `checkpoint` given a consistency proof from `old`.
     AddCheckpoint {
         /// The size of the latest checkpoint the asker believes the witness cosigned.
@@ -86,6 +89,8 @@ pub enum SyncResponse {
         /// The proof.
         proof: Vec<[u8; 32]>,
     },
+    /// The genesis chain as JSON, as `GET /v1/genesis` serves it.
+    Genesis(String),
     /// The witness's cosignature line(s).
     Cosigned(Vec<String>),
     /// The witness has cosigned a different size than `old`: this one.

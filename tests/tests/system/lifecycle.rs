@@ -53,6 +53,36 @@ fn post_version(node: &NodeProcess, note: &str) -> (u16, String) {
     (reply.status, reply.text())
 }
 
+/// A member whose node was down while a version was gossiped learns it when it comes back,
+/// from the first member it connects to: well before versions are gossiped again (once a
+/// minute, `genesis::gossip::REPUBLISH`; gossipsub offers a message to late peers only for a
+/// few heartbeats).
+#[test]
+fn a_node_that_was_down_when_a_version_was_gossiped_learns_it_on_connecting() -> anyhow::Result<()>
+{
+    let network = TestNetwork::city_with_counties(2)?;
+    let v1 = Genesis::open(&std::fs::read(&network.genesis_file)?)?;
+    let configs = network.init_nodes(&["city-1", "county-1", "county-2", "auditor-1"])?;
+    // auditor-1's node stays down until version 2 has gone round the others.
+    let nodes = daylight_tests::start_nodes(&configs[..3])?;
+    let county = NewMember::county(&network, "county-3")?;
+    let founders: Vec<&SigningKey> = ["city-1", "county-1", "county-2"]
+        .iter()
+        .map(|id| &network.keys[*id].log)
+        .collect();
+    let v2 = version_adding(&v1, &county, &founders)?;
+    let (status, body) = post_version(&nodes[2], &v2.to_text());
+    assert_eq!(status, 200, "{body}");
+    for node in &nodes {
+        wait_versions(node, 2, DEADLINE);
+    }
+    daylight_tests::set_bootstrap(&configs[3], std::slice::from_ref(&nodes[0].p2p))?;
+    let late = NodeProcess::start(&configs[3])?;
+    let ids = wait_versions(&late, 2, Duration::from_secs(20));
+    assert_eq!(ids, [v1.id(), v2.id()]);
+    Ok(())
+}
+
 #[test]
 fn a_four_member_network_grows_to_five_while_records_flow() -> anyhow::Result<()> {
     let network = TestNetwork::city_with_counties(2)?;
