@@ -65,14 +65,7 @@ fn a_node_that_was_down_when_a_version_was_gossiped_learns_it_on_connecting() ->
     let configs = network.init_nodes(&["city-1", "county-1", "county-2", "auditor-1"])?;
     // auditor-1's node stays down until version 2 has gone round the others.
     let nodes = daylight_tests::start_nodes(&configs[..3])?;
-    let county = NewMember::county(&network, "county-3")?;
-    let founders: Vec<&SigningKey> = ["city-1", "county-1", "county-2"]
-        .iter()
-        .map(|id| &network.keys[*id].log)
-        .collect();
-    let v2 = version_adding(&v1, &county, &founders)?;
-    let (status, body) = post_version(&nodes[2], &v2.to_text());
-    assert_eq!(status, 200, "{body}");
+    let (_, v2) = post_version_adding_county_3(&network, &v1, &nodes[2])?;
     for node in &nodes {
         wait_versions(node, 2, DEADLINE);
     }
@@ -81,6 +74,24 @@ fn a_node_that_was_down_when_a_version_was_gossiped_learns_it_on_connecting() ->
     let ids = wait_versions(&late, 2, Duration::from_secs(20));
     assert_eq!(ids, [v1.id(), v2.id()]);
     Ok(())
+}
+
+/// Version 2, adding county-3, signed by three founders of four (the majority) and posted to
+/// `node` alone; the new member and the version.
+fn post_version_adding_county_3(
+    network: &TestNetwork,
+    v1: &Genesis,
+    node: &NodeProcess,
+) -> anyhow::Result<(NewMember, daylight_genesis::SignedGenesis)> {
+    let county = NewMember::county(network, "county-3")?;
+    let founders: Vec<&SigningKey> = ["city-1", "county-1", "county-2"]
+        .iter()
+        .map(|id| &network.keys[*id].log)
+        .collect();
+    let v2 = version_adding(v1, &county, &founders)?;
+    let (status, body) = post_version(node, &v2.to_text());
+    assert_eq!(status, 200, "{body}");
+    Ok((county, v2))
 }
 
 #[test]
@@ -125,14 +136,7 @@ fn a_four_member_network_grows_to_five_while_records_flow() -> anyhow::Result<()
 
     // Version 2 adds county-3, signed by three founders of four (the majority), posted to
     // county-2's node alone.
-    let county = NewMember::county(&network, "county-3")?;
-    let founders: Vec<&SigningKey> = ["city-1", "county-1", "county-2"]
-        .iter()
-        .map(|id| &network.keys[*id].log)
-        .collect();
-    let v2 = version_adding(&v1, &county, &founders)?;
-    let (status, body) = post_version(&nodes[2], &v2.to_text());
-    assert_eq!(status, 200, "{body}");
+    let (county, v2) = post_version_adding_county_3(&network, &v1, &nodes[2])?;
     let during = acked_count();
 
     // The new county's node, set up from the chain county-2's node serves, started at once:
