@@ -4,19 +4,16 @@
 //! does not verify is rejected (its sender's score drops).
 //!
 //! A version that does not follow the newest one held (a gap: this node missed one) cannot be
-//! verified yet. Then the node fetches the whole chain over HTTP, `GET /v1/genesis`, from the
-//! node that forwarded it (its member's `http` URL in the newest version held) and offers that:
-//! every version in it is verified from version 1, so the source need not be trusted. The sync
-//! protocol is left to log replication; a sender without a URL is ignored, and the gap closes
-//! when the version is posted to this node or gossiped again (every node republishes its
-//! newest version each [`REPUBLISH`]).
+//! verified yet. Then the node asks the peer that forwarded it for its whole chain over the
+//! sync protocol (`SyncRequest::Genesis`) and offers that: every version in it is verified
+//! from version 1, so the peer need not be trusted.
 //!
 //! A node that was not connected when a version was gossiped (it was down, or its
-//! connections were not up yet) would otherwise wait for that republish: gossipsub offers a
-//! message to late peers only for a few heartbeats, and drops a repeat of it for a minute. So
-//! when a connection comes up, the node also asks the peer for its chain over the sync
-//! protocol ([`pull_on_connect`]): one small request per new connection, whose answer is
-//! verified from version 1 like any other.
+//! connections were not up yet) would otherwise wait for the next republish (every node
+//! republishes its newest version each [`REPUBLISH`]): gossipsub offers a message to late
+//! peers only for a few heartbeats, and drops a repeat of it for a minute. So the node also
+//! asks each peer it connects to for its chain, the same way ([`pull`]): one small
+//! request per new connection.
 
 use std::time::Duration;
 
@@ -29,9 +26,6 @@ use crate::network::{MAX_GOSSIP_BYTES, Network, SyncRequest, SyncResponse, Topic
 /// How often a node gossips its newest version again (when it has more than one), so that a
 /// node that was away when a version was gossiped learns it.
 pub const REPUBLISH: Duration = Duration::from_secs(60);
-
-/// How long fetching a chain over HTTP may take.
-const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Handles a gossiped genesis version from `source`; returns the verdict for gossipsub.
 pub(crate) async fn received(
@@ -58,17 +52,9 @@ pub(crate) async fn received(
         Err(OfferError::Chain(ChainError::Gap { held, offered })) => {
             tracing::info!(
                 "genesis version {offered} from {source} does not follow version {held}; \
-                 fetching the chain from its node"
+                 asking it for its chain"
             );
-            // One fetch at a time: a burst of versions this node cannot link yet costs one
-            // download (of at most MAX_CHAIN_BYTES), not one each.
-            if let Some(fetching) = live.start_fetch() {
-                let (live, network) = (live.clone(), network.clone());
-                shutdown.spawn_until_cancelled(async move {
-                    fetch_from(&live, &network, source).await;
-                    drop(fetching);
-                });
-            }
+            pull(live, network, shutdown, source);
             MessageAcceptance::Ignore
         }
         Err(OfferError::Chain(ChainError::Conflict(reason))) => {
@@ -86,12 +72,12 @@ pub(crate) async fn received(
     }
 }
 
-/// Asks `peer`, just connected, for its genesis chain over the sync protocol and offers it:
-/// versions gossiped while the two were not connected arrive now instead of at the next
-/// [`REPUBLISH`]. The answer is verified from version 1, so any peer may be asked. Skipped
-/// while another fetch runs (one at a time); a peer that cannot answer (an earlier version)
-/// changes nothing.
-pub(crate) fn pull_on_connect(
+/// Asks `peer` for its genesis chain over the sync protocol and offers the answer, in a task
+/// of `shutdown`. The answer is verified from version 1, so any peer may be asked. One pull at
+/// a time: while one runs, others are skipped, so a burst of versions this node cannot link
+/// yet costs one download (of at most [`MAX_CHAIN_BYTES`]), not one each. A peer that cannot
+/// answer (a node of an earlier version) changes nothing.
+pub(crate) fn pull(
     live: &LiveGenesis,
     network: &Network,
     shutdown: &crate::shutdown::Shutdown,
@@ -121,9 +107,7 @@ pub(crate) fn pull_on_connect(
         let offered = tokio::task::spawn_blocking(move || holder.offer(chain.as_bytes())).await;
         match offered {
             Ok(Ok(Offered::Extended { chain, added })) => {
-                tracing::info!(
-                    "genesis version(s) {added:?} learned from {peer} on connecting; stored"
-                );
+                tracing::info!("genesis version(s) {added:?} fetched from {peer}; stored");
                 publish_versions(&network, &chain, &added).await;
             }
             Ok(Ok(Offered::Known(_))) => {}
@@ -132,52 +116,6 @@ pub(crate) fn pull_on_connect(
         }
         drop(fetching);
     });
-}
-
-/// Fetches the chain from the node of the member whose peer id is `source` and offers it.
-async fn fetch_from(live: &LiveGenesis, network: &Network, source: PeerId) {
-    let latest = live.latest();
-    let peer = source.to_string();
-    let Some(url) = latest
-        .members()
-        .iter()
-        .find(|m| m.peer_id == peer)
-        .and_then(|m| m.http.clone())
-    else {
-        tracing::info!("{source} is not a member with an HTTP URL; waiting for the next version");
-        return;
-    };
-    let url = format!("{}/v1/genesis", url.trim_end_matches('/'));
-    let holder = live.clone();
-    let fetched = tokio::task::spawn_blocking(move || {
-        let body = fetch(&url).map_err(|e| format!("{url}: {e}"))?;
-        holder.offer(&body).map_err(|e| format!("{url}: {e}"))
-    })
-    .await;
-    match fetched {
-        Ok(Ok(Offered::Extended { chain, added })) => {
-            tracing::info!("genesis version(s) {added:?} fetched from {source}; stored");
-            publish_versions(network, &chain, &added).await;
-        }
-        Ok(Ok(Offered::Known(_))) => {}
-        Ok(Err(e)) => tracing::warn!("cannot take the genesis chain: {e}"),
-        Err(e) => tracing::error!("genesis fetch task failed: {e}"),
-    }
-}
-
-/// `GET url`, at most [`MAX_CHAIN_BYTES`], within [`FETCH_TIMEOUT`].
-fn fetch(url: &str) -> Result<Vec<u8>, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(FETCH_TIMEOUT))
-        .build()
-        .into();
-    let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
-    response
-        .body_mut()
-        .with_config()
-        .limit(MAX_CHAIN_BYTES as u64)
-        .read_to_vec()
-        .map_err(|e| e.to_string())
 }
 
 /// Gossips versions `added` of `chain` (those that fit in a gossip message; a larger one is

@@ -310,28 +310,6 @@ fn running_keys_a_version_rotated_are_named_for_the_operator() {
     assert!(stale[1].contains(&new.peer), "{stale:?}");
 }
 
-/// Answers one HTTP request on `listener` with `body` as JSON.
-fn serve_once(listener: std::net::TcpListener, body: String) {
-    use std::io::{BufRead as _, BufReader, Write as _};
-    std::thread::spawn(move || {
-        let Ok((stream, _)) = listener.accept() else {
-            return;
-        };
-        let mut reader = BufReader::new(stream);
-        let mut line = String::new();
-        while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-            line.clear();
-        }
-        let mut stream = reader.into_inner();
-        let _ = write!(
-            stream,
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
-             connection: close\r\n\r\n{body}",
-            body.len()
-        );
-    });
-}
-
 /// The version after `previous` renaming the city, signed by two founders of three.
 fn renaming(previous: &Genesis, fixture: &Fixture, name: &str) -> SignedGenesis {
     let mut draft = GenesisBuilder::next_version(previous);
@@ -362,15 +340,13 @@ fn extended(chain: &Chain, version: &SignedGenesis) -> Chain {
 }
 
 /// A gossiped version that does not follow the newest one held is not taken, and the chain
-/// is fetched from the sender's node (its member's HTTP URL) and verified from version 1.
+/// is asked of the peer that forwarded it (over the sync protocol) and verified from version 1.
 #[tokio::test]
-async fn on_a_gap_the_chain_is_fetched_from_the_senders_node() {
+async fn on_a_gap_the_chain_is_asked_of_the_sender() {
     let fixture = fixture();
-    // Version 2 gives the city's node an HTTP URL; versions 3 and 4 add counties.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // The sender holds versions 1 to 4; this node holds 1 and 2 and is sent version 4.
     let mut draft = GenesisBuilder::next_version(&fixture.v1);
-    draft.member_mut("city-1").unwrap().http =
-        Some(format!("http://{}", listener.local_addr().unwrap()));
+    draft.member_mut("city-1").unwrap().name = "City finance".into();
     let mut v2 = draft
         .sign_next(&fixture.v1, &fixture.founders[0].log)
         .unwrap();
@@ -379,36 +355,62 @@ async fn on_a_gap_the_chain_is_fetched_from_the_senders_node() {
     let three = extended(&two, &renaming(two.latest(), &fixture, "City bureau"));
     let v4 = renaming(three.latest(), &fixture, "City finance bureau");
     let four = extended(&three, &v4);
-    serve_once(listener, four.to_json());
+
+    let start = |secret: u8, bootstrap: Vec<libp2p::Multiaddr>| {
+        crate::network::Network::start(crate::network::NetworkConfig {
+            keypair: crate::network::identity_from_secret([secret; 32]).unwrap(),
+            listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+            bootstrap,
+            members: Vec::new(),
+            checkpoint_topic: "c".into(),
+            evidence_topic: "e".into(),
+            max_message_bytes: crate::network::MAX_GOSSIP_BYTES,
+        })
+    };
+    // The sender: a peer that answers the chain request with versions 1 to 4.
+    let (sender, mut sender_events) = start(8, Vec::new()).await.unwrap();
+    let answering = sender.clone();
+    let served = four.to_json();
+    tokio::spawn(async move {
+        while let Some(event) = sender_events.recv().await {
+            if let crate::network::NetworkEvent::Request {
+                request: crate::network::SyncRequest::Genesis,
+                channel,
+                ..
+            } = event
+            {
+                let answer = crate::network::SyncResponse::Genesis(served.clone());
+                let _ = answering.respond(channel, answer).await;
+            }
+        }
+    });
+    let (network, mut events) = start(7, sender.listen_addresses.clone()).await.unwrap();
+    loop {
+        match events.recv().await {
+            Some(crate::network::NetworkEvent::Connected(peer)) if peer == sender.local_peer => {
+                break;
+            }
+            Some(_) => {}
+            None => panic!("the network stopped before connecting to the sender"),
+        }
+    }
 
     let live = LiveGenesis::new(two, None);
-    let (network, _events) = crate::network::Network::start(crate::network::NetworkConfig {
-        keypair: crate::network::identity_from_secret([7; 32]).unwrap(),
-        listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-        bootstrap: Vec::new(),
-        members: Vec::new(),
-        checkpoint_topic: "c".into(),
-        evidence_topic: "e".into(),
-        max_message_bytes: crate::network::MAX_GOSSIP_BYTES,
-    })
-    .await
-    .unwrap();
-    let city: libp2p::PeerId = fixture.founders[0].peer.parse().unwrap();
     let stop = crate::shutdown::Shutdown::new();
     let note = v4.to_text().into_bytes();
-    let verdict = gossip::received(&live, &network, &stop, city, note).await;
+    let source = sender.local_peer;
+    let verdict = gossip::received(&live, &network, &stop, source, note).await;
     assert_eq!(verdict, libp2p::gossipsub::MessageAcceptance::Ignore);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut changed = live.subscribe();
     while live.current().sequence() < 4 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the chain was not fetched"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        tokio::time::timeout(std::time::Duration::from_secs(20), changed.changed())
+            .await
+            .expect("the chain was fetched within 20 s")
+            .unwrap();
     }
     assert_eq!(live.current().to_json(), four.to_json());
     // A version that does not verify is rejected (its sender's score drops).
-    let verdict = gossip::received(&live, &network, &stop, city, b"garbage".to_vec()).await;
+    let verdict = gossip::received(&live, &network, &stop, source, b"garbage".to_vec()).await;
     assert_eq!(verdict, libp2p::gossipsub::MessageAcceptance::Reject);
     stop.cancel();
     network.shutdown().await;

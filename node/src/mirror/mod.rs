@@ -9,7 +9,7 @@
 //!
 //! Gossiped genesis versions arrive on the same event stream and are handed to
 //! `crate::genesis` (verified, stored, applied). Each new connection also asks the peer for
-//! its genesis chain (`genesis::gossip::pull_on_connect`), so a version gossiped before the
+//! its genesis chain (`genesis::gossip::pull`), so a version gossiped before the
 //! connection was up is not missed until the next republish.
 //!
 //! This file holds the [`Replication`] service itself and its event loop ([`Replication::run`]):
@@ -241,12 +241,7 @@ impl Replication {
                 });
             }
             NetworkEvent::Connected(peer) => {
-                crate::genesis::gossip::pull_on_connect(
-                    &self.genesis,
-                    &self.network,
-                    &self.shutdown,
-                    peer,
-                );
+                crate::genesis::gossip::pull(&self.genesis, &self.network, &self.shutdown, peer);
                 let shutdown = self.shutdown.clone();
                 shutdown.spawn_until_cancelled(async move { self.catch_up_from(peer).await });
             }
