@@ -88,34 +88,64 @@ pub(crate) fn pull(
     };
     let (live, network) = (live.clone(), network.clone());
     shutdown.spawn_until_cancelled(async move {
-        let answer = network.request(peer, SyncRequest::Genesis).await;
-        let chain = match answer {
-            Ok(SyncResponse::Genesis(chain)) if chain.len() <= MAX_CHAIN_BYTES => chain,
-            Ok(SyncResponse::Genesis(chain)) => {
-                tracing::warn!(
-                    "{peer} answered a genesis chain of {} bytes; ignored",
-                    chain.len()
-                );
-                return;
-            }
-            other => {
-                tracing::debug!("{peer} did not answer with its genesis chain: {other:?}");
-                return;
-            }
-        };
-        let holder = live.clone();
-        let offered = tokio::task::spawn_blocking(move || holder.offer(chain.as_bytes())).await;
-        match offered {
-            Ok(Ok(Offered::Extended { chain, added })) => {
-                tracing::info!("genesis version(s) {added:?} fetched from {peer}; stored");
-                publish_versions(&network, &chain, &added).await;
-            }
-            Ok(Ok(Offered::Known(_))) => {}
-            Ok(Err(e)) => tracing::warn!("the genesis chain {peer} holds cannot be taken: {e}"),
-            Err(e) => tracing::error!("genesis pull task failed: {e}"),
-        }
+        fetch_chain(&live, &network, peer).await;
         drop(fetching);
     });
+}
+
+/// Whether the chain held grew, after asking `peer` for its chain (or, while another pull
+/// runs, after waiting up to `wait` for that one). For a checkpoint of an origin this node
+/// does not know: a member that a genesis version adds can race that version on gossip, and
+/// the peer that forwarded its checkpoint took the version already.
+pub(crate) async fn pulled_newer(
+    live: &LiveGenesis,
+    network: &Network,
+    peer: PeerId,
+    wait: Duration,
+) -> bool {
+    let before = live.current().sequence();
+    let mut changed = live.subscribe();
+    match live.start_fetch() {
+        Some(fetching) => {
+            fetch_chain(live, network, peer).await;
+            drop(fetching);
+        }
+        None => {
+            let _ = tokio::time::timeout(wait, changed.changed()).await;
+        }
+    }
+    live.current().sequence() > before
+}
+
+/// Asks `peer` for its chain over the sync protocol and offers the answer (the body of
+/// [`pull`]; the caller holds the fetch guard).
+async fn fetch_chain(live: &LiveGenesis, network: &Network, peer: PeerId) {
+    let answer = network.request(peer, SyncRequest::Genesis).await;
+    let chain = match answer {
+        Ok(SyncResponse::Genesis(chain)) if chain.len() <= MAX_CHAIN_BYTES => chain,
+        Ok(SyncResponse::Genesis(chain)) => {
+            tracing::warn!(
+                "{peer} answered a genesis chain of {} bytes; ignored",
+                chain.len()
+            );
+            return;
+        }
+        other => {
+            tracing::debug!("{peer} did not answer with its genesis chain: {other:?}");
+            return;
+        }
+    };
+    let holder = live.clone();
+    let offered = tokio::task::spawn_blocking(move || holder.offer(chain.as_bytes())).await;
+    match offered {
+        Ok(Ok(Offered::Extended { chain, added })) => {
+            tracing::info!("genesis version(s) {added:?} fetched from {peer}; stored");
+            publish_versions(network, &chain, &added).await;
+        }
+        Ok(Ok(Offered::Known(_))) => {}
+        Ok(Err(e)) => tracing::warn!("the genesis chain {peer} holds cannot be taken: {e}"),
+        Err(e) => tracing::error!("genesis pull task failed: {e}"),
+    }
 }
 
 /// Gossips versions `added` of `chain` (those that fit in a gossip message; a larger one is

@@ -5,11 +5,13 @@
 //! evidence; a checkpoint ahead of the mirror starts a catch-up.
 //!
 //! A checkpoint of an origin this node holds no log for is rejected too, so a peer that floods
-//! made-up origins is penalised (`tests/bad_peers.rs`). A member a genesis version adds can
-//! race that version on gossip: until the version is applied here its first checkpoints are
-//! rejected, costing the relaying peer one invalid message each, far from any score threshold
-//! for a short race; once the version is applied, its next checkpoint (or a catch-up on
-//! connection) is taken.
+//! made-up origins is penalised (`tests/bad_peers.rs`). But a member a genesis version adds
+//! can race that version on gossip, and one rejected message puts its relayer below
+//! gossipsub's graylist threshold (weight −100 per invalid message squared, against −80), so
+//! this node would then ignore that peer, the version included. So before rejecting, the node
+//! asks the relayer for its genesis chain ([`Replication::unknown_origin`]): if that brings a
+//! newer version, the checkpoint is ignored, not rejected, and once the version is applied its
+//! next checkpoint (or a catch-up on connection) is taken.
 
 use daylight_verifier::checkpoint::SignedCheckpoint;
 use daylight_verifier::cosignature;
@@ -47,6 +49,29 @@ impl std::fmt::Display for NotTaken {
 }
 
 impl Replication {
+    /// The verdict on a gossiped checkpoint of `origin`, which no log held here has: ignored
+    /// if `source`, asked for its genesis chain, had a newer version (the origin may be a
+    /// member it adds); rejected otherwise.
+    pub(super) async fn unknown_origin(&self, source: PeerId, origin: &str) -> MessageAcceptance {
+        let newer = crate::genesis::gossip::pulled_newer(
+            &self.genesis,
+            &self.network,
+            source,
+            std::time::Duration::from_secs(2),
+        )
+        .await;
+        if newer {
+            tracing::info!(
+                "checkpoint of {origin:?} from {source}: a newer genesis version was fetched; \
+                 ignored until it is applied"
+            );
+            MessageAcceptance::Ignore
+        } else {
+            tracing::info!("rejected checkpoint gossip from {source}: unknown origin {origin:?}");
+            MessageAcceptance::Reject
+        }
+    }
+
     /// A checkpoint note arrived (gossip or answer). Err says why it was not taken: an
     /// unknown origin, or not a valid checkpoint of a held log (to be rejected).
     pub(super) async fn checkpoint_seen(

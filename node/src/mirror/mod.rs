@@ -198,6 +198,16 @@ impl Replication {
             NetworkEvent::Checkpoint { source, id, data } => {
                 let acceptance = match self.checkpoint_seen(&data, Some(source)).await {
                     Ok(()) => MessageAcceptance::Accept,
+                    Err(gossip::NotTaken::UnknownOrigin(origin)) => {
+                        // Judged once the forwarder was asked for a newer genesis (off this
+                        // loop: the verdict may wait for that answer).
+                        let this = self.clone();
+                        self.shutdown.spawn_until_cancelled(async move {
+                            let acceptance = this.unknown_origin(source, &origin).await;
+                            let _ = this.network.report(id, source, acceptance).await;
+                        });
+                        return;
+                    }
                     Err(reason) => {
                         tracing::info!("rejected checkpoint gossip from {source}: {reason}");
                         MessageAcceptance::Reject
