@@ -61,7 +61,14 @@ pub struct Replication {
     shutdown: Shutdown,
     /// The genesis chain, which gossiped versions extend.
     genesis: LiveGenesis,
+    /// Checkpoints of unknown origins whose verdict waits for a genesis pull, at most
+    /// [`UNKNOWN_ORIGIN_CHECKS`] at once; beyond that they are rejected at once, so a flood of
+    /// made-up origins cannot pile up waiting tasks.
+    unknown_origin_checks: Arc<tokio::sync::Semaphore>,
 }
+
+/// Most checkpoints of unknown origins judged after a genesis pull at once.
+const UNKNOWN_ORIGIN_CHECKS: usize = 16;
 
 /// Most note hashes remembered before the set is cleared (it only saves work).
 const HANDLED_NOTES_LIMIT: usize = 8192;
@@ -121,6 +128,7 @@ impl Replication {
             handled_notes: Mutex::new(std::collections::HashSet::new()),
             shutdown,
             genesis,
+            unknown_origin_checks: Arc::new(tokio::sync::Semaphore::new(UNKNOWN_ORIGIN_CHECKS)),
         }
     }
 
@@ -200,13 +208,25 @@ impl Replication {
                     Ok(()) => MessageAcceptance::Accept,
                     Err(gossip::NotTaken::UnknownOrigin(origin)) => {
                         // Judged once the forwarder was asked for a newer genesis (off this
-                        // loop: the verdict may wait for that answer).
-                        let this = self.clone();
-                        self.shutdown.spawn_until_cancelled(async move {
-                            let acceptance = this.unknown_origin(source, &origin).await;
-                            let _ = this.network.report(id, source, acceptance).await;
-                        });
-                        return;
+                        // loop: the verdict may wait for that answer), a bounded number at once.
+                        match self.unknown_origin_checks.clone().try_acquire_owned() {
+                            Ok(permit) => {
+                                let this = self.clone();
+                                self.shutdown.spawn_until_cancelled(async move {
+                                    let acceptance = this.unknown_origin(source, &origin).await;
+                                    let _ = this.network.report(id, source, acceptance).await;
+                                    drop(permit);
+                                });
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::info!(
+                                    "rejected checkpoint gossip from {source}: unknown origin \
+                                     {origin:?}"
+                                );
+                                MessageAcceptance::Reject
+                            }
+                        }
                     }
                     Err(reason) => {
                         tracing::info!("rejected checkpoint gossip from {source}: {reason}");
