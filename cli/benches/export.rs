@@ -16,6 +16,7 @@
 mod export {
     pub mod columns;
     pub mod csv;
+    pub mod disk;
     pub mod jsonl;
     pub mod manifest;
     pub mod model;

@@ -109,40 +109,67 @@ struct Version<'a> {
 struct VersionBy<'a> {
     by: Option<&'a str>,
     index: u64,
-    leaf: String,
+    leaf: HexHash,
 }
 
 #[derive(serde::Serialize)]
 struct Voided<'a> {
     index: u64,
-    leaf: String,
+    leaf: HexHash,
     reason: &'a str,
     rid: &'a str,
 }
 
-/// Records in force serialised together by one thread in [`write_current`].
-const LINES_PER_RUN: usize = 2048;
+/// A hash written as 64 lowercase hex digits, encoded on the stack.
+struct HexHash(Hash);
+
+impl serde::Serialize for HexHash {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut digits = [0u8; 64];
+        serializer.serialize_str(hex64(&self.0, &mut digits))
+    }
+}
+
+/// Records serialised together by one thread in [`write_current`].
+const RECORDS_PER_RUN: usize = 2048;
 
 /// Writes `current.jsonl` for `logs` into `file`: the lines are serialised on every core,
-/// runs of [`LINES_PER_RUN`] at a time, and written in order.
+/// runs of [`RECORDS_PER_RUN`] records of one log at a time, and written in order.
 pub fn write_current(logs: &[ExportedLog], mut file: OutputFile) -> std::io::Result<WrittenFile> {
-    let current: Vec<(&str, model::Current<'_>)> = logs
+    // A run is a log and the first of its records in the run; the records themselves are
+    // taken from the log's state by the worker, so nothing is gathered up front.
+    let runs: Vec<(&ExportedLog, usize)> = logs
         .iter()
-        .flat_map(|log| model::current(&log.state).map(move |c| (log.member.as_str(), c)))
+        .flat_map(|log| {
+            (0..log.state.len())
+                .step_by(RECORDS_PER_RUN)
+                .map(move |first| (log, first))
+        })
         .collect();
-    let runs: Vec<&[(&str, model::Current<'_>)]> = current.chunks(LINES_PER_RUN).collect();
+    // Buffers go back to the workers once written: the same few megabytes are filled over
+    // and over instead of fresh memory for each run.
+    let written: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::default();
     map_in_order(
         runs.len(),
         |run| {
-            let mut buf = Vec::with_capacity(runs[run].len() * 1024);
-            for (member, c) in runs[run] {
-                current_line(&mut buf, member, c)?;
+            let (log, first) = runs[run];
+            let reused = written.lock().ok().and_then(|mut w| w.pop());
+            let mut buf = reused.unwrap_or_else(|| Vec::with_capacity(RECORDS_PER_RUN * 1024));
+            let mut lines = 0u64;
+            for c in model::current_from(&log.state, first, RECORDS_PER_RUN) {
+                current_line(&mut buf, &log.member, &c)?;
+                lines += 1;
             }
-            Ok::<_, std::io::Error>(buf)
+            Ok::<_, std::io::Error>((buf, lines))
         },
-        |run, lines| {
-            file.write_all(&lines?)?;
-            file.rows += runs[run].len() as u64;
+        |_, run| {
+            let (mut buf, lines) = run?;
+            file.write_all(&buf)?;
+            file.rows += lines;
+            buf.clear();
+            if let Ok(mut w) = written.lock() {
+                w.push(buf);
+            }
             Ok(())
         },
     )?;
@@ -175,12 +202,12 @@ fn current_line(buf: &mut Vec<u8>, member: &str, c: &model::Current<'_>) -> std:
             .map(|v| VersionBy {
                 by: v.by.as_ref().map(|r| r.as_str()),
                 index: v.index,
-                leaf: v.leaf.to_hex(),
+                leaf: HexHash(v.leaf),
             })
             .collect(),
         voided: c.voided_by.map(|(rid, index, leaf, reason)| Voided {
             index,
-            leaf: leaf.to_hex(),
+            leaf: HexHash(leaf),
             reason,
             rid,
         }),

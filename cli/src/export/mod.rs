@@ -8,6 +8,7 @@
 //! * [`columns`] — the CSV columns and the cells written under them;
 //! * [`csv`], [`jsonl`], [`ocds`] — the formats;
 //! * [`output`] — the files written, hashed and written on a thread of their own;
+//! * [`disk`] — bytes to disk past the page cache (`O_DIRECT`) where the file system allows;
 //! * [`manifest`] — the manifest, and the staging directory (a failed export leaves no
 //!   half-written files);
 //! * [`ordered`] — work on every core with results taken in order (reading entries, writing
@@ -15,6 +16,7 @@
 
 pub mod columns;
 pub mod csv;
+pub mod disk;
 pub mod jsonl;
 pub mod manifest;
 pub mod model;

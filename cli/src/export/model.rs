@@ -317,8 +317,20 @@ impl<'a> Current<'a> {
 /// The factual records of a log (corrections and voids excluded), each with its current view,
 /// in the order their rids first appear.
 pub fn current(state: &LogState) -> impl Iterator<Item = Current<'_>> {
+    current_from(state, 0, usize::MAX)
+}
+
+/// The factual records among the `count` records from the `first` on, in log order, in
+/// their current state (a part of [`current`], for work split over threads).
+pub fn current_from(
+    state: &LogState,
+    first: usize,
+    count: usize,
+) -> impl Iterator<Item = Current<'_>> {
     state
         .iter()
+        .skip(first)
+        .take(count)
         .filter(|s| s.kind().is_factual())
         .map(Current::of)
 }

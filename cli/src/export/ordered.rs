@@ -3,9 +3,52 @@
 //! once every run before it has been taken. Reading entries (check on every core, apply in
 //! log order) and writing `current.jsonl` (serialise on every core, write in order) both
 //! have this shape.
+//!
+//! Invariant: no worker starts run `r` before run `r - AHEAD_PER_THREAD × threads` has been
+//! taken, so however slow the taker (a disk, a long apply), at most that many results wait
+//! in memory.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+
+/// Runs each worker may be ahead of the taker, on average.
+const AHEAD_PER_THREAD: usize = 2;
+
+/// Lets every waiting worker go if the worker holding it panics: its run never arrives, so
+/// the runs after it would otherwise wait for room forever instead of the taker seeing the
+/// workers gone and reporting the failure.
+struct LetGoOnPanic<'a>(&'a Taken);
+
+impl Drop for LetGoOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.set(usize::MAX);
+        }
+    }
+}
+
+/// How many runs have been taken, for workers waiting to start a run too far ahead.
+struct Taken {
+    count: Mutex<usize>,
+    moved: Condvar,
+}
+
+impl Taken {
+    /// Waits until run `run` may start: fewer than `ahead` runs between it and the taker.
+    fn wait_for_room(&self, run: usize, ahead: usize) {
+        let mut count = self.count.lock().unwrap_or_else(|p| p.into_inner());
+        while run >= count.saturating_add(ahead) {
+            count = self.moved.wait(count).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Says `count` runs are taken (`usize::MAX` lets every waiting worker go, to stop).
+    fn set(&self, count: usize) {
+        *self.count.lock().unwrap_or_else(|p| p.into_inner()) = count;
+        self.moved.notify_all();
+    }
+}
 
 /// Maps runs `0..runs` with `map` on every core and hands each result to `take` on this
 /// thread, in run order, as soon as it and every run before it are ready. Stops at the first
@@ -17,17 +60,27 @@ pub fn map_in_order<R: Send>(
     mut take: impl FnMut(usize, R) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let ahead = AHEAD_PER_THREAD * threads;
     let next = AtomicUsize::new(0);
+    let taken = Taken {
+        count: Mutex::new(0),
+        moved: Condvar::new(),
+    };
     std::thread::scope(|scope| {
         let (done, arrived) = std::sync::mpsc::channel::<(usize, R)>();
         let workers: Vec<_> = (0..threads.min(runs))
             .map(|_| {
-                let (done, next, map) = (done.clone(), &next, &map);
+                let (done, next, map, taken) = (done.clone(), &next, &map, &taken);
                 scope.spawn(move || {
+                    let _on_panic = LetGoOnPanic(taken);
                     loop {
                         let run = next.fetch_add(1, Ordering::Relaxed);
+                        if run >= runs {
+                            break;
+                        }
+                        taken.wait_for_room(run, ahead);
                         // The receiver is gone only when `take` failed: stop.
-                        if run >= runs || done.send((run, map(run))).is_err() {
+                        if done.send((run, map(run))).is_err() {
                             break;
                         }
                     }
@@ -36,23 +89,29 @@ pub fn map_in_order<R: Send>(
             .collect();
         drop(done);
         let mut due = 0;
-        let taken: std::io::Result<()> = (|| {
+        let outcome: std::io::Result<()> = (|| {
             let mut waiting: BTreeMap<usize, R> = BTreeMap::new();
             for (run, result) in arrived.iter() {
                 waiting.insert(run, result);
+                let before = due;
                 while let Some(result) = waiting.remove(&due) {
                     take(due, result)?;
                     due += 1;
                 }
+                if due != before {
+                    taken.set(due);
+                }
             }
             Ok(())
         })();
-        // Workers see the receiver gone and stop; a panic is joined here, not re-raised.
+        // Workers see the receiver gone and stop (those waiting for room are let go first);
+        // a panic is joined here, not re-raised.
         drop(arrived);
+        taken.set(usize::MAX);
         for worker in workers {
             let _ = worker.join();
         }
-        taken?;
+        outcome?;
         if due < runs {
             return Err(std::io::Error::other(format!(
                 "a worker thread failed at run {due} of {runs}"
@@ -84,6 +143,34 @@ mod tests {
         )
         .unwrap();
         assert_eq!(taken, (0..200).map(|r| (r, r * 3)).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn workers_stay_a_bounded_number_of_runs_ahead_of_a_slow_taker() {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let started = AtomicUsize::new(0);
+        let mut most_ahead = 0;
+        map_in_order(
+            100,
+            |run| {
+                started.fetch_max(run + 1, Ordering::SeqCst);
+                run
+            },
+            |run, _| {
+                // A slow taker: the workers have every chance to run ahead.
+                std::thread::yield_now();
+                for _ in 0..50 {
+                    std::hint::black_box((0..2_000).sum::<usize>());
+                }
+                most_ahead = most_ahead.max(started.load(Ordering::SeqCst) - run);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert!(
+            most_ahead <= AHEAD_PER_THREAD * threads + 1,
+            "workers ran {most_ahead} runs ahead of the taker"
+        );
     }
 
     #[test]

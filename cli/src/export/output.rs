@@ -1,6 +1,7 @@
 //! The files an export writes: each buffered in memory and handed, a megabyte at a time, to
-//! its own writer thread, which hashes the bytes (SHA-256, for the manifest) and writes them,
-//! so the thread that formats rows never waits for hashing or the kernel's copy. What the
+//! its own writer thread, which hashes the bytes (SHA-256, for the manifest) and writes them
+//! with a [`DiskWriter`] (past the page cache where it can), so the thread that formats rows
+//! never waits for hashing or the disk. What the
 //! manifest says of a file is known only once [`OutputFile::finish`] has synced it.
 //!
 //! Invariant: the writer thread takes the buffers in the order they were filled and hashes
@@ -14,12 +15,12 @@ use std::thread::JoinHandle;
 
 use sha2::{Digest, Sha256};
 
+use super::disk::DiskWriter;
+
 /// How many bytes are gathered before they go to the writer thread.
 const BUFFER: usize = 1 << 20;
 /// Buffers filled and not yet written, at most: the memory a slow disk can hold up.
 const QUEUED: usize = 4;
-/// How much a file grows between two hand-overs to [`write_back`].
-const WRITE_BACK_EVERY: u64 = 64 << 20;
 
 /// A file being written: buffered, hashed and counted on the way to disk.
 pub struct OutputFile {
@@ -57,7 +58,7 @@ pub struct WrittenFile {
 impl OutputFile {
     /// Creates `dir/name`, replacing any file there, and starts its writer thread.
     pub fn create(dir: &Path, name: &str) -> std::io::Result<OutputFile> {
-        let file = File::create(dir.join(name))?;
+        let file = DiskWriter::create(&dir.join(name))?;
         let (full, to_write) = sync_channel::<Vec<u8>>(QUEUED);
         let (give_back, empty) = sync_channel::<Vec<u8>>(QUEUED + 1);
         let writer = std::thread::Builder::new()
@@ -152,58 +153,27 @@ impl Drop for OutputFile {
     }
 }
 
-/// The writer thread: hashes and writes each buffer in order, gives it back, and every
-/// [`WRITE_BACK_EVERY`] bytes starts the disk on what is written so far.
+/// The writer thread: hashes and writes each buffer in order, and gives it back.
 fn write_all(
-    mut file: File,
+    mut file: DiskWriter,
     to_write: Receiver<Vec<u8>>,
     give_back: SyncSender<Vec<u8>>,
 ) -> std::io::Result<Written> {
     let mut hasher = Sha256::new();
     let mut bytes = 0u64;
-    let mut written_back = 0u64;
     for mut buffer in to_write {
-        file.write_all(&buffer)?;
+        file.write(&buffer)?;
         hasher.update(&buffer);
         bytes += buffer.len() as u64;
-        if bytes - written_back >= WRITE_BACK_EVERY {
-            written_back = bytes;
-            write_back(file.try_clone()?);
-        }
         buffer.clear();
         // The owner may have finished or may hold enough buffers already.
         let _ = give_back.try_send(buffer);
     }
     Ok(Written {
-        file,
+        file: file.finish()?,
         sha256: hasher.finalize().into(),
         bytes,
     })
-}
-
-/// Starts writing `file`'s dirty pages to disk on a background thread and returns at once.
-/// An export writes gigabytes; left to the final `sync_all`, all of it waited for the disk
-/// at the end, while the disk was idle during the minutes of writing before. A failed
-/// background sync is not reported here: the final `sync_all` reports it.
-fn write_back(file: File) {
-    static QUEUE: std::sync::OnceLock<Option<std::sync::mpsc::Sender<File>>> =
-        std::sync::OnceLock::new();
-    let queue = QUEUE.get_or_init(|| {
-        let (queue, files) = std::sync::mpsc::channel::<File>();
-        std::thread::Builder::new()
-            .name("export-write-back".into())
-            .spawn(move || {
-                for file in files {
-                    let _ = file.sync_data();
-                }
-            })
-            .ok()
-            .map(|_| queue)
-    });
-    if let Some(queue) = queue {
-        // The thread never stops, so sending cannot fail.
-        let _ = queue.send(file);
-    }
 }
 
 #[cfg(test)]
