@@ -3,21 +3,27 @@
 //! from the records until it is serialized.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use daylight_verifier::record::{Body, Party, Payment, Project, ProjectStage, Replacement};
 
 use super::shapes::{
-    Amount, Award, Budget, Contract, Identifier, Implementation, Milestone, PartyOut, PartyRef,
-    Planning, RefOut, Region, Release, Tender, Transaction, Values, When, documents,
+    Amount, Award, Budget, Contract, Identifier, Implementation, Milestone, PartyId, PartyName,
+    PartyOut, PartyRef, Planning, RefOut, Region, Release, Roles, Tender, Transaction, Values,
+    When, documents,
 };
-use super::{contract_id, party_ocds_id};
+use super::{party_id, write_contract_id};
+
+/// Parties a release lists before they are found through an index instead of one by one.
+const PARTIES_SCANNED: usize = 8;
 
 /// What one release (or the compiled release) holds, built up record by record, borrowing
 /// from the records.
 pub(super) struct Built<'a> {
-    /// By OCDS organization id.
-    parties: BTreeMap<String, PartyOut<'a>>,
+    /// Each party once, in the order first met (the buyer first).
+    parties: Vec<PartyOut<'a>>,
+    /// Where each party is in `parties`, once there are more than [`PARTIES_SCANNED`].
+    party_index: HashMap<PartyId<'a>, usize>,
     /// The log (a valid member id: the reader checked it) whose release this is.
     buyer: &'a str,
     planning: Option<Planning<'a>>,
@@ -25,84 +31,112 @@ pub(super) struct Built<'a> {
     awards: Vec<Award<'a>>,
     /// By contract id.
     contracts: BTreeMap<String, Contract<'a>>,
+    /// Room to write a contract id in, kept between payments.
+    contract_id: String,
 }
 
 impl<'a> Built<'a> {
     pub(super) fn new(log: &'a str) -> Built<'a> {
         let mut built = Built {
-            parties: BTreeMap::new(),
+            parties: Vec::new(),
+            party_index: HashMap::new(),
             buyer: log,
             planning: None,
             tender: None,
             awards: Vec::new(),
             contracts: BTreeMap::new(),
+            contract_id: String::new(),
         };
         built.buyer_as("buyer");
         built
     }
 
+    /// Makes room for the parties of `records` records (a compiled release of a programme
+    /// that paid 900,000 households lists 900,000 parties; growing to that is copying).
+    pub(super) fn reserve(&mut self, records: usize) {
+        self.parties.reserve(records);
+        self.party_index.reserve(records);
+    }
+
     /// The publisher as a party with `role`.
     fn buyer_as(&mut self, role: &'static str) -> PartyRef<'a> {
         let log = self.buyer;
-        self.with_role(log.to_string(), role, || PartyOut {
+        self.with_role(PartyId::Member(log), role, || PartyOut {
             address: None,
-            id: log.to_string(),
+            id: PartyId::Member(log),
             identifier: None,
-            name: Cow::Borrowed(log),
-            roles: Vec::new(),
+            name: PartyName::Text(log),
+            roles: Roles::default(),
         })
     }
 
     fn party(&mut self, p: &'a Party, role: &'static str) -> PartyRef<'a> {
-        let id = party_ocds_id(p);
-        let (name, identifier, address) = match p {
-            Party::Member(m) => (Cow::Borrowed(m.as_str()), None, None),
-            Party::Org(o) => (
-                Cow::Borrowed(o.name.as_str()),
-                o.uscc.as_ref().map(|u| Identifier {
-                    id: u.as_str(),
-                    legal_name: o.name.as_str(),
-                    scheme: "CN-SAIC",
-                }),
-                None,
-            ),
-            Party::Household(h) => (
-                Cow::Owned(format!("household {}", &h.pseudonym.to_string()[..12])),
-                None,
-                Some(Region {
-                    region: h.area.as_str(),
-                }),
-            ),
-        };
-        let reference = PartyRef {
-            id: id.clone(),
-            name: name.clone(),
-        };
-        self.with_role(id.clone(), role, || PartyOut {
-            address,
-            id,
-            identifier,
-            name,
-            roles: Vec::new(),
-        });
-        reference
+        let id = party_id(p);
+        self.with_role(id, role, || {
+            let (name, identifier, address) = match p {
+                Party::Member(m) => (PartyName::Text(m.as_str()), None, None),
+                Party::Org(o) => (
+                    PartyName::Text(o.name.as_str()),
+                    o.uscc.as_ref().map(|u| Identifier {
+                        id: u.as_str(),
+                        legal_name: o.name.as_str(),
+                        scheme: "CN-SAIC",
+                    }),
+                    None,
+                ),
+                Party::Household(h) => (
+                    PartyName::Household(&h.pseudonym.0),
+                    None,
+                    Some(Region {
+                        region: h.area.as_str(),
+                    }),
+                ),
+            };
+            PartyOut {
+                address,
+                id,
+                identifier,
+                name,
+                roles: Roles::default(),
+            }
+        })
     }
 
     /// Gives the party `id` the role `role`, adding it (as `new` makes it) if it is not listed
     /// yet; the first listing of an id is the one kept.
     fn with_role(
         &mut self,
-        id: String,
+        id: PartyId<'a>,
         role: &'static str,
         new: impl FnOnce() -> PartyOut<'a>,
     ) -> PartyRef<'a> {
-        let party = self.parties.entry(id).or_insert_with(new);
-        if !party.roles.contains(&role) {
-            party.roles.push(role);
-        }
+        let found = if self.parties.len() <= PARTIES_SCANNED {
+            self.parties.iter().position(|p| p.id == id)
+        } else {
+            self.party_index.get(&id).copied()
+        };
+        let at = match found {
+            Some(at) => at,
+            None => {
+                self.parties.push(new());
+                let at = self.parties.len() - 1;
+                if self.parties.len() > PARTIES_SCANNED {
+                    if self.party_index.is_empty() {
+                        // The list just outgrew scanning: index everything in it.
+                        let ids = self.parties.iter().enumerate().map(|(n, p)| (p.id, n));
+                        self.party_index.extend(ids);
+                    } else {
+                        self.party_index.insert(id, at);
+                    }
+                }
+                at
+            }
+        };
+        let party = &mut self.parties[at];
+        party.roles.add(role);
         PartyRef {
-            id: party.id.clone(),
-            name: party.name.clone(),
+            id: party.id,
+            name: party.name,
         }
     }
 
@@ -111,14 +145,14 @@ impl<'a> Built<'a> {
         &mut self,
         c: &'a Replacement,
         rid: &'a str,
-        award_id: &str,
+        award: Option<&str>,
         update: bool,
         cancel: bool,
     ) -> &'static str {
         match &c.body {
-            Body::Project(p) => self.add_project(p, c, rid, award_id, update, cancel),
+            Body::Project(p) => self.add_project(p, c, rid, award, update, cancel),
             Body::Payment(p) => {
-                self.add_payment(p, c, rid, award_id, cancel);
+                self.add_payment(p, c, rid, award, cancel);
                 if update {
                     "implementationUpdate"
                 } else {
@@ -134,7 +168,7 @@ impl<'a> Built<'a> {
         p: &'a Project,
         c: &'a Replacement,
         rid: &'a str,
-        award_id: &str,
+        award: Option<&str>,
         update: bool,
         cancel: bool,
     ) -> &'static str {
@@ -207,7 +241,7 @@ impl<'a> Built<'a> {
                     title: p.title.as_str(),
                     kind: "delivery",
                 };
-                self.contract(p.project.as_str(), award_id)
+                self.contract(p.project.as_str(), award)
                     .implementation
                     .milestones
                     .push(milestone);
@@ -225,17 +259,12 @@ impl<'a> Built<'a> {
         p: &'a Payment,
         c: &'a Replacement,
         rid: &'a str,
-        award_id: &str,
+        award: Option<&str>,
         cancel: bool,
     ) {
         let payer = self.buyer_as("payer");
         let payee = self.party(&p.payee, "payee");
-        let contract = contract_id(self.buyer, c);
-        let contract = self.contract(&contract, award_id);
-        if cancel {
-            return;
-        }
-        contract.implementation.transactions.push(Transaction {
+        let transaction = (!cancel).then(|| Transaction {
             date: When::Day(c.event_date),
             id: rid,
             payee,
@@ -243,14 +272,26 @@ impl<'a> Built<'a> {
             source: p.funded_by.first().map(|f| RefOut(&f.reference)),
             value: Amount::of(&p.amount),
         });
+        // The contract's id is written into a buffer kept for it: most payments go to a
+        // contract already listed, and need no id of their own.
+        let mut id = std::mem::take(&mut self.contract_id);
+        id.clear();
+        write_contract_id(&mut id, self.buyer, c);
+        let contract = self.contract(&id, award);
+        if let Some(transaction) = transaction {
+            contract.implementation.transactions.push(transaction);
+        }
+        self.contract_id = id;
     }
 
-    fn contract(&mut self, id: &str, award_id: &str) -> &mut Contract<'a> {
+    /// The contract `id`, listed (with `award`, or its own id, as its award id) if it is not
+    /// yet.
+    fn contract(&mut self, id: &str, award: Option<&str>) -> &mut Contract<'a> {
         if !self.contracts.contains_key(id) {
             self.contracts.insert(
                 id.to_string(),
                 Contract {
-                    award_id: award_id.to_string(),
+                    award_id: award.unwrap_or(id).to_string(),
                     id: id.to_string(),
                     implementation: Implementation::default(),
                 },
@@ -273,8 +314,8 @@ impl<'a> Built<'a> {
         Release {
             awards: &self.awards,
             buyer: PartyRef {
-                id: self.buyer.to_string(),
-                name: Cow::Borrowed(self.buyer),
+                id: PartyId::Member(self.buyer),
+                name: PartyName::Text(self.buyer),
             },
             contracts: Values(&self.contracts),
             date,
@@ -282,7 +323,7 @@ impl<'a> Built<'a> {
             id,
             initiation_type: "tender",
             ocid,
-            parties: Values(&self.parties),
+            parties: &self.parties,
             planning: self.planning.as_ref(),
             tag: [tag],
             tender: self.tender.as_ref(),

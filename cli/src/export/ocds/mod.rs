@@ -21,7 +21,6 @@
 mod built;
 mod shapes;
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
 
@@ -33,7 +32,9 @@ use super::manifest::now_rfc3339;
 use super::model::{self, EntryEvent, ExportedLog, HistorySink};
 use super::output::{OutputFile, WrittenFile};
 use built::Built;
-use shapes::{CompiledFrom, CompiledRecord, EntryOut, Hex, LinkedReleases, RecordOut, When};
+use shapes::{
+    CompiledFrom, CompiledRecord, EntryOut, Hex, LinkedReleases, PartyId, RecordOut, When,
+};
 
 /// The OCDS version written.
 pub const VERSION: &str = "1.1";
@@ -177,11 +178,11 @@ impl HistorySink for ReleaseWriter {
         {
             self.awards.insert(p.project.to_string(), rid.to_string());
         }
-        let award_id = project_of(subject)
-            .and_then(|p| self.awards.get(p).cloned())
-            .unwrap_or_else(|| contract_id(e.log, subject));
+        let award = project_of(subject)
+            .and_then(|p| self.awards.get(p))
+            .map(String::as_str);
         let mut built = Built::new(e.log);
-        let tag = built.add(subject, rid, &award_id, update, cancel);
+        let tag = built.add(subject, rid, award, update, cancel);
         let date = subject.event_date;
         let release = built.release(
             &ocid,
@@ -240,41 +241,45 @@ pub fn ocid_of(prefix: &str, log: &str, c: &Replacement) -> Option<String> {
     }
 }
 
-fn contract_id(log: &str, c: &Replacement) -> String {
+/// Writes the id of the contract a project record or payment belongs to: its project, or
+/// the programme it pays from (`<log>-programme-<program>`).
+fn write_contract_id(out: &mut String, log: &str, c: &Replacement) {
     match project_of(c) {
-        Some(p) => p.to_string(),
-        None => format!("{log}-programme-{}", c.program),
+        Some(p) => out.push_str(p),
+        None => {
+            out.push_str(log);
+            out.push_str("-programme-");
+            out.push_str(c.program.as_str());
+        }
     }
 }
 
 thread_local! {
-    /// The ids of organisations without a USCC, by name (bounded).
-    static ORG_IDS: std::cell::RefCell<HashMap<String, String>> =
+    /// The id digits of organisations without a USCC, by name (bounded).
+    static ORG_IDS: std::cell::RefCell<HashMap<String, [u8; 16]>> =
         std::cell::RefCell::new(HashMap::new());
 }
 
 /// A party's OCDS organization id.
-pub fn party_ocds_id(p: &Party) -> String {
+fn party_id(p: &Party) -> PartyId<'_> {
     match p {
-        Party::Member(m) => m.to_string(),
+        Party::Member(m) => PartyId::Member(m.as_str()),
         Party::Org(o) => match &o.uscc {
-            Some(u) => format!("CN-SAIC-{u}"),
-            None => ORG_IDS.with_borrow_mut(|ids| {
+            Some(u) => PartyId::Uscc(u.as_str()),
+            None => PartyId::Named(ORG_IDS.with_borrow_mut(|ids| {
                 // The same few organisations are paid again and again: hash each name once.
-                if let Some(id) = ids.get(o.name.as_str()) {
-                    return id.clone();
+                if let Some(digits) = ids.get(o.name.as_str()) {
+                    return *digits;
                 }
-                let id = format!(
-                    "org-{}",
-                    &hex::encode(Sha256::digest(o.name.as_str()))[..16]
-                );
+                let mut digits = [0u8; 16];
+                let _ = hex::encode_to_slice(&Sha256::digest(o.name.as_str())[..8], &mut digits);
                 if ids.len() < 100_000 {
-                    ids.insert(o.name.to_string(), id.clone());
+                    ids.insert(o.name.to_string(), digits);
                 }
-                id
-            }),
+                digits
+            })),
         },
-        Party::Household(h) => format!("household-{}", h.pseudonym),
+        Party::Household(h) => PartyId::Household(&h.pseudonym.0),
     }
 }
 
@@ -354,6 +359,7 @@ fn write_records(
 fn compile<'a>(current: &'a [(&'a str, model::Current<'a>)]) -> Option<(Built<'a>, Option<Date>)> {
     let (log, _) = current.first()?;
     let mut built = Built::new(log);
+    built.reserve(current.len());
     let mut award: Option<&str> = None;
     let mut date: Option<Date> = None;
     for (_, c) in current {
@@ -369,11 +375,7 @@ fn compile<'a>(current: &'a [(&'a str, model::Current<'a>)]) -> Option<(Built<'a
         let keep = !voided
             || matches!(&s.body, Body::Project(p) if matches!(p.stage, ProjectStage::Awarded | ProjectStage::Tendered));
         if keep {
-            let award_id = match award {
-                Some(a) => Cow::Borrowed(a),
-                None => Cow::Owned(contract_id(log, s)),
-            };
-            built.add(s, c.state.rid.as_str(), &award_id, false, voided);
+            built.add(s, c.state.rid.as_str(), award, false, voided);
         }
         date = date.max(Some(s.event_date));
     }

@@ -27,7 +27,19 @@ pub(super) enum When<'a> {
 impl Serialize for When<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            When::Day(d) => s.collect_str(&format_args!("{d}T00:00:00Z")),
+            When::Day(d) => {
+                let mut text = *b"0000-00-00T00:00:00Z";
+                let digits = |out: &mut [u8], mut n: u32| {
+                    for place in out.iter_mut().rev() {
+                        *place = b'0' + (n % 10) as u8;
+                        n /= 10;
+                    }
+                };
+                digits(&mut text[0..4], u32::from(d.year()));
+                digits(&mut text[5..7], u32::from(d.month()));
+                digits(&mut text[8..10], u32::from(d.day()));
+                s.serialize_str(std::str::from_utf8(&text).unwrap_or_default())
+            }
             When::At(t) => s.serialize_str(t),
         }
     }
@@ -52,7 +64,14 @@ pub(super) struct RefOut<'a>(pub(super) &'a Reference);
 impl Serialize for RefOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let r = self.0;
-        s.collect_str(&format_args!("{}/{}/{}", r.log, r.rid, r.leaf))
+        let mut leaf = [0u8; 64];
+        let mut text = Joined::default();
+        text.push(r.log.as_str());
+        text.push("/");
+        text.push(r.rid.as_str());
+        text.push("/");
+        text.push(hex64(&r.leaf.0, &mut leaf));
+        text.serialize(s)
     }
 }
 
@@ -93,11 +112,127 @@ pub(super) fn documents(docs: &[Document]) -> Vec<DocumentOut<'_>> {
     docs.iter().map(DocumentOut).collect()
 }
 
+/// An OCDS organization id, kept as what it is made of and written out when serialized (a
+/// process paying 900,000 households refers to each of them twice).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum PartyId<'a> {
+    /// A member of the network: its member id.
+    Member(&'a str),
+    /// An organisation with a unified social credit code: `CN-SAIC-<uscc>`.
+    Uscc(&'a str),
+    /// An organisation without one: `org-` and 16 hex digits of its name's SHA-256.
+    Named([u8; 16]),
+    /// A household: `household-<pseudonym>`.
+    Household(&'a Hash),
+}
+
+impl std::fmt::Display for PartyId<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PartyId::Member(m) => f.write_str(m),
+            PartyId::Uscc(u) => write!(f, "CN-SAIC-{u}"),
+            PartyId::Named(digits) => {
+                f.write_str("org-")?;
+                f.write_str(std::str::from_utf8(digits).unwrap_or_default())
+            }
+            PartyId::Household(h) => {
+                f.write_str("household-")?;
+                f.write_str(hex64(h, &mut [0u8; 64]))
+            }
+        }
+    }
+}
+
+impl Serialize for PartyId<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            PartyId::Member(m) => s.serialize_str(m),
+            PartyId::Household(h) => {
+                let mut text = Joined::default();
+                text.push("household-");
+                text.push(hex64(h, &mut [0u8; 64]));
+                text.serialize(s)
+            }
+            other => s.collect_str(other),
+        }
+    }
+}
+
+/// An organization's name as OCDS shows it; a household has none in the log, so it is shown
+/// as `household` and the start of its pseudonym.
+#[derive(Clone, Copy)]
+pub(super) enum PartyName<'a> {
+    Text(&'a str),
+    Household(&'a Hash),
+}
+
+impl Serialize for PartyName<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            PartyName::Text(t) => s.serialize_str(t),
+            PartyName::Household(h) => {
+                let mut name = *b"household 000000000000";
+                let _ = hex::encode_to_slice(&h.0[..6], &mut name[10..]);
+                s.serialize_str(std::str::from_utf8(&name).unwrap_or_default())
+            }
+        }
+    }
+}
+
+/// A string of a few parts joined on the stack, for the ids and references every release
+/// repeats; one that does not fit is joined on the heap.
+struct Joined {
+    bytes: [u8; 512],
+    len: usize,
+    spilled: Option<String>,
+}
+
+impl Default for Joined {
+    fn default() -> Joined {
+        Joined {
+            bytes: [0; 512],
+            len: 0,
+            spilled: None,
+        }
+    }
+}
+
+impl Joined {
+    fn push(&mut self, part: &str) {
+        if let Some(spilled) = &mut self.spilled {
+            spilled.push_str(part);
+        } else if let Some(room) = self.bytes.get_mut(self.len..self.len + part.len()) {
+            room.copy_from_slice(part.as_bytes());
+            self.len += part.len();
+        } else {
+            let mut spilled = String::from_utf8_lossy(&self.bytes[..self.len]).into_owned();
+            spilled.push_str(part);
+            self.spilled = Some(spilled);
+        }
+    }
+
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.spilled {
+            Some(text) => s.serialize_str(text),
+            // Only whole `str`s were copied in, so the bytes are UTF-8.
+            None => {
+                s.serialize_str(std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default())
+            }
+        }
+    }
+}
+
+/// A hash as 64 lowercase hex digits in `buf`.
+fn hex64<'b>(h: &Hash, buf: &'b mut [u8; 64]) -> &'b str {
+    let _ = hex::encode_to_slice(h.0, buf);
+    std::str::from_utf8(buf).unwrap_or_default()
+}
+
 /// An organization reference: `{id, name}`.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Copy, Serialize)]
 pub(super) struct PartyRef<'a> {
-    pub(super) id: String,
-    pub(super) name: Cow<'a, str>,
+    pub(super) id: PartyId<'a>,
+    pub(super) name: PartyName<'a>,
 }
 
 /// An organization in `parties`.
@@ -105,11 +240,36 @@ pub(super) struct PartyRef<'a> {
 pub(super) struct PartyOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) address: Option<Region<'a>>,
-    pub(super) id: String,
+    pub(super) id: PartyId<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) identifier: Option<Identifier<'a>>,
-    pub(super) name: Cow<'a, str>,
-    pub(super) roles: Vec<&'static str>,
+    pub(super) name: PartyName<'a>,
+    pub(super) roles: Roles,
+}
+
+/// A party's roles in the order they were first given (at most the four an export gives).
+#[derive(Default)]
+pub(super) struct Roles {
+    names: [&'static str; 4],
+    len: usize,
+}
+
+impl Roles {
+    /// Adds `role` if the party does not have it yet. An export gives four roles in all
+    /// (buyer, payer, payee, supplier), so there is always room.
+    pub(super) fn add(&mut self, role: &'static str) {
+        debug_assert!(self.len < self.names.len() || self.names.contains(&role));
+        if !self.names[..self.len].contains(&role) && self.len < self.names.len() {
+            self.names[self.len] = role;
+            self.len += 1;
+        }
+    }
+}
+
+impl Serialize for Roles {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(&self.names[..self.len])
+    }
 }
 
 #[derive(Serialize)]
@@ -226,7 +386,7 @@ pub(super) struct Release<'b, 'a, D> {
     #[serde(rename = "initiationType")]
     pub(super) initiation_type: &'static str,
     pub(super) ocid: &'b str,
-    pub(super) parties: Values<'b, PartyOut<'a>>,
+    pub(super) parties: &'b [PartyOut<'a>],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) planning: Option<&'b Planning<'a>>,
     pub(super) tag: [&'static str; 1],
@@ -326,6 +486,73 @@ pub(super) struct Url<'b> {
 
 impl Serialize for Url<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&format_args!("{}#{}-{}", self.uri, self.log, self.index))
+        let mut text = Joined::default();
+        text.push(self.uri);
+        text.push("#");
+        text.push(self.log);
+        text.push("-");
+        text.push(itoa::Buffer::new().format(self.index));
+        text.serialize(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json<T: Serialize>(value: &T) -> String {
+        serde_json::to_string(value).unwrap()
+    }
+
+    #[test]
+    fn days_are_written_at_midnight_with_every_digit() {
+        let day = Date::new(987, 3, 4).unwrap();
+        assert_eq!(json(&When::Day(day)), r#""0987-03-04T00:00:00Z""#);
+        let day = Date::parse("2026-12-31").unwrap();
+        assert_eq!(json(&When::Day(day)), r#""2026-12-31T00:00:00Z""#);
+    }
+
+    #[test]
+    fn joined_text_too_long_for_the_stack_is_whole() {
+        let long = "长".repeat(300);
+        let url = Url {
+            uri: &long,
+            log: "county-320206",
+            index: 42,
+        };
+        assert_eq!(json(&url), format!("\"{long}#county-320206-42\""));
+        let short = Url {
+            uri: "https://example.org/ocds-releases.json",
+            log: "county-320206",
+            index: 7,
+        };
+        assert_eq!(
+            json(&short),
+            r#""https://example.org/ocds-releases.json#county-320206-7""#
+        );
+    }
+
+    #[test]
+    fn household_ids_and_names_come_from_the_pseudonym() {
+        let h = Hash([0xab; 32]);
+        let party = PartyRef {
+            id: PartyId::Household(&h),
+            name: PartyName::Household(&h),
+        };
+        assert_eq!(
+            json(&party),
+            format!(
+                r#"{{"id":"household-{}","name":"household abababababab"}}"#,
+                "ab".repeat(32)
+            )
+        );
+        assert_eq!(
+            PartyId::Household(&h).to_string(),
+            format!("household-{}", "ab".repeat(32))
+        );
+        assert_eq!(
+            json(&PartyId::Named(*b"0123456789abcdef")),
+            r#""org-0123456789abcdef""#
+        );
     }
 }
