@@ -23,6 +23,7 @@ mod export {
     pub mod ocds;
     pub mod ordered;
     pub mod output;
+    pub mod sorted;
 }
 
 use std::time::Instant;

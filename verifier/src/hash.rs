@@ -56,7 +56,19 @@ impl Hash {
 
     /// Lowercase hex, 64 characters.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        self.hex_digits(&mut [0u8; 64]).to_string()
+    }
+
+    /// Lowercase hex, 64 characters, written into `digits` (no allocation: hashes are written
+    /// out millions of times in an export).
+    pub fn hex_digits<'d>(&self, digits: &'d mut [u8; 64]) -> &'d str {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for (byte, pair) in self.0.iter().zip(digits.chunks_exact_mut(2)) {
+            pair[0] = HEX[usize::from(byte >> 4)];
+            pair[1] = HEX[usize::from(byte & 0x0f)];
+        }
+        // Only ASCII hex digits were written.
+        std::str::from_utf8(digits).unwrap_or_default()
     }
 
     /// Parses exactly 64 hex digits.
@@ -107,7 +119,7 @@ impl Hash {
 
 impl fmt::Display for Hash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
+        f.write_str(self.hex_digits(&mut [0u8; 64]))
     }
 }
 
@@ -132,6 +144,20 @@ impl<'de> Deserialize<'de> for Hash {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_digits_match_the_hex_crate_for_every_byte() {
+        let mut bytes = [0u8; 32];
+        for start in [0u8, 32, 64, 96, 128, 160, 192, 224] {
+            for (n, b) in bytes.iter_mut().enumerate() {
+                *b = start.wrapping_add(n as u8);
+            }
+            let h = Hash(bytes);
+            assert_eq!(h.hex_digits(&mut [0u8; 64]), hex::encode(bytes));
+            assert_eq!(h.to_hex(), hex::encode(bytes));
+            assert_eq!(h.to_string(), hex::encode(bytes));
+        }
+    }
 
     #[test]
     fn empty_string_digest_is_the_known_constant() {

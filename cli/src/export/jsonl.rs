@@ -9,6 +9,7 @@ use daylight_verifier::hash::Hash;
 use super::model::{self, EntryEvent, ExportedLog, HistorySink};
 use super::ordered::map_in_order;
 use super::output::{OutputFile, WrittenFile};
+use super::sorted::ContentWriter;
 
 /// One line of `history.jsonl` but its last field, `record`: the entry's bytes go in after it
 /// as they are (a record's entry is canonical JSON already), or `null`.
@@ -82,9 +83,10 @@ impl HistorySink for HistoryJsonl {
     }
 }
 
-/// One line of `current.jsonl` (fields in the alphabetical order the format has always had).
+/// One line of `current.jsonl` (fields in the alphabetical order the format has always had)
+/// up to `record`, which a [`ContentWriter`] writes between this and [`CurrentTail`].
 #[derive(serde::Serialize)]
-struct CurrentLine<'a> {
+struct CurrentHead<'a> {
     corrected_by: &'a [&'a str],
     current_leaf: &'a str,
     index: u64,
@@ -92,7 +94,11 @@ struct CurrentLine<'a> {
     leaf: &'a str,
     log: &'a str,
     original: Version<'a>,
-    record: &'a serde_json::Map<String, serde_json::Value>,
+}
+
+/// The fields of a `current.jsonl` line after `record`.
+#[derive(serde::Serialize)]
+struct CurrentTail<'a> {
     rid: &'a str,
     status: &'static str,
     versions: Vec<VersionBy<'a>>,
@@ -156,8 +162,9 @@ pub fn write_current(logs: &[ExportedLog], mut file: OutputFile) -> std::io::Res
             let reused = written.lock().ok().and_then(|mut w| w.pop());
             let mut buf = reused.unwrap_or_else(|| Vec::with_capacity(RECORDS_PER_RUN * 1024));
             let mut lines = 0u64;
+            let mut content = ContentWriter::default();
             for c in model::current_from(&log.state, first, RECORDS_PER_RUN) {
-                current_line(&mut buf, &log.member, &c)?;
+                current_line(&mut buf, &mut content, &log.member, &c)?;
                 lines += 1;
             }
             Ok::<_, std::io::Error>((buf, lines))
@@ -177,12 +184,16 @@ pub fn write_current(logs: &[ExportedLog], mut file: OutputFile) -> std::io::Res
 }
 
 /// Appends the `current.jsonl` line of `c`, a record in force in the log of `member`.
-fn current_line(buf: &mut Vec<u8>, member: &str, c: &model::Current<'_>) -> std::io::Result<()> {
+fn current_line(
+    buf: &mut Vec<u8>,
+    content: &mut ContentWriter,
+    member: &str,
+    c: &model::Current<'_>,
+) -> std::io::Result<()> {
     let (original_index, original_leaf) = c.original();
     let s = c.state;
     let (mut a, mut b, mut d) = ([0u8; 64], [0u8; 64], [0u8; 64]);
-    let record = s.content.to_object();
-    let line = CurrentLine {
+    let head = CurrentHead {
         corrected_by: &c.corrected_by,
         current_leaf: hex64(&s.current_leaf(), &mut a),
         index: c.content_index,
@@ -193,7 +204,8 @@ fn current_line(buf: &mut Vec<u8>, member: &str, c: &model::Current<'_>) -> std:
             index: original_index,
             leaf: hex64(&original_leaf, &mut d),
         },
-        record: &record,
+    };
+    let tail = CurrentTail {
         rid: s.rid.as_str(),
         status: c.status(),
         versions: s
@@ -212,7 +224,13 @@ fn current_line(buf: &mut Vec<u8>, member: &str, c: &model::Current<'_>) -> std:
             rid,
         }),
     };
-    serde_json::to_writer(&mut *buf, &line)?;
+    serde_json::to_writer(&mut *buf, &head)?;
+    buf.pop(); // the head's closing brace: `record` and the tail follow
+    buf.extend_from_slice(b",\"record\":");
+    content.write(buf, &s.content)?;
+    let tail_at = buf.len();
+    serde_json::to_writer(&mut *buf, &tail)?;
+    buf[tail_at] = b','; // the tail's opening brace: its fields go on the same object
     buf.push(b'\n');
     Ok(())
 }

@@ -9,6 +9,7 @@
 //! * [`csv`], [`jsonl`], [`ocds`] — the formats;
 //! * [`output`] — the files written, hashed and written on a thread of their own;
 //! * [`disk`] — bytes to disk past the page cache (`O_DIRECT`) where the file system allows;
+//! * [`sorted`] — a record's content as JSON with sorted keys, without a JSON tree;
 //! * [`manifest`] — the manifest, and the staging directory (a failed export leaves no
 //!   half-written files);
 //! * [`ordered`] — work on every core with results taken in order (reading entries, writing
@@ -23,6 +24,7 @@ pub mod model;
 pub mod ocds;
 pub mod ordered;
 pub mod output;
+pub mod sorted;
 
 use std::path::Path;
 

@@ -1,7 +1,8 @@
 //! The files an export writes: each buffered in memory and handed, a megabyte at a time, to
-//! its own writer thread, which hashes the bytes (SHA-256, for the manifest) and writes them
-//! with a [`DiskWriter`] (past the page cache where it can), so the thread that formats rows
-//! never waits for hashing or the disk. What the
+//! a thread of its own that hashes the bytes (SHA-256, for the manifest), and from there to
+//! another that writes them with a [`DiskWriter`] (past the page cache where it can). The
+//! thread that formats rows never waits for hashing or the disk, and hashing never waits for
+//! the disk. What the
 //! manifest says of a file is known only once [`OutputFile::finish`] has synced it.
 //!
 //! Invariant: the writer thread takes the buffers in the order they were filled and hashes
@@ -19,8 +20,10 @@ use super::disk::DiskWriter;
 
 /// How many bytes are gathered before they go to the writer thread.
 const BUFFER: usize = 1 << 20;
-/// Buffers filled and not yet written, at most: the memory a slow disk can hold up.
+/// Buffers filled and not yet hashed, at most: the memory slow hashing can hold up.
 const QUEUED: usize = 4;
+/// Buffers hashed and not yet written, at most: the memory a slow disk can hold up.
+const QUEUED_FOR_DISK: usize = 2;
 
 /// A file being written: buffered, hashed and counted on the way to disk.
 pub struct OutputFile {
@@ -59,11 +62,12 @@ impl OutputFile {
     /// Creates `dir/name`, replacing any file there, and starts its writer thread.
     pub fn create(dir: &Path, name: &str) -> std::io::Result<OutputFile> {
         let file = DiskWriter::create(&dir.join(name))?;
-        let (full, to_write) = sync_channel::<Vec<u8>>(QUEUED);
-        let (give_back, empty) = sync_channel::<Vec<u8>>(QUEUED + 1);
+        let (full, to_hash) = sync_channel::<Vec<u8>>(QUEUED);
+        let (give_back, empty) = sync_channel::<Vec<u8>>(QUEUED + QUEUED_FOR_DISK + 2);
+        let file_name = name.to_string();
         let writer = std::thread::Builder::new()
             .name(format!("export-{name}"))
-            .spawn(move || write_all(file, to_write, give_back))?;
+            .spawn(move || hash_and_write(file, &file_name, to_hash, give_back))?;
         Ok(OutputFile {
             name: name.to_string(),
             buffer: Vec::with_capacity(BUFFER),
@@ -153,27 +157,51 @@ impl Drop for OutputFile {
     }
 }
 
-/// The writer thread: hashes and writes each buffer in order, and gives it back.
+/// The hashing thread: hashes each buffer in order and passes it on to the disk thread it
+/// starts. A disk thread that fails stops taking buffers; its error is the one returned.
+fn hash_and_write(
+    file: DiskWriter,
+    name: &str,
+    to_hash: Receiver<Vec<u8>>,
+    give_back: SyncSender<Vec<u8>>,
+) -> std::io::Result<Written> {
+    let (hashed, to_write) = sync_channel::<Vec<u8>>(QUEUED_FOR_DISK);
+    let disk = std::thread::Builder::new()
+        .name(format!("disk-{name}"))
+        .spawn(move || write_all(file, to_write, give_back))?;
+    let mut hasher = Sha256::new();
+    let mut bytes = 0u64;
+    for buffer in to_hash {
+        hasher.update(&buffer);
+        bytes += buffer.len() as u64;
+        if hashed.send(buffer).is_err() {
+            break;
+        }
+    }
+    drop(hashed);
+    let file = disk
+        .join()
+        .map_err(|_| std::io::Error::other(format!("the disk writer of {name} panicked")))??;
+    Ok(Written {
+        file,
+        sha256: hasher.finalize().into(),
+        bytes,
+    })
+}
+
+/// The disk thread: writes each buffer in order and gives it back to be filled again.
 fn write_all(
     mut file: DiskWriter,
     to_write: Receiver<Vec<u8>>,
     give_back: SyncSender<Vec<u8>>,
-) -> std::io::Result<Written> {
-    let mut hasher = Sha256::new();
-    let mut bytes = 0u64;
+) -> std::io::Result<File> {
     for mut buffer in to_write {
         file.write(&buffer)?;
-        hasher.update(&buffer);
-        bytes += buffer.len() as u64;
         buffer.clear();
         // The owner may have finished or may hold enough buffers already.
         let _ = give_back.try_send(buffer);
     }
-    Ok(Written {
-        file: file.finish()?,
-        sha256: hasher.finalize().into(),
-        bytes,
-    })
+    file.finish()
 }
 
 #[cfg(test)]
@@ -200,6 +228,28 @@ mod tests {
         assert_eq!(written.bytes, 3);
         assert_eq!(std::fs::read(dir.join("a.txt")).unwrap(), b"abc");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_disk_that_fails_is_an_error_not_a_hang() {
+        // /dev/full takes the open and fails every write with "no space left on device".
+        let mut f = OutputFile::create(Path::new("/dev"), "full").unwrap();
+        let chunk = vec![b'x'; 100_000];
+        let mut failed = None;
+        for _ in 0..200 {
+            if let Err(e) = f.write_all(&chunk) {
+                failed = Some(e);
+                break;
+            }
+        }
+        let error = match failed {
+            Some(e) => e,
+            None => f.finish().unwrap_err(),
+        };
+        assert!(
+            error.to_string().contains("space") || error.to_string().contains("stopped"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -327,10 +327,6 @@ impl HexHash {
     pub fn hash(&self) -> Hash {
         self.0
     }
-
-    fn as_string(&self) -> String {
-        self.0.to_hex()
-    }
 }
 
 impl From<Hash> for HexHash {
@@ -341,12 +337,12 @@ impl From<Hash> for HexHash {
 
 impl fmt::Display for HexHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.as_string())
+        f.write_str(self.0.hex_digits(&mut [0u8; 64]))
     }
 }
 impl Serialize for HexHash {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.as_string())
+        serializer.serialize_str(self.0.hex_digits(&mut [0u8; 64]))
     }
 }
 impl<'de> Deserialize<'de> for HexHash {
