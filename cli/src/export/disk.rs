@@ -134,13 +134,14 @@ impl DiskWriter {
             return Ok(());
         }
         let blocks = &staging[*start..*start + whole];
-        if let Err(direct) = write_blocks(&mut self.file, blocks) {
+        let mut written = 0;
+        if let Err(direct) = write_blocks(&mut self.file, blocks, &mut written) {
             if direct.kind() != std::io::ErrorKind::InvalidInput {
                 return Err(direct);
             }
-            // EINVAL: the file system does not do direct writes after all. Nothing of these
-            // blocks was written (a direct write is whole or refused), so they go again.
-            let rest = staging[*start..*start + *filled].to_vec();
+            // EINVAL: the file system does not do direct writes after all. The blocks it
+            // refused, and everything after them, go through the page cache.
+            let rest = staging[*start + written..*start + *filled].to_vec();
             self.stop_direct()?;
             return self.write(&rest);
         }
@@ -201,14 +202,19 @@ fn open_direct(_: &Path) -> std::io::Result<File> {
     ))
 }
 
-/// Writes whole blocks with one `write` call after another; a direct write that comes back
-/// short (the disk filled) is reported as an error, never retried from a misaligned offset.
-fn write_blocks(file: &mut File, mut blocks: &[u8]) -> std::io::Result<()> {
-    while !blocks.is_empty() {
-        match file.write(blocks) {
+/// Writes whole blocks with one `write` call after another, counting in `written` the bytes
+/// the file took; a direct write that comes back short of a block (the disk filled) is
+/// reported as an error, never retried from a misaligned offset.
+fn write_blocks(file: &mut File, blocks: &[u8], written: &mut usize) -> std::io::Result<()> {
+    while *written < blocks.len() {
+        match file.write(&blocks[*written..]) {
             Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Ok(n) if n % BLOCK == 0 => blocks = &blocks[n..],
-            Ok(_) => return Err(std::io::Error::other("the disk took part of a block")),
+            Ok(n) if n % BLOCK == 0 => *written += n,
+            Ok(_) => {
+                return Err(std::io::Error::other(
+                    "the disk took only part of a block: is it full?",
+                ));
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
