@@ -15,26 +15,26 @@
 //! * every release carries `daylight: {log, index, leaf, rid}`: the entry it comes from.
 //!
 //! * [`built`] — a release (or a compiled release) built up record by record;
+//! * [`records`] — the record package: each process's linked releases and compiled release;
 //! * [`shapes`] — the OCDS objects as borrowing structs, serialized straight from the records
 //!   (no JSON tree per release).
 
 mod built;
+mod records;
 mod shapes;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
 
-use daylight_verifier::record::{Body, Date, Kind, Party, ProjectStage, Replacement};
+use daylight_verifier::record::{Body, Date, Party, ProjectStage, Replacement};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::manifest::now_rfc3339;
-use super::model::{self, EntryEvent, ExportedLog, HistorySink};
+use super::model::{EntryEvent, ExportedLog, HistorySink};
 use super::output::{OutputFile, WrittenFile};
 use built::Built;
-use shapes::{
-    CompiledFrom, CompiledRecord, EntryOut, Hex, LinkedReleases, PartyId, RecordOut, When,
-};
+use shapes::{EntryOut, Hex, PartyId, When};
 
 /// The OCDS version written.
 pub const VERSION: &str = "1.1";
@@ -132,7 +132,8 @@ impl ReleaseWriter {
     ) -> std::io::Result<Vec<WrittenFile>> {
         self.file.write_all(b"]}")?;
         let releases = self.file.finish()?;
-        let records = write_records(&self.package, &self.logs, &self.linked, logs, records)?;
+        let records =
+            records::write_records(&self.package, &self.logs, &self.linked, logs, records)?;
         Ok(vec![releases, records])
     }
 
@@ -283,108 +284,10 @@ fn party_id(p: &Party) -> PartyId<'_> {
     }
 }
 
-/// Writes the record package: per ocid, the linked releases and a compiled release built from
-/// the current state.
-fn write_records(
-    package: &Package,
-    release_logs: &[String],
-    linked: &BTreeMap<String, Vec<Linked>>,
-    logs: &[ExportedLog],
-    mut file: OutputFile,
-) -> std::io::Result<WrittenFile> {
-    // The current records of each process, in log order.
-    let mut by_ocid: BTreeMap<String, Vec<(&str, model::Current<'_>)>> = BTreeMap::new();
-    for log in logs {
-        for c in model::current(&log.state) {
-            if !matches!(c.state.kind(), Kind::Project | Kind::Payment) {
-                continue;
-            }
-            if let Some(ocid) = ocid_of(&package.prefix, &log.member, &c.state.content) {
-                by_ocid
-                    .entry(ocid)
-                    .or_default()
-                    .push((log.member.as_str(), c));
-            }
-        }
-    }
-    package.open(&mut file, RECORDS, "records")?;
-    let uri = package.uri(RELEASES);
-    let mut first = true;
-    for (ocid, releases) in linked {
-        let current = by_ocid.remove(ocid).unwrap_or_default();
-        let releases = LinkedReleases {
-            uri: &uri,
-            logs: release_logs,
-            releases,
-        };
-        let compiled_id = format!("{ocid}-compiled");
-        let built = compile(&current);
-        let record = RecordOut {
-            compiled: built.as_ref().map(|(built, date)| {
-                built.release(
-                    ocid,
-                    compiled_id.clone(),
-                    date.map_or(When::At(&package.published), When::Day),
-                    "compiled",
-                    CompiledFrom {
-                        records: current
-                            .iter()
-                            .map(|(log, c)| CompiledRecord {
-                                index: c.content_index,
-                                leaf: Hex(&c.content_leaf),
-                                log,
-                                rid: c.state.rid.as_str(),
-                                status: c.status(),
-                            })
-                            .collect(),
-                    },
-                )
-            }),
-            ocid,
-            releases,
-        };
-        if !first {
-            file.write_all(b",")?;
-        }
-        first = false;
-        serde_json::to_writer(&mut file, &record)?;
-        file.rows += 1;
-    }
-    file.write_all(b"]}")?;
-    file.finish()
-}
-
-/// The compiled release of a process from its current records (in log order) and its date
-/// (the latest event date), or `None` if it has no current record.
-fn compile<'a>(current: &'a [(&'a str, model::Current<'a>)]) -> Option<(Built<'a>, Option<Date>)> {
-    let (log, _) = current.first()?;
-    let mut built = Built::new(log);
-    built.reserve(current.len());
-    let mut award: Option<&str> = None;
-    let mut date: Option<Date> = None;
-    for (_, c) in current {
-        let s = &c.state.content;
-        let voided = c.voided_by.is_some();
-        if let Body::Project(p) = &s.body
-            && p.stage == ProjectStage::Awarded
-            && !voided
-        {
-            award = Some(c.state.rid.as_str());
-        }
-        // Voided awards and tenders stay, cancelled; other voided records leave.
-        let keep = !voided
-            || matches!(&s.body, Body::Project(p) if matches!(p.stage, ProjectStage::Awarded | ProjectStage::Tendered));
-        if keep {
-            built.add(s, c.state.rid.as_str(), award, false, voided);
-        }
-        date = date.max(Some(s.event_date));
-    }
-    Some((built, date))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::export::model;
     use daylight_verifier::key::{KeyType, SigningKey};
     use daylight_verifier::merkle::leaf_hash;
     use daylight_verifier::record::{Record, to_entry_bytes};
