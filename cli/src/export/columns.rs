@@ -206,9 +206,7 @@ pub trait Cells {
     }
     /// A cell holding a hash as 64 lowercase hex digits.
     fn hex(&mut self, h: &Hash) {
-        let mut buf = [0u8; 64];
-        let _ = hex::encode_to_slice(h.0, &mut buf);
-        self.str(std::str::from_utf8(&buf).unwrap_or_default());
+        self.str(h.hex_digits(&mut [0u8; 64]));
     }
     /// A cell holding `true` or `false`.
     fn bool(&mut self, b: bool) {

@@ -46,19 +46,13 @@ impl HistoryJsonl {
     }
 }
 
-/// A hash as 64 lowercase hex digits, on the stack.
-pub fn hex64<'b>(h: &Hash, buf: &'b mut [u8; 64]) -> &'b str {
-    let _ = hex::encode_to_slice(h.0, buf);
-    std::str::from_utf8(buf).unwrap_or_default()
-}
-
 impl HistorySink for HistoryJsonl {
     fn entry(&mut self, e: &EntryEvent<'_>) -> std::io::Result<()> {
         let mut leaf = [0u8; 64];
         let head = HistoryLine {
             log: e.log,
             index: e.index,
-            leaf: hex64(e.leaf, &mut leaf),
+            leaf: e.leaf.hex_digits(&mut leaf),
             rid: e.rid,
             kind: e.content.map(|c| c.body.kind().as_str()),
             valid: e.content.is_some(),
@@ -132,7 +126,7 @@ struct HexHash(Hash);
 impl serde::Serialize for HexHash {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut digits = [0u8; 64];
-        serializer.serialize_str(hex64(&self.0, &mut digits))
+        serializer.serialize_str(self.0.hex_digits(&mut digits))
     }
 }
 
@@ -195,14 +189,14 @@ fn current_line(
     let (mut a, mut b, mut d) = ([0u8; 64], [0u8; 64], [0u8; 64]);
     let head = CurrentHead {
         corrected_by: &c.corrected_by,
-        current_leaf: hex64(&s.current_leaf(), &mut a),
+        current_leaf: s.current_leaf().hex_digits(&mut a),
         index: c.content_index,
         kind: s.kind().as_str(),
-        leaf: hex64(&c.content_leaf, &mut b),
+        leaf: c.content_leaf.hex_digits(&mut b),
         log: member,
         original: Version {
             index: original_index,
-            leaf: hex64(&original_leaf, &mut d),
+            leaf: original_leaf.hex_digits(&mut d),
         },
     };
     let tail = CurrentTail {

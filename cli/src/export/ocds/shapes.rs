@@ -51,10 +51,7 @@ pub(super) struct Hex<'a>(pub(super) &'a Hash);
 
 impl Serialize for Hex<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut out = [0u8; 64];
-        // 32 bytes always fit 64 digits.
-        let _ = hex::encode_to_slice(self.0.0, &mut out);
-        s.serialize_str(std::str::from_utf8(&out).unwrap_or_default())
+        s.serialize_str(self.0.hex_digits(&mut [0u8; 64]))
     }
 }
 
@@ -70,7 +67,7 @@ impl Serialize for RefOut<'_> {
         text.push("/");
         text.push(r.rid.as_str());
         text.push("/");
-        text.push(hex64(&r.leaf.0, &mut leaf));
+        text.push(r.leaf.0.hex_digits(&mut leaf));
         text.serialize(s)
     }
 }
@@ -137,7 +134,7 @@ impl std::fmt::Display for PartyId<'_> {
             }
             PartyId::Household(h) => {
                 f.write_str("household-")?;
-                f.write_str(hex64(h, &mut [0u8; 64]))
+                f.write_str(h.hex_digits(&mut [0u8; 64]))
             }
         }
     }
@@ -150,7 +147,7 @@ impl Serialize for PartyId<'_> {
             PartyId::Household(h) => {
                 let mut text = Joined::default();
                 text.push("household-");
-                text.push(hex64(h, &mut [0u8; 64]));
+                text.push(h.hex_digits(&mut [0u8; 64]));
                 text.serialize(s)
             }
             other => s.collect_str(other),
@@ -220,12 +217,6 @@ impl Joined {
             }
         }
     }
-}
-
-/// A hash as 64 lowercase hex digits in `buf`.
-fn hex64<'b>(h: &Hash, buf: &'b mut [u8; 64]) -> &'b str {
-    let _ = hex::encode_to_slice(h.0, buf);
-    std::str::from_utf8(buf).unwrap_or_default()
 }
 
 /// An organization reference: `{id, name}`.
