@@ -266,6 +266,13 @@ impl Genesis {
         self.definition().members()
     }
 
+    /// The member ids, comma-separated in id order: what a message naming an unknown member
+    /// lists so the user can pick the right one.
+    pub fn member_ids(&self) -> String {
+        let ids: Vec<&str> = self.members().iter().map(|m| m.id.as_str()).collect();
+        ids.join(", ")
+    }
+
     /// The member with id `id`, if there is one.
     pub fn member(&self, id: &str) -> Option<&Member> {
         self.definition().member(id)

@@ -96,12 +96,7 @@ pub fn run(request: ExportRequest<'_>) -> Result<Report, CliError> {
         if genesis.definition().member(m).is_none() {
             return Err(input(format!(
                 "--log {m}: the genesis has no member {m}; its members are {}",
-                genesis
-                    .members()
-                    .iter()
-                    .map(|m| m.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                genesis.member_ids()
             )));
         }
     }

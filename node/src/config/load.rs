@@ -235,12 +235,7 @@ pub fn check_keys(
             genesis.id(),
             chain.sequence(),
             chain.network_id(),
-            genesis
-                .members()
-                .iter()
-                .map(|m| m.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            genesis.member_ids()
         );
     };
     if entry.log_key != log_key.verifier() {
