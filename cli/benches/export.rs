@@ -19,6 +19,7 @@ mod export {
     pub mod disk;
     pub mod jsonl;
     pub mod manifest;
+    pub mod memory;
     pub mod model;
     pub mod ocds;
     pub mod ordered;
@@ -185,6 +186,8 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
+    // As `daylight export` does before it reads.
+    export::memory::use_small_pages();
     let started = Instant::now();
     let entries = generate(n);
     let bytes: usize = entries.iter().map(Vec::len).sum();

@@ -9,6 +9,7 @@
 //! * [`csv`], [`jsonl`], [`ocds`] — the formats;
 //! * [`output`] — the files written, hashed and written on a thread of their own;
 //! * [`disk`] — bytes to disk past the page cache (`O_DIRECT`) where the file system allows;
+//! * [`memory`] — ordinary pages instead of huge ones for the records held;
 //! * [`sorted`] — a record's content as JSON with sorted keys, without a JSON tree;
 //! * [`manifest`] — the manifest, and the staging directory (a failed export leaves no
 //!   half-written files);
@@ -20,6 +21,7 @@ pub mod csv;
 pub mod disk;
 pub mod jsonl;
 pub mod manifest;
+pub mod memory;
 pub mod model;
 pub mod ocds;
 pub mod ordered;
@@ -117,6 +119,7 @@ pub fn run(request: ExportRequest<'_>) -> Result<Report, CliError> {
         ))
     };
     let staging = Staging::new(out).map_err(io)?;
+    memory::use_small_pages();
     let create = |name: &str| OutputFile::create(staging.path(), name);
     let has = |f: Format| formats.contains(&f);
     let mut history_csv = if has(Format::Csv) {

@@ -1,16 +1,25 @@
 //! A release, or a process's compiled release, built up record by record: its parties (each
 //! listed once, with every role it plays), planning, tender, awards and contracts, borrowing
 //! from the records until it is serialized.
+//!
+//! Parties and payments are kept as what they are made of and made into OCDS objects only when
+//! written: a programme that paid 900,000 households has 900,000 of each in its compiled
+//! release, and keeping them small keeps the export's memory (and the time spent taking new
+//! memory from the kernel) small.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::hash::BuildHasher as _;
+
+use hashbrown::HashTable;
 
 use daylight_verifier::record::{Body, Party, Payment, Project, ProjectStage, Replacement};
+use serde::{Serialize, Serializer};
 
 use super::shapes::{
-    Amount, Award, Budget, Contract, Identifier, Implementation, Milestone, PartyId, PartyName,
-    PartyOut, PartyRef, Planning, RefOut, Region, Release, Roles, Tender, Transaction, Values,
-    When, documents,
+    Amount, Award, Budget, Contract, Identifier, Implementation, Listing, Milestone, PartyId,
+    PartyName, PartyOut, PartyRef, Planning, RefOut, Region, Release, Role, Roles, Tender,
+    Transaction, When, documents,
 };
 use super::{party_id, write_contract_id};
 
@@ -20,123 +29,187 @@ const PARTIES_SCANNED: usize = 8;
 /// What one release (or the compiled release) holds, built up record by record, borrowing
 /// from the records.
 pub(super) struct Built<'a> {
-    /// Each party once, in the order first met (the buyer first).
-    parties: Vec<PartyOut<'a>>,
-    /// Where each party is in `parties`, once there are more than [`PARTIES_SCANNED`].
-    party_index: HashMap<PartyId<'a>, usize>,
+    /// Each party once, in the order first met (the buyer first, at 0).
+    parties: Vec<Listed<'a>>,
+    /// Where each party is in `parties`, once there are more than [`PARTIES_SCANNED`]: each
+    /// place filed under the hash of the id listed there (a place is 8 bytes; the id it
+    /// stands for is in `parties` already).
+    party_index: HashTable<usize>,
+    hasher: foldhash::fast::RandomState,
     /// The log (a valid member id: the reader checked it) whose release this is.
     buyer: &'a str,
     planning: Option<Planning<'a>>,
     tender: Option<Tender<'a>>,
     awards: Vec<Award<'a>>,
     /// By contract id.
-    contracts: BTreeMap<String, Contract<'a>>,
+    contracts: BTreeMap<String, Agreed<'a>>,
     /// Room to write a contract id in, kept between payments.
     contract_id: String,
+    /// Whether payments are kept for contracts' transactions ([`Built::new`]), or left to
+    /// the writer of a compiled release to find among the process's records
+    /// ([`Built::compiling`]).
+    lists_payments: bool,
+}
+
+/// A party as listed: its id, what it is (its OCDS object is made from this when written),
+/// and its roles.
+struct Listed<'a> {
+    id: PartyId<'a>,
+    who: Who<'a>,
+    roles: Roles,
+}
+
+/// What a listed party is.
+#[derive(Clone, Copy)]
+enum Who<'a> {
+    /// The publishing member: the log.
+    Publisher(&'a str),
+    /// A party named in a record.
+    Named(&'a Party),
+}
+
+impl<'a> Who<'a> {
+    fn name(self) -> PartyName<'a> {
+        match self {
+            Who::Publisher(log) => PartyName::Text(log),
+            Who::Named(Party::Member(m)) => PartyName::Text(m.as_str()),
+            Who::Named(Party::Org(o)) => PartyName::Text(o.name.as_str()),
+            Who::Named(Party::Household(h)) => PartyName::Household(&h.pseudonym.0),
+        }
+    }
+}
+
+impl<'a> Listed<'a> {
+    /// The party as `parties` lists it.
+    fn out(&self) -> PartyOut<'a> {
+        let (identifier, address) = match self.who {
+            Who::Named(Party::Org(o)) => (
+                o.uscc.as_ref().map(|u| Identifier {
+                    id: u.as_str(),
+                    legal_name: o.name.as_str(),
+                    scheme: "CN-SAIC",
+                }),
+                None,
+            ),
+            Who::Named(Party::Household(h)) => (
+                None,
+                Some(Region {
+                    region: h.area.as_str(),
+                }),
+            ),
+            Who::Publisher(_) | Who::Named(Party::Member(_)) => (None, None),
+        };
+        PartyOut {
+            address,
+            id: self.id,
+            identifier,
+            name: self.who.name(),
+            roles: self.roles,
+        }
+    }
+}
+
+/// A contract as built up (its id is its key in [`Built::contracts`]).
+pub(super) struct Agreed<'a> {
+    award_id: String,
+    milestones: Vec<Milestone<'a>>,
+    /// Its payments, in log order; each becomes a transaction when written.
+    paid: Vec<Paid<'a>>,
+}
+
+/// A payment in a contract's transactions.
+pub(super) struct Paid<'a> {
+    content: &'a Replacement,
+    payment: &'a Payment,
+    rid: &'a str,
+    /// The payee's place in [`Built::parties`].
+    payee: usize,
 }
 
 impl<'a> Built<'a> {
     pub(super) fn new(log: &'a str) -> Built<'a> {
         let mut built = Built {
             parties: Vec::new(),
-            party_index: HashMap::new(),
+            party_index: HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
             buyer: log,
             planning: None,
             tender: None,
             awards: Vec::new(),
             contracts: BTreeMap::new(),
             contract_id: String::new(),
+            lists_payments: true,
         };
-        built.buyer_as("buyer");
+        built.buyer_as(Role::Buyer);
         built
     }
 
-    /// Makes room for the parties of `records` records (a compiled release of a programme
-    /// that paid 900,000 households lists 900,000 parties; growing to that is copying).
-    pub(super) fn reserve(&mut self, records: usize) {
-        self.parties.reserve(records);
-        self.party_index.reserve(records);
+    /// A compiled release of `records` records of the process, room made for as many
+    /// parties (a programme that paid 900,000 households lists 900,000; growing to that is
+    /// copying). Its payments are not kept: the writer makes each into a transaction from the
+    /// process's records, with [`Built::transaction`] and [`Built::party_ref`].
+    pub(super) fn compiling(log: &'a str, records: usize) -> Built<'a> {
+        let mut built = Built::new(log);
+        built.lists_payments = false;
+        built.parties.reserve(records);
+        let (parties, hasher) = (&built.parties, &built.hasher);
+        built
+            .party_index
+            .reserve(records, |&at| hasher.hash_one(parties[at].id));
+        built
     }
 
-    /// The publisher as a party with `role`.
-    fn buyer_as(&mut self, role: &'static str) -> PartyRef<'a> {
+    /// The publisher as a party with `role`; returns its place in `parties`.
+    fn buyer_as(&mut self, role: Role) -> usize {
         let log = self.buyer;
-        self.with_role(PartyId::Member(log), role, || PartyOut {
-            address: None,
-            id: PartyId::Member(log),
-            identifier: None,
-            name: PartyName::Text(log),
-            roles: Roles::default(),
-        })
+        self.with_role(PartyId::Member(log), Who::Publisher(log), role)
     }
 
-    fn party(&mut self, p: &'a Party, role: &'static str) -> PartyRef<'a> {
-        let id = party_id(p);
-        self.with_role(id, role, || {
-            let (name, identifier, address) = match p {
-                Party::Member(m) => (PartyName::Text(m.as_str()), None, None),
-                Party::Org(o) => (
-                    PartyName::Text(o.name.as_str()),
-                    o.uscc.as_ref().map(|u| Identifier {
-                        id: u.as_str(),
-                        legal_name: o.name.as_str(),
-                        scheme: "CN-SAIC",
-                    }),
-                    None,
-                ),
-                Party::Household(h) => (
-                    PartyName::Household(&h.pseudonym.0),
-                    None,
-                    Some(Region {
-                        region: h.area.as_str(),
-                    }),
-                ),
-            };
-            PartyOut {
-                address,
-                id,
-                identifier,
-                name,
-                roles: Roles::default(),
-            }
-        })
+    fn party(&mut self, p: &'a Party, role: Role) -> usize {
+        self.with_role(party_id(p), Who::Named(p), role)
     }
 
-    /// Gives the party `id` the role `role`, adding it (as `new` makes it) if it is not listed
-    /// yet; the first listing of an id is the one kept.
-    fn with_role(
-        &mut self,
-        id: PartyId<'a>,
-        role: &'static str,
-        new: impl FnOnce() -> PartyOut<'a>,
-    ) -> PartyRef<'a> {
-        let found = if self.parties.len() <= PARTIES_SCANNED {
-            self.parties.iter().position(|p| p.id == id)
-        } else {
-            self.party_index.get(&id).copied()
-        };
-        let at = match found {
+    /// Gives the party `id` the role `role`, listing it as `who` if it is not listed yet (the
+    /// first listing of an id is the one kept); returns its place in `parties`.
+    fn with_role(&mut self, id: PartyId<'a>, who: Who<'a>, role: Role) -> usize {
+        let at = match self.place_of(id) {
             Some(at) => at,
             None => {
-                self.parties.push(new());
-                let at = self.parties.len() - 1;
-                if self.parties.len() > PARTIES_SCANNED {
+                self.parties.push(Listed {
+                    id,
+                    who,
+                    roles: Roles::default(),
+                });
+                let (parties, hasher) = (&self.parties, &self.hasher);
+                let rehash = |&at: &usize| hasher.hash_one(parties[at].id);
+                if parties.len() > PARTIES_SCANNED {
                     if self.party_index.is_empty() {
                         // The list just outgrew scanning: index everything in it.
-                        let ids = self.parties.iter().enumerate().map(|(n, p)| (p.id, n));
-                        self.party_index.extend(ids);
+                        for (at, listed) in parties.iter().enumerate() {
+                            let hash = hasher.hash_one(listed.id);
+                            self.party_index.insert_unique(hash, at, rehash);
+                        }
                     } else {
-                        self.party_index.insert(id, at);
+                        self.party_index.insert_unique(
+                            hasher.hash_one(id),
+                            parties.len() - 1,
+                            rehash,
+                        );
                     }
                 }
-                at
+                parties.len() - 1
             }
         };
-        let party = &mut self.parties[at];
-        party.roles.add(role);
+        self.parties[at].roles.add(role);
+        at
+    }
+
+    /// The reference to the party at `at` in `parties`.
+    fn reference(&self, at: usize) -> PartyRef<'a> {
+        let listed = &self.parties[at];
         PartyRef {
-            id: party.id,
-            name: party.name,
+            id: listed.id,
+            name: listed.who.name(),
         }
     }
 
@@ -210,7 +283,8 @@ impl<'a> Built<'a> {
                 let suppliers = p
                     .contractor
                     .as_ref()
-                    .map(|contractor| [self.party(contractor, "supplier")]);
+                    .map(|contractor| [self.party(contractor, Role::Supplier)])
+                    .map(|[at]| [self.reference(at)]);
                 self.awards.push(Award {
                     date,
                     documents: documents(&p.documents),
@@ -242,7 +316,6 @@ impl<'a> Built<'a> {
                     kind: "delivery",
                 };
                 self.contract(p.project.as_str(), award)
-                    .implementation
                     .milestones
                     .push(milestone);
                 if update || cancel {
@@ -262,38 +335,36 @@ impl<'a> Built<'a> {
         award: Option<&str>,
         cancel: bool,
     ) {
-        let payer = self.buyer_as("payer");
-        let payee = self.party(&p.payee, "payee");
-        let transaction = (!cancel).then(|| Transaction {
-            date: When::Day(c.event_date),
-            id: rid,
-            payee,
-            payer,
-            source: p.funded_by.first().map(|f| RefOut(&f.reference)),
-            value: Amount::of(&p.amount),
-        });
+        self.buyer_as(Role::Payer);
+        let payee = self.party(&p.payee, Role::Payee);
         // The contract's id is written into a buffer kept for it: most payments go to a
         // contract already listed, and need no id of their own.
         let mut id = std::mem::take(&mut self.contract_id);
         id.clear();
         write_contract_id(&mut id, self.buyer, c);
+        let lists_payments = self.lists_payments;
         let contract = self.contract(&id, award);
-        if let Some(transaction) = transaction {
-            contract.implementation.transactions.push(transaction);
+        if !cancel && lists_payments {
+            contract.paid.push(Paid {
+                content: c,
+                payment: p,
+                rid,
+                payee,
+            });
         }
         self.contract_id = id;
     }
 
     /// The contract `id`, listed (with `award`, or its own id, as its award id) if it is not
     /// yet.
-    fn contract(&mut self, id: &str, award: Option<&str>) -> &mut Contract<'a> {
+    fn contract(&mut self, id: &str, award: Option<&str>) -> &mut Agreed<'a> {
         if !self.contracts.contains_key(id) {
             self.contracts.insert(
                 id.to_string(),
-                Contract {
+                Agreed {
                     award_id: award.unwrap_or(id).to_string(),
-                    id: id.to_string(),
-                    implementation: Implementation::default(),
+                    milestones: Vec::new(),
+                    paid: Vec::new(),
                 },
             );
         }
@@ -310,24 +381,171 @@ impl<'a> Built<'a> {
         date: When<'b>,
         tag: &'static str,
         daylight: D,
-    ) -> Release<'b, 'a, D> {
+    ) -> Release<'b, 'a, D, PartiesOut<'b, 'a>, ContractsOut<'b, 'a>> {
         Release {
             awards: &self.awards,
-            buyer: PartyRef {
-                id: PartyId::Member(self.buyer),
-                name: PartyName::Text(self.buyer),
-            },
-            contracts: Values(&self.contracts),
+            buyer: self.buyer(),
+            contracts: ContractsOut(self),
             date,
             daylight,
             id,
             initiation_type: "tender",
             ocid,
-            parties: &self.parties,
+            parties: PartiesOut(self),
             planning: self.planning.as_ref(),
             tag: [tag],
             tender: self.tender.as_ref(),
         }
+    }
+
+    /// The publishing member: the log whose release this is.
+    pub(super) fn publisher(&self) -> &'a str {
+        self.buyer
+    }
+
+    /// The release's `buyer`: the publisher.
+    pub(super) fn buyer(&self) -> PartyRef<'a> {
+        PartyRef {
+            id: PartyId::Member(self.buyer),
+            name: PartyName::Text(self.buyer),
+        }
+    }
+
+    pub(super) fn awards(&self) -> &[Award<'a>] {
+        &self.awards
+    }
+
+    pub(super) fn planning(&self) -> Option<&Planning<'a>> {
+        self.planning.as_ref()
+    }
+
+    pub(super) fn tender(&self) -> Option<&Tender<'a>> {
+        self.tender.as_ref()
+    }
+
+    /// The contracts, by id.
+    pub(super) fn contracts(&self) -> impl Iterator<Item = (&str, &Agreed<'a>)> {
+        self.contracts.iter().map(|(id, c)| (id.as_str(), c))
+    }
+
+    /// The parties listed, in order (each made into its OCDS object by [`Built::party_out`]).
+    pub(super) fn party_count(&self) -> usize {
+        self.parties.len()
+    }
+
+    /// The `n`th party as `parties` lists it.
+    pub(super) fn party_out(&self, n: usize) -> PartyOut<'a> {
+        self.parties[n].out()
+    }
+
+    /// A payment as a transaction: from the publisher (listed first) to `payee`.
+    pub(super) fn transaction(
+        &self,
+        content: &'a Replacement,
+        payment: &'a Payment,
+        rid: &'a str,
+        payee: PartyRef<'a>,
+    ) -> Transaction<'a> {
+        Transaction {
+            date: When::Day(content.event_date),
+            id: rid,
+            payee,
+            payer: self.reference(0),
+            source: payment.funded_by.first().map(|f| RefOut(&f.reference)),
+            value: Amount::of(&payment.amount),
+        }
+    }
+
+    /// The reference to party `p` as first listed (its name as first met); as `p` names
+    /// itself if it is not listed.
+    pub(super) fn party_ref(&self, p: &'a Party) -> PartyRef<'a> {
+        let id = party_id(p);
+        match self.place_of(id) {
+            Some(at) => self.reference(at),
+            None => PartyRef {
+                id,
+                name: Who::Named(p).name(),
+            },
+        }
+    }
+
+    /// Where the party `id` is in `parties`.
+    fn place_of(&self, id: PartyId<'a>) -> Option<usize> {
+        let parties = &self.parties;
+        if parties.len() <= PARTIES_SCANNED {
+            parties.iter().position(|p| p.id == id)
+        } else {
+            let hash = self.hasher.hash_one(id);
+            self.party_index
+                .find(hash, |&at| parties[at].id == id)
+                .copied()
+        }
+    }
+}
+
+impl<'a> Agreed<'a> {
+    pub(super) fn award_id(&self) -> &str {
+        &self.award_id
+    }
+
+    pub(super) fn milestones(&self) -> &[Milestone<'a>] {
+        &self.milestones
+    }
+
+    /// Its payments, in log order (none in a compiled release: see [`Built::compiling`]).
+    fn paid(&self) -> &[Paid<'a>] {
+        &self.paid
+    }
+}
+
+/// A release's `parties`, written out from the listing.
+pub(super) struct PartiesOut<'b, 'a>(&'b Built<'a>);
+
+impl Serialize for PartiesOut<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.parties.iter().map(Listed::out))
+    }
+}
+
+/// A release's `contracts`, written out from what was agreed and paid.
+pub(super) struct ContractsOut<'b, 'a>(&'b Built<'a>);
+
+impl Listing for ContractsOut<'_, '_> {
+    fn is_empty(&self) -> bool {
+        self.0.contracts.is_empty()
+    }
+}
+
+impl Serialize for ContractsOut<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let built = self.0;
+        s.collect_seq(built.contracts().map(|(id, agreed)| Contract {
+            award_id: agreed.award_id(),
+            id,
+            implementation: Implementation {
+                milestones: agreed.milestones(),
+                transactions: TransactionsOut(built, agreed.paid()),
+            },
+        }))
+    }
+}
+
+/// A contract's `transactions`, written out from its payments.
+pub(super) struct TransactionsOut<'b, 'a>(pub(super) &'b Built<'a>, pub(super) &'b [Paid<'a>]);
+
+impl Listing for TransactionsOut<'_, '_> {
+    fn is_empty(&self) -> bool {
+        self.1.is_empty()
+    }
+}
+
+impl Serialize for TransactionsOut<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let built = self.0;
+        s.collect_seq(self.1.iter().map(|paid| {
+            let payee = built.reference(paid.payee);
+            built.transaction(paid.content, paid.payment, paid.rid, payee)
+        }))
     }
 }
 

@@ -107,6 +107,8 @@ pub struct ReleaseWriter {
     linked: BTreeMap<String, Vec<Linked>>,
     /// The latest award rid of each project, for contracts' `awardID`.
     awards: HashMap<String, String>,
+    /// Room to write an ocid in, kept between entries.
+    ocid: String,
 }
 
 impl ReleaseWriter {
@@ -121,6 +123,7 @@ impl ReleaseWriter {
             logs: Vec::new(),
             linked: BTreeMap::new(),
             awards: HashMap::new(),
+            ocid: String::new(),
         })
     }
 
@@ -171,9 +174,14 @@ impl HistorySink for ReleaseWriter {
             Body::Void(v) => v.voids.rid.as_str(),
             _ => e.rid.unwrap_or_default(),
         };
-        let Some(ocid) = ocid_of(&self.package.prefix, e.log, subject) else {
+        let Some(process) = Process::of(e.log, subject) else {
             return Ok(());
         };
+        // The ocid is written into a buffer kept for it: most entries belong to a process
+        // already met.
+        let mut ocid = std::mem::take(&mut self.ocid);
+        ocid.clear();
+        process.write_ocid(&self.package.prefix, &mut ocid);
         if let (Body::Project(p), false) = (&subject.body, cancel)
             && p.stage == ProjectStage::Awarded
         {
@@ -218,9 +226,10 @@ impl HistorySink for ReleaseWriter {
         match self.linked.get_mut(ocid.as_str()) {
             Some(releases) => releases.push(linked),
             None => {
-                self.linked.insert(ocid, vec![linked]);
+                self.linked.insert(ocid.clone(), vec![linked]);
             }
         }
+        self.ocid = ocid;
         Ok(())
     }
 }
@@ -233,12 +242,46 @@ fn project_of(c: &Replacement) -> Option<&str> {
     }
 }
 
-/// The ocid of the contracting process a project record or payment belongs to.
-pub fn ocid_of(prefix: &str, log: &str, c: &Replacement) -> Option<String> {
-    match (&c.body, project_of(c)) {
-        (Body::Project(_) | Body::Payment(_), Some(project)) => Some(format!("{prefix}-{project}")),
-        (Body::Payment(_), None) => Some(format!("{prefix}-{log}-programme-{}", c.program)),
-        _ => None,
+/// The contracting process a project record or payment belongs to: its project, or, for a
+/// payment without one, the programme its publisher pays from.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Process<'a> {
+    Project(&'a str),
+    Programme { log: &'a str, program: &'a str },
+}
+
+impl<'a> Process<'a> {
+    /// The process of a project record or payment in `log`; `None` for other kinds.
+    pub(super) fn of(log: &'a str, c: &'a Replacement) -> Option<Process<'a>> {
+        match (&c.body, project_of(c)) {
+            (Body::Project(_) | Body::Payment(_), Some(project)) => Some(Process::Project(project)),
+            (Body::Payment(_), None) => Some(Process::Programme {
+                log,
+                program: c.program.as_str(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Writes its ocid: `<prefix>-<project id>`, or `<prefix>-<log>-programme-<programme>`.
+    pub(super) fn write_ocid(self, prefix: &str, out: &mut String) {
+        out.push_str(prefix);
+        out.push('-');
+        match self {
+            Process::Project(project) => out.push_str(project),
+            Process::Programme { log, program } => {
+                out.push_str(log);
+                out.push_str("-programme-");
+                out.push_str(program);
+            }
+        }
+    }
+
+    /// Its ocid (see [`Process::write_ocid`]).
+    pub(super) fn ocid(self, prefix: &str) -> String {
+        let mut ocid = String::new();
+        self.write_ocid(prefix, &mut ocid);
+        ocid
     }
 }
 
@@ -285,250 +328,4 @@ fn party_id(p: &Party) -> PartyId<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::export::model;
-    use daylight_verifier::key::{KeyType, SigningKey};
-    use daylight_verifier::merkle::leaf_hash;
-    use daylight_verifier::record::{Record, to_entry_bytes};
-    use serde_json::Value;
-
-    const LOG: &str = "county-320206";
-
-    /// A project's whole life and two payments, with a correction and two voids, signed.
-    fn entries() -> Vec<Vec<u8>> {
-        let key = SigningKey::from_seed(
-            "test/county-320206/operator/clerk",
-            KeyType::Ed25519,
-            [3; 32],
-        )
-        .expect("a key");
-        let yuan = |minor: u64| json!({"minor": minor.to_string(), "currency": "CNY"});
-        let doc = json!([{"title": "Notice", "sha256": "e1".repeat(32)}]);
-        let base = |rid: &str, kind: &str, date: &str| {
-            json!({"v": 1, "rid": format!("{LOG}-{rid}"), "kind": kind, "event_date": date,
-                "program": "rr-2026"})
-        };
-        let project = |rid: &str, stage: &str, date: &str| {
-            let mut p = base(rid, "project", date);
-            p["project"] = json!(format!("{LOG}-prj-road"));
-            p["stage"] = json!(stage);
-            p["title"] = json!("村道硬化 \"road\"");
-            p["documents"] = doc.clone();
-            p
-        };
-        let mut records = Vec::new();
-        let mut receipt = base("rcpt-1", "receipt", "2026-01-02");
-        receipt["payer"] = json!({"member": "city-3202"});
-        receipt["amount"] = yuan(10_000_000);
-        receipt["funded_by"] = json!([{"ref": {"log": "city-3202", "rid": "city-3202-alloc-1",
-            "leaf": "ab".repeat(32)}, "amount": yuan(10_000_000)}]);
-        records.push(receipt);
-        let mut approved = project("prj-1", "approved", "2026-01-05");
-        approved["amount"] = yuan(5_000_000);
-        records.push(approved);
-        records.push(project("prj-2", "tendered", "2026-01-10"));
-        let mut awarded = project("prj-3", "awarded", "2026-01-20");
-        awarded["amount"] = yuan(4_800_000);
-        awarded["contractor"] =
-            json!({"org": {"name": "Wuxi Rural Construction", "uscc": "91320206MA1W8K2P0W"}});
-        records.push(awarded);
-        records.push(project("prj-4", "milestone", "2026-02-01"));
-        let mut signed: Vec<Vec<u8>> = Vec::new();
-        let sign = |value: Value| {
-            to_entry_bytes(
-                &Record::from_value(value)
-                    .expect("a valid record")
-                    .sign(&key),
-            )
-        };
-        for r in records.drain(..) {
-            signed.push(sign(r));
-        }
-        let receipt_ref = json!({"log": LOG, "rid": format!("{LOG}-rcpt-1"),
-            "leaf": leaf_hash(&signed[0]).to_hex()});
-        let payment = |rid: &str, payee: Value, minor: u64, project: Option<&str>| {
-            let mut p = base(rid, "payment", "2026-02-03");
-            p["payee"] = payee;
-            p["amount"] = yuan(minor);
-            p["funded_by"] = json!([{"ref": receipt_ref, "amount": yuan(minor)}]);
-            p["purpose"] = json!("Wages");
-            if let Some(project) = project {
-                p["project"] = json!(project);
-            }
-            p
-        };
-        let household = json!({"household": {"pseudonym": "5a".repeat(32), "area": "320206101201",
-                "commitment": "c0".repeat(32)}});
-        signed.push(sign(payment(
-            "pay-1",
-            household,
-            300_000,
-            Some(&format!("{LOG}-prj-road")),
-        )));
-        signed.push(sign(payment(
-            "pay-2",
-            json!({"org": {"name": "Tea Coop"}}),
-            1_000,
-            None,
-        )));
-        let leaf = |i: usize| leaf_hash(&signed[i]).to_hex();
-        let mut correction = base("corr-1", "correction", "2026-02-05");
-        correction["corrects"] = json!({"rid": format!("{LOG}-pay-2"), "leaf": leaf(6)});
-        correction["reason"] = json!("Amount typo");
-        let mut replacement = payment("x", json!({"org": {"name": "Tea Coop"}}), 1_200, None);
-        let replacement_map = replacement.as_object_mut().expect("an object");
-        replacement_map.remove("v");
-        replacement_map.remove("rid");
-        correction["replacement"] = replacement;
-        let correction = sign(correction);
-        let mut void_award = base("void-1", "void", "2026-02-06");
-        void_award["voids"] = json!({"rid": format!("{LOG}-prj-3"), "leaf": leaf(3)});
-        void_award["reason"] = json!("Award withdrawn");
-        let mut void_milestone = base("void-2", "void", "2026-02-07");
-        void_milestone["voids"] = json!({"rid": format!("{LOG}-prj-4"), "leaf": leaf(4)});
-        void_milestone["reason"] = json!("Not met after all");
-        signed.push(correction);
-        signed.push(sign(void_award));
-        signed.push(sign(void_milestone));
-        signed
-    }
-
-    /// Exports the entries as OCDS; returns the release and record packages.
-    fn export(name: &str, entries: &[Vec<u8>]) -> (String, String) {
-        let dir = std::env::temp_dir().join(format!("daylight-ocds-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let package = Package::new("test.daylight", "ocds-test");
-        let mut writer =
-            ReleaseWriter::new(package, OutputFile::create(&dir, RELEASES).unwrap()).unwrap();
-        let mut reader = model::LogReader::new(LOG).unwrap();
-        let mut problems = Problems(Vec::new());
-        reader
-            .read_batch(0, entries, &mut [&mut writer, &mut problems])
-            .unwrap();
-        assert_eq!(
-            problems.0,
-            Vec::<String>::new(),
-            "every test record applies"
-        );
-        let logs = [ExportedLog {
-            member: LOG.to_string(),
-            state: reader.state,
-        }];
-        writer
-            .finish(&logs, OutputFile::create(&dir, RECORDS).unwrap())
-            .unwrap();
-        let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
-        let files = (read(RELEASES), read(RECORDS));
-        std::fs::remove_dir_all(&dir).unwrap();
-        files
-    }
-
-    /// The problems of the entries read.
-    struct Problems(Vec<String>);
-
-    impl HistorySink for Problems {
-        fn entry(&mut self, e: &EntryEvent<'_>) -> std::io::Result<()> {
-            if let Some(problem) = &e.problem {
-                self.0.push(format!("entry {}: {problem}", e.index));
-            }
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn every_object_has_its_keys_in_order() {
-        // A JSON tree writes keys sorted: each release and record written again from its tree
-        // gives the same bytes only if every struct of `shapes` declares its fields in that
-        // order, optional ones included. (The package's own keys come first, then its list.)
-        let (releases, records) = export("order", &entries());
-        for (text, list) in [(&releases, "releases"), (&records, "records")] {
-            let package: Value = serde_json::from_str(text).expect("JSON");
-            let items = package[list].as_array().expect("a list");
-            assert_eq!(items.len(), if list == "releases" { 9 } else { 2 });
-            for item in items {
-                let written = serde_json::to_string(item).unwrap();
-                assert!(
-                    text.contains(&written),
-                    "{list}: keys out of order near {written}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn a_projects_life_maps_to_releases_and_a_compiled_release() {
-        let (releases, records) = export("life", &entries());
-        let releases: Value = serde_json::from_str(&releases).unwrap();
-        let tags: Vec<&str> = releases["releases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["tag"][0].as_str().unwrap())
-            .collect();
-        assert_eq!(
-            tags,
-            [
-                "planning",
-                "tender",
-                "award",
-                "implementation",
-                "implementation",
-                "implementation",
-                "implementationUpdate",
-                "awardCancellation",
-                "implementationUpdate"
-            ]
-        );
-        let first = &releases["releases"][0];
-        assert_eq!(first["daylight"]["index"], 1);
-        assert_eq!(first["planning"]["budget"]["amount"]["amount"], 50000.0);
-        assert_eq!(first["parties"][0]["roles"], json!(["buyer"]));
-
-        let records: Value = serde_json::from_str(&records).unwrap();
-        let record = |ocid: &str| {
-            records["records"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|r| r["ocid"] == ocid)
-                .unwrap_or_else(|| panic!("no record {ocid}"))
-                .clone()
-        };
-        let road = record(&format!("ocds-test-{LOG}-prj-road"));
-        assert_eq!(road["releases"].as_array().unwrap().len(), 7);
-        let compiled = &road["compiledRelease"];
-        assert_eq!(compiled["tag"], json!(["compiled"]));
-        assert_eq!(compiled["date"], "2026-02-03T00:00:00Z");
-        assert_eq!(compiled["awards"][0]["status"], "cancelled");
-        assert_eq!(compiled["tender"]["status"], "active");
-        assert_eq!(
-            compiled["awards"][0]["suppliers"][0]["id"],
-            "CN-SAIC-91320206MA1W8K2P0W"
-        );
-        let implementation = &compiled["contracts"][0]["implementation"];
-        assert!(
-            implementation.get("milestones").is_none(),
-            "the voided milestone left"
-        );
-        let paid = &implementation["transactions"];
-        assert_eq!(paid.as_array().unwrap().len(), 1);
-        assert_eq!(paid[0]["value"]["amount"], 3000.0);
-        assert_eq!(paid[0]["payee"]["name"], "household 5a5a5a5a5a5a");
-        assert!(
-            paid[0]["source"]
-                .as_str()
-                .unwrap()
-                .starts_with(&format!("{LOG}/{LOG}-rcpt-1/")),
-            "{}",
-            paid[0]["source"]
-        );
-        let programme = record(&format!("ocds-test-{LOG}-programme-rr-2026"));
-        let paid = &programme["compiledRelease"]["contracts"][0]["implementation"]["transactions"];
-        assert_eq!(paid[0]["value"]["amount"], 12.0, "the corrected amount");
-        assert_eq!(
-            programme["compiledRelease"]["daylight"]["records"][0]["status"],
-            "active"
-        );
-    }
-}
+mod tests;
