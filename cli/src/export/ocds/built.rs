@@ -223,17 +223,11 @@ impl<'a> Built<'a> {
         cancel: bool,
     ) -> &'static str {
         match &c.body {
-            Body::Project(p) => self.add_project(p, c, rid, award, update, cancel),
-            Body::Payment(p) => {
-                self.add_payment(p, c, rid, award, cancel);
-                if update {
-                    "implementationUpdate"
-                } else {
-                    "implementation"
-                }
-            }
-            _ => "planningUpdate",
+            Body::Project(p) => self.add_project(p, c, rid, award, cancel),
+            Body::Payment(p) => self.add_payment(p, c, rid, award, cancel),
+            _ => {}
         }
+        release_tag(c, update, cancel)
     }
 
     pub(super) fn add_project(
@@ -242,9 +236,8 @@ impl<'a> Built<'a> {
         c: &'a Replacement,
         rid: &'a str,
         award: Option<&str>,
-        update: bool,
         cancel: bool,
-    ) -> &'static str {
+    ) {
         let date = When::Day(c.event_date);
         let status = if cancel { "cancelled" } else { "active" };
         match p.stage {
@@ -263,7 +256,6 @@ impl<'a> Built<'a> {
                     },
                     documents: documents(&p.documents),
                 });
-                if update { "planningUpdate" } else { "planning" }
             }
             ProjectStage::Tendered => {
                 self.tender = Some(Tender {
@@ -273,11 +265,6 @@ impl<'a> Built<'a> {
                     title: p.title.as_str(),
                     value: p.amount.as_ref().map(Amount::of),
                 });
-                tag(
-                    cancel,
-                    update,
-                    ["tenderCancellation", "tenderUpdate", "tender"],
-                )
             }
             ProjectStage::Awarded => {
                 let suppliers = p
@@ -294,11 +281,6 @@ impl<'a> Built<'a> {
                     title: p.title.as_str(),
                     value: p.amount.as_ref().map(Amount::of),
                 });
-                tag(
-                    cancel,
-                    update,
-                    ["awardCancellation", "awardUpdate", "award"],
-                )
             }
             ProjectStage::Milestone | ProjectStage::Accepted => {
                 let code = if p.stage == ProjectStage::Accepted {
@@ -318,11 +300,6 @@ impl<'a> Built<'a> {
                 self.contract(p.project.as_str(), award)
                     .milestones
                     .push(milestone);
-                if update || cancel {
-                    "implementationUpdate"
-                } else {
-                    "implementation"
-                }
             }
         }
     }
@@ -549,18 +526,33 @@ impl Serialize for TransactionsOut<'_, '_> {
     }
 }
 
-/// A release's tag for a stage, from its three forms `[cancellation, update, first]`: what a
-/// void, a correction and the record itself say about it.
-fn tag(
-    cancel: bool,
-    update: bool,
-    [cancellation, changed, first]: [&'static str; 3],
-) -> &'static str {
-    if cancel {
-        cancellation
-    } else if update {
-        changed
-    } else {
-        first
+/// The tag of the release a project record or payment makes: `update` for a correction or
+/// void, `cancel` for a void. Only the entry decides it, so it is the same wherever the
+/// release is built.
+pub(super) fn release_tag(c: &Replacement, update: bool, cancel: bool) -> &'static str {
+    // The three forms of a stage: [cancellation, update, first].
+    let staged = |[cancellation, changed, first]: [&'static str; 3]| {
+        if cancel {
+            cancellation
+        } else if update {
+            changed
+        } else {
+            first
+        }
+    };
+    match &c.body {
+        Body::Project(p) => match p.stage {
+            ProjectStage::Approved if update => "planningUpdate",
+            ProjectStage::Approved => "planning",
+            ProjectStage::Tendered => staged(["tenderCancellation", "tenderUpdate", "tender"]),
+            ProjectStage::Awarded => staged(["awardCancellation", "awardUpdate", "award"]),
+            ProjectStage::Milestone | ProjectStage::Accepted if update || cancel => {
+                "implementationUpdate"
+            }
+            ProjectStage::Milestone | ProjectStage::Accepted => "implementation",
+        },
+        Body::Payment(_) if update => "implementationUpdate",
+        Body::Payment(_) => "implementation",
+        _ => "planningUpdate",
     }
 }

@@ -15,26 +15,30 @@
 //! * every release carries `daylight: {log, index, leaf, rid}`: the entry it comes from.
 //!
 //! * [`built`] — a release (or a compiled release) built up record by record;
-//! * [`records`] — the record package: each process's linked releases and compiled release;
+//! * [`releases`] — the release package, each release prepared on the checking threads;
+//! * [`records`] — the record package: each process's linked releases and compiled release,
+//!   its long lists written on every core;
 //! * [`shapes`] — the OCDS objects as borrowing structs, serialized straight from the records
 //!   (no JSON tree per release).
 
 mod built;
 mod records;
+mod releases;
 mod shapes;
 
-use std::collections::{BTreeMap, HashMap};
+use releases::Linked;
+pub use releases::ReleaseWriter;
+
+use std::collections::HashMap;
 use std::io::Write as _;
 
-use daylight_verifier::record::{Body, Date, Party, ProjectStage, Replacement};
+use daylight_verifier::record::{Body, Party, Replacement};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::manifest::now_rfc3339;
-use super::model::{EntryEvent, ExportedLog, HistorySink};
-use super::output::{OutputFile, WrittenFile};
-use built::Built;
-use shapes::{EntryOut, Hex, PartyId, When};
+use super::output::OutputFile;
+use shapes::PartyId;
 
 /// The OCDS version written.
 pub const VERSION: &str = "1.1";
@@ -81,156 +85,6 @@ impl Package {
         header.pop(); // the closing brace: the list follows
         file.write_all(header.as_bytes())?;
         write!(file, ",\"{list}\":[")
-    }
-}
-
-/// One release of a contracting process, as its record links it: the entry it came from, its
-/// date and its tag.
-struct Linked {
-    /// The log, as its number in [`ReleaseWriter::logs`].
-    log: usize,
-    index: u64,
-    date: Date,
-    tag: &'static str,
-}
-
-/// Writes the release package as entries arrive, and remembers each ocid's releases.
-pub struct ReleaseWriter {
-    package: Package,
-    file: OutputFile,
-    first: bool,
-    /// The release being written.
-    line: Vec<u8>,
-    /// The logs seen, in order; [`Linked::log`] points in here.
-    logs: Vec<String>,
-    /// Per ocid: its releases, in log order.
-    linked: BTreeMap<String, Vec<Linked>>,
-    /// The latest award rid of each project, for contracts' `awardID`.
-    awards: HashMap<String, String>,
-    /// Room to write an ocid in, kept between entries.
-    ocid: String,
-}
-
-impl ReleaseWriter {
-    /// Starts `ocds-releases.json` in `file`.
-    pub fn new(package: Package, mut file: OutputFile) -> std::io::Result<ReleaseWriter> {
-        package.open(&mut file, RELEASES, "releases")?;
-        Ok(ReleaseWriter {
-            package,
-            file,
-            first: true,
-            line: Vec::with_capacity(4096),
-            logs: Vec::new(),
-            linked: BTreeMap::new(),
-            awards: HashMap::new(),
-            ocid: String::new(),
-        })
-    }
-
-    /// Closes the release package and writes the record package into `records`.
-    pub fn finish(
-        mut self,
-        logs: &[ExportedLog],
-        records: OutputFile,
-    ) -> std::io::Result<Vec<WrittenFile>> {
-        self.file.write_all(b"]}")?;
-        let releases = self.file.finish()?;
-        let records =
-            records::write_records(&self.package, &self.logs, &self.linked, logs, records)?;
-        Ok(vec![releases, records])
-    }
-
-    /// The number of `log` in [`ReleaseWriter::logs`] (entries come log by log).
-    fn log_number(&mut self, log: &str) -> usize {
-        match self.logs.iter().rposition(|l| l == log) {
-            Some(n) => n,
-            None => {
-                self.logs.push(log.to_string());
-                self.logs.len() - 1
-            }
-        }
-    }
-}
-
-impl HistorySink for ReleaseWriter {
-    fn entry(&mut self, e: &EntryEvent<'_>) -> std::io::Result<()> {
-        let Some(content) = e.content else {
-            return Ok(());
-        };
-        if e.problem.is_some() {
-            return Ok(());
-        }
-        // What the entry says about a contracting process: (content, update?, cancelled?).
-        let (subject, update, cancel) = match &content.body {
-            Body::Correction(c) => (&c.replacement, true, false),
-            Body::Void(_) => match e.withdrawn {
-                Some(w) => (w, true, true),
-                None => return Ok(()),
-            },
-            _ => (content, false, false),
-        };
-        let rid = match &content.body {
-            Body::Correction(c) => c.corrects.rid.as_str(),
-            Body::Void(v) => v.voids.rid.as_str(),
-            _ => e.rid.unwrap_or_default(),
-        };
-        let Some(process) = Process::of(e.log, subject) else {
-            return Ok(());
-        };
-        // The ocid is written into a buffer kept for it: most entries belong to a process
-        // already met.
-        let mut ocid = std::mem::take(&mut self.ocid);
-        ocid.clear();
-        process.write_ocid(&self.package.prefix, &mut ocid);
-        if let (Body::Project(p), false) = (&subject.body, cancel)
-            && p.stage == ProjectStage::Awarded
-        {
-            self.awards.insert(p.project.to_string(), rid.to_string());
-        }
-        let award = project_of(subject)
-            .and_then(|p| self.awards.get(p))
-            .map(String::as_str);
-        let mut built = Built::new(e.log);
-        let tag = built.add(subject, rid, award, update, cancel);
-        let date = subject.event_date;
-        let release = built.release(
-            &ocid,
-            format!("{}-{}", e.log, e.index),
-            When::Day(date),
-            tag,
-            EntryOut {
-                index: e.index,
-                kind: content.body.kind().as_str(),
-                leaf: Hex(e.leaf),
-                log: e.log,
-                rid: e.rid,
-            },
-        );
-        // Serialized into memory first: one copy into the file instead of a call per token.
-        let line = &mut self.line;
-        line.clear();
-        if !self.first {
-            line.push(b',');
-        }
-        self.first = false;
-        serde_json::to_writer(&mut *line, &release)?;
-        self.file.write_all(line)?;
-        self.file.rows += 1;
-        let log = self.log_number(e.log);
-        let linked = Linked {
-            log,
-            index: e.index,
-            date,
-            tag,
-        };
-        match self.linked.get_mut(ocid.as_str()) {
-            Some(releases) => releases.push(linked),
-            None => {
-                self.linked.insert(ocid.clone(), vec![linked]);
-            }
-        }
-        self.ocid = ocid;
-        Ok(())
     }
 }
 

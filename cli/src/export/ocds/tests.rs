@@ -2,7 +2,8 @@
 //! compiled release longer than one run of the parallel writer.
 
 use super::*;
-use crate::export::model;
+use crate::export::model::{self, EntryEvent, ExportedLog, HistorySink};
+use crate::export::output::OutputFile;
 use daylight_verifier::key::{KeyType, SigningKey};
 use daylight_verifier::merkle::leaf_hash;
 use daylight_verifier::record::{Record, to_entry_bytes};
@@ -194,6 +195,20 @@ fn a_projects_life_maps_to_releases_and_a_compiled_release() {
             "awardCancellation",
             "implementationUpdate"
         ]
+    );
+    // A contract refers to its project's award once there is one: the milestone and the
+    // household's payment come after the award, the tea coop's payment has no project.
+    let award_of = |n: usize| releases["releases"][n]["contracts"][0]["awardID"].clone();
+    assert_eq!(award_of(3), json!(format!("{LOG}-prj-3")), "the milestone");
+    assert_eq!(
+        award_of(4),
+        json!(format!("{LOG}-prj-3")),
+        "the household's payment"
+    );
+    assert_eq!(
+        award_of(5),
+        json!(format!("{LOG}-programme-rr-2026")),
+        "a payment without a project"
     );
     let first = &releases["releases"][0];
     assert_eq!(first["daylight"]["index"], 1);
