@@ -72,7 +72,7 @@ fn validate_fields(record: &SignedRecord, member: &MemberId) -> Vec<RecordError>
             ),
         );
     }
-    c.body(&r.body, ROOT, &r.event_date, r.rid.as_str());
+    c.body(&r.body, &At::Root, &r.event_date, r.rid.as_str());
     if record.signatures.is_empty() {
         c.fail(
             "signatures",
@@ -87,24 +87,54 @@ struct Checks<'a> {
     member: &'a MemberId,
 }
 
+/// Where a value is in the record, written out only when a check of it fails: a valid record
+/// (a million of them in an export) makes no path strings.
+enum At<'p> {
+    /// The record itself.
+    Root,
+    /// A field of an object.
+    Field(&'p At<'p>, &'static str),
+    /// An item of a list.
+    Item(&'p At<'p>, usize),
+}
+
+impl At<'_> {
+    /// The path as errors name it: `funded_by[1].amount`.
+    fn path(&self) -> String {
+        match self {
+            At::Root => ROOT.to_string(),
+            At::Field(parent, field) => join(&parent.path(), field),
+            At::Item(parent, i) => index(&parent.path(), *i),
+        }
+    }
+
+    fn field(&self, field: &'static str) -> At<'_> {
+        At::Field(self, field)
+    }
+
+    fn item(&self, i: usize) -> At<'_> {
+        At::Item(self, i)
+    }
+}
+
 impl Checks<'_> {
     fn fail(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.errors.push(RecordError::new(path, message));
     }
 
-    fn positive(&mut self, amount: &Money, path: &str) {
+    fn positive(&mut self, amount: &Money, at: &At<'_>) {
         if amount.minor.0 == 0 {
             self.fail(
-                join(path, "minor"),
+                at.field("minor").path(),
                 "must be greater than zero: a record of no money states nothing",
             );
         }
     }
 
-    fn reference(&mut self, reference: &Reference, path: &str) {
+    fn reference(&mut self, reference: &Reference, at: &At<'_>) {
         if !reference.rid.belongs_to(&reference.log) {
             self.fail(
-                join(path, "rid"),
+                at.field("rid").path(),
                 format!(
                     "must start with the log's member id followed by '-' (\"{}-...\")",
                     reference.log
@@ -113,13 +143,13 @@ impl Checks<'_> {
         }
     }
 
-    fn party(&mut self, party: &Party, path: &str, commitment_allowed: bool) {
+    fn party(&mut self, party: &Party, at: &At<'_>, commitment_allowed: bool) {
         if let Party::Household(h) = party
             && h.commitment.is_some()
             && !commitment_allowed
         {
             self.fail(
-                join(path, "household.commitment"),
+                at.field("household").field("commitment").path(),
                 "is only for the payee of a payment: remove it here",
             );
         }
@@ -127,12 +157,12 @@ impl Checks<'_> {
 
     /// Checks the funding parts against the amount: same currency, each positive, no source
     /// cited twice, and the sum equal to the amount.
-    fn funding(&mut self, parts: &[FundingPart], amount: &Money, prefix: &str, required: bool) {
-        let path = join(prefix, "funded_by");
+    fn funding(&mut self, parts: &[FundingPart], amount: &Money, prefix: &At<'_>, required: bool) {
+        let list = prefix.field("funded_by");
         if parts.is_empty() {
             if required {
                 self.fail(
-                    path,
+                    list.path(),
                     "must cite at least one source of the money (the allocation or receipt it comes from)",
                 );
             }
@@ -141,26 +171,26 @@ impl Checks<'_> {
         let mut sum: u128 = 0;
         let mut currencies_match = true;
         for (i, part) in parts.iter().enumerate() {
-            let p = index(&path, i);
-            self.reference(&part.reference, &join(&p, "ref"));
-            let amount_path = join(&p, "amount");
+            let at = list.item(i);
+            self.reference(&part.reference, &at.field("ref"));
+            let amount_at = at.field("amount");
             if part.amount.currency != amount.currency {
                 currencies_match = false;
                 self.fail(
-                    join(&amount_path, "currency"),
+                    amount_at.field("currency").path(),
                     format!(
                         "must be {}, the currency of the record's amount",
                         amount.currency
                     ),
                 );
             }
-            self.positive(&part.amount, &amount_path);
+            self.positive(&part.amount, &amount_at);
             if let Some(j) = parts[..i]
                 .iter()
                 .position(|q| q.reference == part.reference)
             {
                 self.fail(
-                    join(&p, "ref"),
+                    at.field("ref").path(),
                     format!("cites the same record version as funded_by[{j}]: merge the two parts"),
                 );
             }
@@ -168,7 +198,7 @@ impl Checks<'_> {
         }
         if currencies_match && sum != u128::from(amount.minor.0) {
             self.fail(
-                path,
+                list.path(),
                 format!(
                     "parts sum to {sum} minor units but the amount is {}: the parts must add up to the amount exactly",
                     amount.minor
@@ -177,14 +207,14 @@ impl Checks<'_> {
         }
     }
 
-    fn body(&mut self, body: &Body, prefix: &str, event_date: &Date, own_rid: &str) {
-        let at = |field: &str| join(prefix, field);
+    fn body(&mut self, body: &Body, prefix: &At<'_>, event_date: &Date, own_rid: &str) {
+        let at = |field: &'static str| prefix.field(field);
         match body {
             Body::Allocation(a) => {
                 self.party(&a.payer, &at("payer"), false);
                 if a.payee.household().is_some() {
                     self.fail(
-                        at("payee"),
+                        at("payee").path(),
                         "an allocation goes to a member or an organisation: pay a household with a payment",
                     );
                 }
@@ -199,11 +229,11 @@ impl Checks<'_> {
             Body::Payment(p) => {
                 match &p.payee {
                     Party::Member(_) => self.fail(
-                        at("payee"),
+                        at("payee").path(),
                         "a payment goes to a final recipient, an organisation or a household: transfer to a member with an allocation",
                     ),
                     Party::Household(h) if h.commitment.is_none() => self.fail(
-                        at("payee.household.commitment"),
+                        at("payee.household.commitment").path(),
                         "is required on a payment to a household: compute it from the household's opening (DESIGN §4.3)",
                     ),
                     _ => {}
@@ -216,14 +246,14 @@ impl Checks<'_> {
                     matches!(p.stage, ProjectStage::Approved | ProjectStage::Awarded);
                 match &p.amount {
                     None if needs_amount => self.fail(
-                        at("amount"),
+                        at("amount").path(),
                         format!(
                             "is required at stage {:?}: the budget or contract value",
                             stage_name(p.stage)
                         ),
                     ),
                     None if !p.funded_by.is_empty() => {
-                        self.fail(at("amount"), "is required when funded_by is given")
+                        self.fail(at("amount").path(), "is required when funded_by is given")
                     }
                     Some(amount) => {
                         self.positive(amount, &at("amount"));
@@ -233,7 +263,7 @@ impl Checks<'_> {
                 }
                 match &p.contractor {
                     None if p.stage == ProjectStage::Awarded => self.fail(
-                        at("contractor"),
+                        at("contractor").path(),
                         "is required at stage \"awarded\": who won the contract",
                     ),
                     Some(party) => self.party(party, &at("contractor"), false),
@@ -241,7 +271,7 @@ impl Checks<'_> {
                 }
                 if p.documents.is_empty() {
                     self.fail(
-                        at("documents"),
+                        at("documents").path(),
                         "must list at least one document by hash (approval, tender notice, contract or acceptance report)",
                     );
                 }
@@ -252,15 +282,18 @@ impl Checks<'_> {
                     self.party(op, &at("operator"), false);
                 } else if a.event == super::model::AssetEvent::Leased {
                     self.fail(
-                        at("operator"),
+                        at("operator").path(),
                         "is required when the asset is leased: who runs it",
                     );
                 }
                 if a.beneficiaries.is_empty() {
-                    self.fail(at("beneficiaries"), "must name at least one beneficiary");
+                    self.fail(
+                        at("beneficiaries").path(),
+                        "must name at least one beneficiary",
+                    );
                 }
                 for (i, b) in a.beneficiaries.iter().enumerate() {
-                    self.party(b, &index(&at("beneficiaries"), i), false);
+                    self.party(b, &at("beneficiaries").item(i), false);
                 }
                 self.party(&a.supervisor, &at("supervisor"), false);
                 if let Some(source) = &a.source {
@@ -269,10 +302,10 @@ impl Checks<'_> {
             }
             Body::Household(h) => {
                 if h.notice.end < h.notice.start {
-                    self.fail(at("notice.end"), "must not be before notice.start");
+                    self.fail(at("notice.end").path(), "must not be before notice.start");
                 } else if *event_date <= h.notice.end {
                     self.fail(
-                        at("event_date"),
+                        at("event_date").path(),
                         format!(
                             "the decision must come after the public notice has ended (notice.end is {})",
                             h.notice.end
@@ -283,12 +316,12 @@ impl Checks<'_> {
             Body::Finding(f) => {
                 if f.subjects.is_empty() {
                     self.fail(
-                        at("subjects"),
+                        at("subjects").path(),
                         "must cite at least one record the finding is about",
                     );
                 }
                 for (i, s) in f.subjects.iter().enumerate() {
-                    self.reference(s, &index(&at("subjects"), i));
+                    self.reference(s, &at("subjects").item(i));
                 }
             }
             Body::Rectification(r) => self.reference(&r.finding, &at("finding")),
@@ -301,17 +334,17 @@ impl Checks<'_> {
         }
     }
 
-    fn own_pin(&mut self, rid: &super::types::Rid, path: &str, own_rid: &str) {
+    fn own_pin(&mut self, rid: &super::types::Rid, at: &At<'_>, own_rid: &str) {
         if !rid.belongs_to(self.member) {
             self.fail(
-                path,
+                at.path(),
                 format!(
                     "must be a record of this log (\"{}-...\"): a member corrects and voids only its own records",
                     self.member
                 ),
             );
         } else if rid.as_str() == own_rid {
-            self.fail(path, "must name an earlier record, not this one");
+            self.fail(at.path(), "must name an earlier record, not this one");
         }
     }
 }
