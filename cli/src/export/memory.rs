@@ -17,10 +17,16 @@ pub fn use_small_pages() {
 
 #[cfg(test)]
 mod tests {
+    /// Asks the kernel itself (`THP_enabled` in /proc/self/status, Linux 6.x), and the prctl
+    /// where the kernel does not say.
     #[test]
     #[cfg(target_os = "linux")]
-    fn huge_pages_are_off_once_asked() {
+    fn the_kernel_says_huge_pages_are_off() {
         super::use_small_pages();
-        assert!(rustix::thread::transparent_huge_pages_are_disabled().unwrap());
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        match status.lines().find(|l| l.starts_with("THP_enabled:")) {
+            Some(line) => assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}"),
+            None => assert!(rustix::thread::transparent_huge_pages_are_disabled().unwrap()),
+        }
     }
 }
