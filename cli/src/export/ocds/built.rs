@@ -118,7 +118,7 @@ pub(super) struct Agreed<'a> {
 }
 
 /// A payment in a contract's transactions.
-pub(super) struct Paid<'a> {
+struct Paid<'a> {
     content: &'a Replacement,
     payment: &'a Payment,
     rid: &'a str,
@@ -230,7 +230,7 @@ impl<'a> Built<'a> {
         release_tag(c, update, cancel)
     }
 
-    pub(super) fn add_project(
+    fn add_project(
         &mut self,
         p: &'a Project,
         c: &'a Replacement,
@@ -304,7 +304,7 @@ impl<'a> Built<'a> {
         }
     }
 
-    pub(super) fn add_payment(
+    fn add_payment(
         &mut self,
         p: &'a Payment,
         c: &'a Replacement,
@@ -508,7 +508,7 @@ impl Serialize for ContractsOut<'_, '_> {
 }
 
 /// A contract's `transactions`, written out from its payments.
-pub(super) struct TransactionsOut<'b, 'a>(pub(super) &'b Built<'a>, pub(super) &'b [Paid<'a>]);
+struct TransactionsOut<'b, 'a>(&'b Built<'a>, &'b [Paid<'a>]);
 
 impl Listing for TransactionsOut<'_, '_> {
     fn is_empty(&self) -> bool {
@@ -529,7 +529,7 @@ impl Serialize for TransactionsOut<'_, '_> {
 /// The tag of the release a project record or payment makes: `update` for a correction or
 /// void, `cancel` for a void. Only the entry decides it, so it is the same wherever the
 /// release is built.
-pub(super) fn release_tag(c: &Replacement, update: bool, cancel: bool) -> &'static str {
+fn release_tag(c: &Replacement, update: bool, cancel: bool) -> &'static str {
     // The three forms of a stage: [cancellation, update, first].
     let staged = |[cancellation, changed, first]: [&'static str; 3]| {
         if cancel {
