@@ -449,7 +449,10 @@ impl<'a> Built<'a> {
     /// Where the party `id` is in `parties`.
     fn place_of(&self, id: PartyId<'a>) -> Option<usize> {
         let parties = &self.parties;
-        if parties.len() <= PARTIES_SCANNED {
+        // The publisher, listed first, is the payer of every payment.
+        if parties.first().is_some_and(|p| p.id == id) {
+            Some(0)
+        } else if parties.len() <= PARTIES_SCANNED {
             parties.iter().position(|p| p.id == id)
         } else {
             let hash = self.hasher.hash_one(id);

@@ -154,8 +154,8 @@ fn write_contract_id(out: &mut String, log: &str, c: &Replacement) {
 
 thread_local! {
     /// The id digits of organisations without a USCC, by name (bounded).
-    static ORG_IDS: std::cell::RefCell<HashMap<String, [u8; 16]>> =
-        std::cell::RefCell::new(HashMap::new());
+    static ORG_IDS: std::cell::RefCell<HashMap<String, [u8; 16], foldhash::fast::RandomState>> =
+        std::cell::RefCell::new(HashMap::default());
 }
 
 /// A party's OCDS organization id.

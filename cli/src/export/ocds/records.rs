@@ -223,13 +223,18 @@ fn payments_by_contract<'c>(
     current: &[Held<'c>],
 ) -> BTreeMap<String, Vec<usize>> {
     let mut paid: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let in_force = current.iter().enumerate().filter(|(_, (_, state))| {
+        matches!(state.content.body, Body::Payment(_))
+            && !matches!(state.status, Status::Voided { .. })
+    });
+    // Every payment in force was added to a contract: with one contract, they are all its.
+    let mut contracts = built.contracts();
+    if let (Some((only, _)), None) = (contracts.next(), contracts.next()) {
+        paid.insert(only.to_string(), in_force.map(|(at, _)| at).collect());
+        return paid;
+    }
     let mut id = String::new();
-    for (at, (_, state)) in current.iter().enumerate() {
-        if !matches!(state.content.body, Body::Payment(_))
-            || matches!(state.status, Status::Voided { .. })
-        {
-            continue;
-        }
+    for (at, (_, state)) in in_force {
         id.clear();
         write_contract_id(&mut id, built.publisher(), &state.content);
         match paid.get_mut(id.as_str()) {
