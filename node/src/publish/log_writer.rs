@@ -173,6 +173,18 @@ impl LogWriter {
         let (frontier, latest) = writer.read_state()?;
         match latest {
             None if frontier.size() == 0 => {
+                // A new log, unless the database already holds this log's checkpoints under
+                // another number: then the log table was damaged, and signing a new empty
+                // tree would start a second history of the log.
+                let others = writer.store.other_logs_signed_as(origin, log)?;
+                if !others.is_empty() {
+                    return Err(OpenError::Mismatch(format!(
+                        "the database holds checkpoints of {origin} under log number {others:?}, \
+                         but its table of logs does not name it: the database is damaged. \
+                         Restore the data directory from a backup; signing a new tree here \
+                         would contradict the checkpoints already published"
+                    )));
+                }
                 let note = writer.sign(&frontier);
                 let batch = writer.batch(Vec::new(), Vec::new(), note.clone());
                 writer.store.commit_batch(&batch, origin)?;
@@ -497,4 +509,34 @@ pub(super) fn batch_bytes(batch: &Batch) -> usize {
         .map(|e| e.bytes.len() + e.rid.as_ref().map_or(0, String::len) + 64)
         .sum();
     entries + batch.hashes.len() * 48 + batch.checkpoint.as_ref().map_or(0, String::len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use daylight_verifier::KeyType;
+
+    const ORIGIN: &str = "test.daylight/county-1";
+
+    #[test]
+    fn a_log_lost_from_the_table_of_logs_is_not_started_again() {
+        let dir = std::env::temp_dir().join(format!("daylight-lost-log-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Arc::new(Store::open(&dir.join("db.redb")).unwrap());
+        let key = || SigningKey::from_seed(ORIGIN, KeyType::Ed25519, [5; 32]).unwrap();
+        drop(LogWriter::open(store.clone(), ORIGIN, key()).unwrap());
+        assert!(
+            LogWriter::open(store.clone(), ORIGIN, key()).is_ok(),
+            "reopens as it is"
+        );
+        // One flipped bit in the log's name: the table of logs no longer finds it.
+        store.rename_log(ORIGIN, "test.daylight/gounty-1").unwrap();
+        let refused = LogWriter::open(store.clone(), ORIGIN, key()).err();
+        assert!(
+            matches!(&refused, Some(OpenError::Mismatch(m)) if m.contains("damaged")),
+            "{refused:?}"
+        );
+        drop(store);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

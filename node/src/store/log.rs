@@ -130,6 +130,56 @@ impl Store {
         })
     }
 
+    /// The numbers, other than `except`, under which checkpoints naming `origin` (on their
+    /// first line) are stored. A log is stored under one number; another means the table of
+    /// logs was damaged and the log registered again under a new one. Looks at each stored
+    /// number's latest checkpoint, whether or not the table of logs still lists it.
+    pub fn other_logs_signed_as(
+        &self,
+        origin: &str,
+        except: u32,
+    ) -> Result<Vec<u32>, StorageError> {
+        let mut found = Vec::new();
+        let mut from = 0u32;
+        loop {
+            let number = self.read(|txn| {
+                let table = txn.open_table(CHECKPOINTS)?;
+                let mut rows = table.range((from, 0)..)?;
+                Ok(match rows.next() {
+                    Some(row) => Some(row?.0.value().0),
+                    None => None,
+                })
+            })?;
+            let Some(number) = number else {
+                return Ok(found);
+            };
+            if number != except
+                && let Some((_, note)) = self.latest_checkpoint(number)?
+                && note.lines().next() == Some(origin)
+            {
+                found.push(number);
+            }
+            match number.checked_add(1) {
+                Some(next) => from = next,
+                None => return Ok(found),
+            }
+        }
+    }
+
+    /// Moves log `origin` to the name `to` in the table of logs, as damage to its key does
+    /// (tests only).
+    #[cfg(test)]
+    pub(crate) fn rename_log(&self, origin: &str, to: &str) -> Result<(), StorageError> {
+        self.write(|txn| {
+            let mut logs = txn.open_table(LOGS)?;
+            let number = logs.remove(origin)?.map(|n| n.value());
+            if let Some(number) = number {
+                logs.insert(to, number)?;
+            }
+            Ok(())
+        })
+    }
+
     /// The checkpoint signed at exactly `size`, if any.
     pub fn checkpoint_at(&self, log: u32, size: u64) -> Result<Option<String>, StorageError> {
         self.read(|txn| {
