@@ -17,6 +17,7 @@ mod export {
     pub mod columns;
     pub mod csv;
     pub mod disk;
+    pub mod json;
     pub mod jsonl;
     pub mod manifest;
     pub mod memory;

@@ -7,6 +7,7 @@
 //! The crate is layered from bytes up to trust decisions:
 //!
 //! * [`hash`] — the 32-byte SHA-256 hash everything is made of.
+//! * [`json_text`] — the bytes a JSON string must escape, found eight at a time.
 //! * [`key`] and [`note`] — C2SP signed notes with Ed25519 keys, vkeys and private keys.
 //! * [`checkpoint`] — C2SP tlog-checkpoint: a log's signed size and root.
 //! * [`cosignature`] — C2SP tlog-cosignature: a witness's timestamped countersignature.
@@ -34,6 +35,7 @@ pub mod checkpoint;
 pub mod cosignature;
 pub mod evidence;
 pub mod hash;
+pub mod json_text;
 pub mod key;
 pub mod merkle;
 pub mod note;

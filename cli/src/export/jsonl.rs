@@ -6,6 +6,7 @@ use std::io::Write as _;
 
 use daylight_verifier::hash::Hash;
 
+use super::json;
 use super::model::{self, EntryEvent, ExportedLog, HistorySink};
 use super::ordered::map_in_order;
 use super::output::{OutputFile, WrittenFile};
@@ -61,7 +62,7 @@ impl HistorySink for HistoryJsonl {
         };
         let line = &mut self.line;
         line.clear();
-        serde_json::to_writer(&mut *line, &head)?;
+        json::to_writer(&mut *line, &head)?;
         line.pop(); // the closing brace: `record` follows
         line.extend_from_slice(b",\"record\":");
         // The entry is canonical JSON when it is a record (it was read as one): it goes in as
@@ -218,12 +219,12 @@ fn current_line(
             rid,
         }),
     };
-    serde_json::to_writer(&mut *buf, &head)?;
+    json::to_writer(&mut *buf, &head)?;
     buf.pop(); // the head's closing brace: `record` and the tail follow
     buf.extend_from_slice(b",\"record\":");
     content.write(buf, &s.content)?;
     let tail_at = buf.len();
-    serde_json::to_writer(&mut *buf, &tail)?;
+    json::to_writer(&mut *buf, &tail)?;
     buf[tail_at] = b','; // the tail's opening brace: its fields go on the same object
     buf.push(b'\n');
     Ok(())

@@ -1,8 +1,8 @@
 //! A record's content as one JSON object with every object's keys in byte order: the bytes
 //! that serializing `Replacement::to_object()` gives, written without building a JSON tree.
 //!
-//! The kind's fields are serialized as they are declared (serde_json, so strings are escaped
-//! exactly as a tree would escape them). Then every object's members are put in key order
+//! The kind's fields are serialized as they are declared (by [`json`], which writes what
+//! serde_json writes, so strings are escaped exactly as a tree would escape them). Then every object's members are put in key order
 //! on the way out. Building, serializing and dropping a `serde_json::Value` tree per record
 //! was the largest part of writing `current.jsonl` after the disk itself.
 //!
@@ -12,6 +12,8 @@
 //! docs/records.md.
 
 use daylight_verifier::record::{Body, Replacement};
+
+use super::json;
 
 /// Writes records' contents as JSON objects with sorted keys; holds the working space kept
 /// from one record to the next.
@@ -47,14 +49,14 @@ impl ContentWriter {
         let scratch = &mut self.scratch;
         scratch.clear();
         let fields = match &content.body {
-            Body::Allocation(x) => serde_json::to_writer(&mut *scratch, x),
-            Body::Receipt(x) => serde_json::to_writer(&mut *scratch, x),
-            Body::Payment(x) => serde_json::to_writer(&mut *scratch, x),
-            Body::Project(x) => serde_json::to_writer(&mut *scratch, x),
-            Body::Asset(x) => serde_json::to_writer(&mut *scratch, x),
-            Body::Household(x) => serde_json::to_writer(&mut *scratch, x),
-            Body::Finding(x) => serde_json::to_writer(&mut *scratch, x),
-            Body::Rectification(x) => serde_json::to_writer(&mut *scratch, x),
+            Body::Allocation(x) => json::to_writer(&mut *scratch, x),
+            Body::Receipt(x) => json::to_writer(&mut *scratch, x),
+            Body::Payment(x) => json::to_writer(&mut *scratch, x),
+            Body::Project(x) => json::to_writer(&mut *scratch, x),
+            Body::Asset(x) => json::to_writer(&mut *scratch, x),
+            Body::Household(x) => json::to_writer(&mut *scratch, x),
+            Body::Finding(x) => json::to_writer(&mut *scratch, x),
+            Body::Rectification(x) => json::to_writer(&mut *scratch, x),
             Body::Void(_) | Body::Correction(_) => return Ok(false),
         };
         fields?;
@@ -69,11 +71,11 @@ impl ContentWriter {
             _ => return Ok(false),
         }
         scratch.extend_from_slice(b"\"event_date\":");
-        serde_json::to_writer(&mut *scratch, &content.event_date)?;
+        json::to_writer(&mut *scratch, &content.event_date)?;
         scratch.extend_from_slice(b",\"kind\":");
-        serde_json::to_writer(&mut *scratch, content.body.kind().as_str())?;
+        json::to_writer(&mut *scratch, content.body.kind().as_str())?;
         scratch.extend_from_slice(b",\"program\":");
-        serde_json::to_writer(&mut *scratch, &content.program)?;
+        json::to_writer(&mut *scratch, &content.program)?;
         scratch.push(b'}');
         Ok(self.sorter.value(scratch, 0, out, 0) == Some(scratch.len()))
     }
@@ -81,7 +83,7 @@ impl ContentWriter {
 
 /// The slow, certain way: a JSON tree.
 fn write_tree(out: &mut Vec<u8>, content: &Replacement) -> serde_json::Result<()> {
-    serde_json::to_writer(out, &content.to_object())
+    json::to_writer(out, &content.to_object())
 }
 
 /// Objects nested deeper than this are left to the tree (records nest four deep).

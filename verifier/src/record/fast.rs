@@ -28,11 +28,15 @@ use super::envelope::{Record, RecordSignature, SignedRecord};
 use super::model::{Body, Kind};
 use super::privacy::{FieldClass, classify, find_personal, may_hold_personal};
 use super::types::{Date, Ident, Rid};
+use crate::json_text::first_needing_escape;
 
-/// One member of the top-level object: its name and the bytes of its value.
-type Member<'a> = (&'a [u8], &'a [u8]);
+/// One member of the top-level object: its name and the text of its value.
+type Member<'a> = (&'a [u8], &'a str);
 
 struct Scanner<'a> {
+    /// The entry, checked to be UTF-8 before the scan: every part cut from it at an ASCII
+    /// byte (a quote, a comma, a brace) is UTF-8 as well, so no part is checked again.
+    text: &'a str,
     b: &'a [u8],
     i: usize,
     /// Whether a checked value has enough digits to hold a personal number.
@@ -52,30 +56,24 @@ impl<'a> Scanner<'a> {
     }
 
     /// A string without escapes or control characters; returns its content.
-    fn string(&mut self) -> Option<&'a [u8]> {
+    fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
-        loop {
-            match self.peek()? {
-                b'"' => break,
-                b'\\' | 0..=0x1f => return None,
-                _ => self.i += 1,
-            }
-        }
-        let s = &self.b[start..self.i];
-        self.i += 1;
-        Some(s)
+        // The first byte a JSON string cannot hold as it is must be its closing quote.
+        let len = first_needing_escape(self.b.get(start..)?)?;
+        self.i = start + len;
+        self.eat(b'"')?;
+        self.text.get(start..start + len)
     }
 
     /// Notes a string or number that the privacy guard checks and would refuse: the guard's
     /// own search, on the same text with the same field class. Values that cannot hold enough
     /// digits (counting every non-ASCII character as one) are passed without decoding them.
-    fn screen(&mut self, text: &[u8], class: FieldClass) {
-        if self.maybe_personal || !may_hold_personal(text, class) {
+    fn screen(&mut self, text: &str, class: FieldClass) {
+        if self.maybe_personal || !may_hold_personal(text.as_bytes(), class) {
             return;
         }
-        self.maybe_personal =
-            std::str::from_utf8(text).map_or(true, |text| find_personal(text, class).is_some());
+        self.maybe_personal = find_personal(text, class).is_some();
     }
 
     /// A value of a field of privacy class `class` (list items share their list's class).
@@ -119,7 +117,11 @@ impl<'a> Scanner<'a> {
                 if self.i - start > MAX_DIGITS {
                     return None;
                 }
-                self.screen(&self.b[start..self.i], class);
+                // Digits are ASCII, so this `get` cannot fail; were it to, the full check runs.
+                match self.text.get(start..self.i) {
+                    Some(digits) => self.screen(digits, class),
+                    None => self.maybe_personal = true,
+                }
                 self.after_number()
             }
             b't' => self.literal(b"true"),
@@ -147,7 +149,7 @@ impl<'a> Scanner<'a> {
         depth: u32,
         record: bool,
         exempt: bool,
-        mut each: impl FnMut(&'a [u8], &'a [u8]),
+        mut each: impl FnMut(&'a [u8], std::ops::Range<usize>),
     ) -> Option<()> {
         self.eat(b'{')?;
         if self.peek()? == b'}' {
@@ -155,7 +157,7 @@ impl<'a> Scanner<'a> {
         }
         let mut last: Option<&[u8]> = None;
         loop {
-            let name = self.string()?;
+            let name = self.string()?.as_bytes();
             if !name.is_ascii() || last.is_some_and(|l| l >= name) {
                 return None;
             }
@@ -168,7 +170,7 @@ impl<'a> Scanner<'a> {
                 classify(name)
             };
             self.value(depth, class)?;
-            each(name, &self.b[start..self.i]);
+            each(name, start..self.i);
             match self.peek()? {
                 b',' => self.i += 1,
                 b'}' => {
@@ -181,11 +183,11 @@ impl<'a> Scanner<'a> {
     }
 }
 
-fn part<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
-    serde_json::from_slice(bytes).ok()
+fn part<T: DeserializeOwned>(text: &str) -> Option<T> {
+    serde_json::from_str(text).ok()
 }
 
-fn get<'a>(members: &[Member<'a>], name: &[u8]) -> Option<&'a [u8]> {
+fn get<'a>(members: &[Member<'a>], name: &[u8]) -> Option<&'a str> {
     members.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
 }
 
@@ -219,41 +221,47 @@ pub(crate) fn read_submission(bytes: &[u8]) -> Option<FastRead> {
 
 /// The bytes of one top-level object `{` member `,` ... `}` built from `members`, skipping
 /// those named in `skip`. The members are kept in their order and with their value bytes.
-fn object_of(members: &[Member<'_>], skip: &[&[u8]], capacity: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(capacity);
-    out.push(b'{');
+fn object_of(members: &[Member<'_>], skip: &[&[u8]], capacity: usize) -> String {
+    let mut out = String::with_capacity(capacity);
+    out.push('{');
     for (name, value) in members {
         if skip.contains(name) {
             continue;
         }
         if out.len() > 1 {
-            out.push(b',');
+            out.push(',');
         }
-        out.push(b'"');
-        out.extend_from_slice(name);
-        out.extend_from_slice(b"\":");
-        out.extend_from_slice(value);
+        out.push('"');
+        // Names are ASCII: the scan refuses any other.
+        out.extend(name.iter().map(|&b| char::from(b)));
+        out.push_str("\":");
+        out.push_str(value);
     }
-    out.push(b'}');
+    out.push('}');
     out
 }
 
 /// The one scan behind [`read_entry`] and [`read_submission`]; `signing` asks for the
 /// signing bytes too (left empty otherwise).
 fn read(bytes: &[u8], signing: bool) -> Option<FastRead> {
-    std::str::from_utf8(bytes).ok()?;
+    let text = std::str::from_utf8(bytes).ok()?;
     let mut members: Vec<Member<'_>> = Vec::with_capacity(16);
     let mut scanner = Scanner {
+        text,
         b: bytes,
         i: 0,
         maybe_personal: false,
     };
-    scanner.object(1, true, false, |name, value| members.push((name, value)))?;
-    if scanner.i != bytes.len() || get(&members, b"v")? != b"1" {
+    // A value is cut at ASCII bytes, so `get` never fails; if it did, the empty text would
+    // not deserialize and the full reader would take over.
+    scanner.object(1, true, false, |name, value| {
+        members.push((name, text.get(value).unwrap_or_default()))
+    })?;
+    if scanner.i != bytes.len() || get(&members, b"v")? != "1" {
         return None;
     }
     let kind = get(&members, b"kind")?;
-    let kind = Kind::parse(std::str::from_utf8(kind.get(1..kind.len() - 1)?).ok()?)?;
+    let kind = Kind::parse(kind.get(1..kind.len() - 1)?)?;
     let rid: Rid = part(get(&members, b"rid")?)?;
     let event_date: Date = part(get(&members, b"event_date")?)?;
     let program: Ident = part(get(&members, b"program")?)?;
@@ -297,7 +305,7 @@ fn read(bytes: &[u8], signing: bool) -> Option<FastRead> {
     // same members without `signatures`, in the same order, are the JCS form of the record
     // without it: JCS orders members by name and writes each value on its own.
     let signing = if signing {
-        object_of(&members, &[b"signatures"], bytes.len())
+        object_of(&members, &[b"signatures"], bytes.len()).into_bytes()
     } else {
         Vec::new()
     };
@@ -327,6 +335,7 @@ mod tests {
 
     fn scan(json: &str) -> bool {
         let mut s = Scanner {
+            text: json,
             b: json.as_bytes(),
             i: 0,
             maybe_personal: false,

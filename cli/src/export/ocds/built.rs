@@ -26,6 +26,12 @@ use super::{party_id, write_contract_id};
 /// Parties a release lists before they are found through an index instead of one by one.
 const PARTIES_SCANNED: usize = 8;
 
+/// The hasher of every party index: seeded at random once per process (party ids come from
+/// the logs, so their hashes must not be predictable), not once per release, since most
+/// releases never index their two or three parties.
+static PARTY_HASHER: std::sync::LazyLock<foldhash::fast::RandomState> =
+    std::sync::LazyLock::new(foldhash::fast::RandomState::default);
+
 /// What one release (or the compiled release) holds, built up record by record, borrowing
 /// from the records.
 pub(super) struct Built<'a> {
@@ -35,7 +41,6 @@ pub(super) struct Built<'a> {
     /// place filed under the hash of the id listed there (a place is 8 bytes; the id it
     /// stands for is in `parties` already).
     party_index: HashTable<usize>,
-    hasher: foldhash::fast::RandomState,
     /// The log (a valid member id: the reader checked it) whose release this is.
     buyer: &'a str,
     planning: Option<Planning<'a>>,
@@ -131,7 +136,6 @@ impl<'a> Built<'a> {
         let mut built = Built {
             parties: Vec::new(),
             party_index: HashTable::new(),
-            hasher: foldhash::fast::RandomState::default(),
             buyer: log,
             planning: None,
             tender: None,
@@ -152,7 +156,7 @@ impl<'a> Built<'a> {
         let mut built = Built::new(log);
         built.lists_payments = false;
         built.parties.reserve(records);
-        let (parties, hasher) = (&built.parties, &built.hasher);
+        let (parties, hasher) = (&built.parties, &*PARTY_HASHER);
         built
             .party_index
             .reserve(records, |&at| hasher.hash_one(parties[at].id));
@@ -180,7 +184,7 @@ impl<'a> Built<'a> {
                     who,
                     roles: Roles::default(),
                 });
-                let (parties, hasher) = (&self.parties, &self.hasher);
+                let (parties, hasher) = (&self.parties, &*PARTY_HASHER);
                 let rehash = |&at: &usize| hasher.hash_one(parties[at].id);
                 if parties.len() > PARTIES_SCANNED {
                     if self.party_index.is_empty() {
@@ -455,7 +459,7 @@ impl<'a> Built<'a> {
         } else if parties.len() <= PARTIES_SCANNED {
             parties.iter().position(|p| p.id == id)
         } else {
-            let hash = self.hasher.hash_one(id);
+            let hash = PARTY_HASHER.hash_one(id);
             self.party_index
                 .find(hash, |&at| parties[at].id == id)
                 .copied()

@@ -17,6 +17,7 @@ use serde::Serialize;
 use super::built::Built;
 use super::shapes::{CompiledRecord, Hex, LinkedRelease, Url, When};
 use super::{Linked, Package, Process, RECORDS, RELEASES, write_contract_id};
+use crate::export::json;
 use crate::export::model::{self, ExportedLog};
 use crate::export::ordered;
 use crate::export::output::{OutputFile, WrittenFile};
@@ -59,7 +60,7 @@ pub(super) fn write_records(
                 log: release_logs.get(r.log).map_or("", String::as_str),
                 index: r.index,
             };
-            serde_json::to_writer(
+            json::to_writer(
                 out,
                 &LinkedRelease {
                     date: When::Day(r.date),
@@ -174,7 +175,7 @@ fn write_compiled(
                         };
                         let payee = built.party_ref(&p.payee);
                         let transaction = built.transaction(c, p, state.rid.as_str(), payee);
-                        serde_json::to_writer(out, &transaction)
+                        json::to_writer(out, &transaction)
                     })?;
                 }
                 implementation.close()?;
@@ -188,7 +189,7 @@ fn write_compiled(
     write_list(daylight.key("records")?, current.len(), |n, out| {
         let (log, state) = current[n];
         let c = model::Current::of(state);
-        serde_json::to_writer(
+        json::to_writer(
             out,
             &CompiledRecord {
                 index: c.content_index,
@@ -204,7 +205,7 @@ fn write_compiled(
     release.value("initiationType", &"tender")?;
     release.value("ocid", &ocid)?;
     write_list(release.key("parties")?, built.party_count(), |n, out| {
-        serde_json::to_writer(out, &built.party_out(n))
+        json::to_writer(out, &built.party_out(n))
     })?;
     if let Some(planning) = built.planning() {
         release.value("planning", planning)?;
@@ -265,14 +266,14 @@ impl<'f> Object<'f> {
             self.file.write_all(b",")?;
         }
         self.first = false;
-        serde_json::to_writer(&mut *self.file, key)?;
+        json::to_writer(&mut *self.file, key)?;
         self.file.write_all(b":")?;
         Ok(self.file)
     }
 
     fn value(&mut self, key: &str, value: &impl Serialize) -> std::io::Result<()> {
         let file = self.key(key)?;
-        serde_json::to_writer(file, value)?;
+        json::to_writer(file, value)?;
         Ok(())
     }
 

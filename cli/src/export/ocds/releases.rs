@@ -11,6 +11,7 @@ use super::built::Built;
 use super::records;
 use super::shapes::{EntryOut, Hex, When};
 use super::{Package, Process, RELEASES, project_of};
+use crate::export::json;
 use crate::export::model::{EntryEvent, ExportedLog, HistorySink};
 use crate::export::output::{OutputFile, WrittenFile};
 
@@ -236,6 +237,6 @@ fn write_release(
         tag,
         entry,
     );
-    serde_json::to_writer(out, &release)?;
+    json::to_writer(out, &release)?;
     Ok(tag)
 }
