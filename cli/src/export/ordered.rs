@@ -4,9 +4,9 @@
 //! log order) and writing `current.jsonl` (serialise on every core, write in order) both
 //! have this shape.
 //!
-//! Invariant: no worker starts run `r` before run `r - AHEAD_PER_THREAD × threads` has been
-//! taken, so however slow the taker (a disk, a long apply), at most that many results wait
-//! in memory.
+//! Invariant: no worker starts run `r` before run `r - ahead` has been taken (`ahead` is
+//! [`AHEAD_PER_THREAD`] runs per thread, and at least [`AHEAD_AT_LEAST`]), so however slow
+//! the taker (a disk, a long apply), at most that many results wait in memory.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,6 +14,13 @@ use std::sync::{Condvar, Mutex};
 
 /// Runs each worker may be ahead of the taker, on average.
 const AHEAD_PER_THREAD: usize = 2;
+
+/// Runs the workers together may be ahead of the taker, however few they are. With two
+/// workers and four runs, the taker often waited for the one run still being mapped while
+/// the other worker waited for room, a core idle: sixteen took the OCDS pass's history
+/// from 3.4 s to 3.15 s (`cargo bench --bench export`, docs/PERFORMANCE.md); sixty-four
+/// were no faster.
+const AHEAD_AT_LEAST: usize = 16;
 
 /// Lets every waiting worker go if the worker holding it panics: its run never arrives, so
 /// the runs after it would otherwise wait for room forever instead of the taker seeing the
@@ -60,7 +67,7 @@ pub fn map_in_order<R: Send>(
     mut take: impl FnMut(usize, R) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let ahead = AHEAD_PER_THREAD * threads;
+    let ahead = (AHEAD_PER_THREAD * threads).max(AHEAD_AT_LEAST);
     let next = AtomicUsize::new(0);
     let taken = Taken {
         count: Mutex::new(0),
@@ -168,7 +175,7 @@ mod tests {
         )
         .unwrap();
         assert!(
-            most_ahead <= AHEAD_PER_THREAD * threads + 1,
+            most_ahead <= (AHEAD_PER_THREAD * threads).max(AHEAD_AT_LEAST) + 1,
             "workers ran {most_ahead} runs ahead of the taker"
         );
     }
