@@ -7,7 +7,7 @@
 //! plain bytes whole ([`first_needing_escape`]). Everything else is written as `serde_json` writes it,
 //! and numbers that are not integers are handed to `serde_json` itself.
 //!
-//! Invariant: **for every value, [`to_writer`] writes the bytes `serde_json::to_writer`
+//! Invariant: **for every value, [`append`] writes the bytes `serde_json::to_writer`
 //! writes**, or fails where it fails. The export's files must not change with the writer
 //! that wrote them (the tests below compare the two on every kind of value and every string
 //! escape). A few things `serde_json` accepts are refused here with an error instead, none of
@@ -23,23 +23,38 @@ use serde::ser::{self, Error as _, Impossible};
 /// The error of a failed write: the writer's I/O error, or a value JSON cannot hold.
 pub type Error = serde_json::Error;
 
-/// Writes `value` as compact JSON into `writer`: the same bytes as `serde_json::to_writer`.
-pub fn to_writer<W: Write, T: ?Sized + Serialize>(writer: W, value: &T) -> Result<(), Error> {
-    value.serialize(&mut Serializer { out: writer })
+/// Appends `value` as compact JSON to `out`: the same bytes as `serde_json::to_writer`.
+/// (Into memory: a byte of punctuation is a push, not a call.)
+pub fn append<T: ?Sized + Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
+    value.serialize(&mut Serializer { out })
 }
 
-/// Writes compact JSON into `out`.
-pub struct Serializer<W> {
-    out: W,
+/// Writes `value` as compact JSON into `writer`, through memory (see [`append`]).
+pub fn to_writer<W: Write, T: ?Sized + Serialize>(mut writer: W, value: &T) -> Result<(), Error> {
+    let mut out = Vec::new();
+    append(&mut out, value)?;
+    writer.write_all(&out).map_err(Error::io)
 }
 
-impl<W: Write> Serializer<W> {
+/// Appends compact JSON to `out`.
+pub struct Serializer<'o> {
+    out: &'o mut Vec<u8>,
+}
+
+impl<'o> Serializer<'o> {
     fn raw(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.out.write_all(bytes).map_err(Error::io)
+        self.out.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn byte(&mut self, byte: u8) -> Result<(), Error> {
+        self.out.push(byte);
+        Ok(())
     }
 
     fn string(&mut self, text: &str) -> Result<(), Error> {
-        write_string(&mut self.out, text).map_err(Error::io)
+        write_string(self.out, text);
+        Ok(())
     }
 
     fn integer(&mut self, n: impl itoa::Integer) -> Result<(), Error> {
@@ -48,12 +63,12 @@ impl<W: Write> Serializer<W> {
 
     /// A number `serde_json` writes with its own float formatting.
     fn by_serde_json(&mut self, value: impl Serialize) -> Result<(), Error> {
-        serde_json::to_writer(&mut self.out, &value)
+        serde_json::to_writer(&mut *self.out, &value)
     }
 
     /// Opens an object or a list; `close` is written when it ends.
-    fn open(&mut self, open: &[u8], close: &'static [u8]) -> Result<Compound<'_, W>, Error> {
-        self.raw(open)?;
+    fn open(&mut self, open: u8, close: &'static [u8]) -> Result<Compound<'_, 'o>, Error> {
+        self.byte(open)?;
         Ok(Compound {
             ser: self,
             first: true,
@@ -63,9 +78,9 @@ impl<W: Write> Serializer<W> {
 
     /// Opens `{"variant":` around a variant's content.
     fn open_variant(&mut self, variant: &str) -> Result<(), Error> {
-        self.raw(b"{")?;
+        self.byte(b'{')?;
         self.string(variant)?;
-        self.raw(b":")
+        self.byte(b':')
     }
 }
 
@@ -94,35 +109,36 @@ fn escape(byte: u8) -> [u8; 6] {
     }
 }
 
-/// Writes `text` as a JSON string: quoted, with runs of plain bytes copied whole.
-fn write_string<W: Write>(out: &mut W, text: &str) -> std::io::Result<()> {
+/// Appends `text` as a JSON string: quoted, with runs of plain bytes copied whole.
+fn write_string(out: &mut Vec<u8>, text: &str) {
     let mut rest = text.as_bytes();
-    out.write_all(b"\"")?;
+    out.reserve(rest.len() + 2);
+    out.push(b'"');
     while let Some(at) = first_needing_escape(rest) {
-        out.write_all(&rest[..at])?;
+        out.extend_from_slice(&rest[..at]);
         let escaped = escape(rest[at]);
         let len = if escaped[1] == b'u' { 6 } else { 2 };
-        out.write_all(&escaped[..len])?;
+        out.extend_from_slice(&escaped[..len]);
         rest = &rest[at + 1..];
     }
-    out.write_all(rest)?;
-    out.write_all(b"\"")
+    out.extend_from_slice(rest);
+    out.push(b'"');
 }
 
 /// An object or list being written: a comma goes before every member but the first.
-pub struct Compound<'a, W> {
-    ser: &'a mut Serializer<W>,
+pub struct Compound<'a, 'o> {
+    ser: &'a mut Serializer<'o>,
     first: bool,
     close: &'static [u8],
 }
 
-impl<W: Write> Compound<'_, W> {
+impl Compound<'_, '_> {
     fn comma(&mut self) -> Result<(), Error> {
         if self.first {
             self.first = false;
             Ok(())
         } else {
-            self.ser.raw(b",")
+            self.ser.byte(b',')
         }
     }
 
@@ -134,7 +150,7 @@ impl<W: Write> Compound<'_, W> {
     fn field<T: ?Sized + Serialize>(&mut self, key: &str, value: &T) -> Result<(), Error> {
         self.comma()?;
         self.ser.string(key)?;
-        self.ser.raw(b":")?;
+        self.ser.byte(b':')?;
         value.serialize(&mut *self.ser)
     }
 
@@ -147,16 +163,16 @@ impl<W: Write> Compound<'_, W> {
 /// names in this namespace; this writer refuses them instead of writing them wrongly.
 const SERDE_JSON_PRIVATE: &str = "$serde_json::private::";
 
-impl<'a, W: Write> ser::Serializer for &'a mut Serializer<W> {
+impl<'a, 'o> ser::Serializer for &'a mut Serializer<'o> {
     type Ok = ();
     type Error = Error;
-    type SerializeSeq = Compound<'a, W>;
-    type SerializeTuple = Compound<'a, W>;
-    type SerializeTupleStruct = Compound<'a, W>;
-    type SerializeTupleVariant = Compound<'a, W>;
-    type SerializeMap = Compound<'a, W>;
-    type SerializeStruct = Compound<'a, W>;
-    type SerializeStructVariant = Compound<'a, W>;
+    type SerializeSeq = Compound<'a, 'o>;
+    type SerializeTuple = Compound<'a, 'o>;
+    type SerializeTupleStruct = Compound<'a, 'o>;
+    type SerializeTupleVariant = Compound<'a, 'o>;
+    type SerializeMap = Compound<'a, 'o>;
+    type SerializeStruct = Compound<'a, 'o>;
+    type SerializeStructVariant = Compound<'a, 'o>;
 
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.raw(if v { b"true" } else { b"false" })
@@ -204,7 +220,7 @@ impl<'a, W: Write> ser::Serializer for &'a mut Serializer<W> {
         self.string(v)
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
-        let mut list = self.open(b"[", b"]")?;
+        let mut list = self.open(b'[', b"]")?;
         for byte in v {
             list.item(byte)?;
         }
@@ -246,20 +262,20 @@ impl<'a, W: Write> ser::Serializer for &'a mut Serializer<W> {
     ) -> Result<(), Error> {
         self.open_variant(variant)?;
         value.serialize(&mut *self)?;
-        self.raw(b"}")
+        self.byte(b'}')
     }
-    fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'a, W>, Error> {
-        self.open(b"[", b"]")
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'a, 'o>, Error> {
+        self.open(b'[', b"]")
     }
-    fn serialize_tuple(self, _len: usize) -> Result<Compound<'a, W>, Error> {
-        self.open(b"[", b"]")
+    fn serialize_tuple(self, _len: usize) -> Result<Compound<'a, 'o>, Error> {
+        self.open(b'[', b"]")
     }
     fn serialize_tuple_struct(
         self,
         _name: &'static str,
         _len: usize,
-    ) -> Result<Compound<'a, W>, Error> {
-        self.open(b"[", b"]")
+    ) -> Result<Compound<'a, 'o>, Error> {
+        self.open(b'[', b"]")
     }
     fn serialize_tuple_variant(
         self,
@@ -267,20 +283,20 @@ impl<'a, W: Write> ser::Serializer for &'a mut Serializer<W> {
         _index: u32,
         variant: &'static str,
         _len: usize,
-    ) -> Result<Compound<'a, W>, Error> {
+    ) -> Result<Compound<'a, 'o>, Error> {
         self.open_variant(variant)?;
-        self.open(b"[", b"]}")
+        self.open(b'[', b"]}")
     }
-    fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'a, W>, Error> {
-        self.open(b"{", b"}")
+    fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'a, 'o>, Error> {
+        self.open(b'{', b"}")
     }
-    fn serialize_struct(self, name: &'static str, _len: usize) -> Result<Compound<'a, W>, Error> {
+    fn serialize_struct(self, name: &'static str, _len: usize) -> Result<Compound<'a, 'o>, Error> {
         if name.starts_with(SERDE_JSON_PRIVATE) {
             return Err(Error::custom(format!(
                 "the export's JSON writer cannot write serde_json's {name}"
             )));
         }
-        self.open(b"{", b"}")
+        self.open(b'{', b"}")
     }
     fn serialize_struct_variant(
         self,
@@ -288,13 +304,13 @@ impl<'a, W: Write> ser::Serializer for &'a mut Serializer<W> {
         _index: u32,
         variant: &'static str,
         _len: usize,
-    ) -> Result<Compound<'a, W>, Error> {
+    ) -> Result<Compound<'a, 'o>, Error> {
         self.open_variant(variant)?;
-        self.open(b"{", b"}}")
+        self.open(b'{', b"}}")
     }
 }
 
-impl<W: Write> ser::SerializeSeq for Compound<'_, W> {
+impl ser::SerializeSeq for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
     fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -305,7 +321,7 @@ impl<W: Write> ser::SerializeSeq for Compound<'_, W> {
     }
 }
 
-impl<W: Write> ser::SerializeTuple for Compound<'_, W> {
+impl ser::SerializeTuple for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
     fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -316,7 +332,7 @@ impl<W: Write> ser::SerializeTuple for Compound<'_, W> {
     }
 }
 
-impl<W: Write> ser::SerializeTupleStruct for Compound<'_, W> {
+impl ser::SerializeTupleStruct for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -327,7 +343,7 @@ impl<W: Write> ser::SerializeTupleStruct for Compound<'_, W> {
     }
 }
 
-impl<W: Write> ser::SerializeTupleVariant for Compound<'_, W> {
+impl ser::SerializeTupleVariant for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -338,7 +354,7 @@ impl<W: Write> ser::SerializeTupleVariant for Compound<'_, W> {
     }
 }
 
-impl<W: Write> ser::SerializeMap for Compound<'_, W> {
+impl ser::SerializeMap for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
     fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Result<(), Error> {
@@ -348,7 +364,7 @@ impl<W: Write> ser::SerializeMap for Compound<'_, W> {
         })
     }
     fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        self.ser.raw(b":")?;
+        self.ser.byte(b':')?;
         value.serialize(&mut *self.ser)
     }
     fn end(self) -> Result<(), Error> {
@@ -356,7 +372,7 @@ impl<W: Write> ser::SerializeMap for Compound<'_, W> {
     }
 }
 
-impl<W: Write> ser::SerializeStruct for Compound<'_, W> {
+impl ser::SerializeStruct for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(
@@ -371,7 +387,7 @@ impl<W: Write> ser::SerializeStruct for Compound<'_, W> {
     }
 }
 
-impl<W: Write> ser::SerializeStructVariant for Compound<'_, W> {
+impl ser::SerializeStructVariant for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(
@@ -388,11 +404,11 @@ impl<W: Write> ser::SerializeStructVariant for Compound<'_, W> {
 
 /// A map key: a string as it is; a character, boolean or integer quoted, as `serde_json`
 /// writes them.
-struct MapKey<'a, W> {
-    ser: &'a mut Serializer<W>,
+struct MapKey<'a, 'o> {
+    ser: &'a mut Serializer<'o>,
 }
 
-impl<W: Write> MapKey<'_, W> {
+impl MapKey<'_, '_> {
     fn quoted(self, text: &str) -> Result<(), Error> {
         self.ser.string(text)
     }
@@ -406,7 +422,7 @@ fn key_must_be_a_string() -> Error {
     Error::custom("key must be a string")
 }
 
-impl<W: Write> ser::Serializer for MapKey<'_, W> {
+impl ser::Serializer for MapKey<'_, '_> {
     type Ok = ();
     type Error = Error;
     type SerializeSeq = Impossible<(), Error>;

@@ -62,7 +62,7 @@ impl HistorySink for HistoryJsonl {
         };
         let line = &mut self.line;
         line.clear();
-        json::to_writer(&mut *line, &head)?;
+        json::append(line, &head)?;
         line.pop(); // the closing brace: `record` follows
         line.extend_from_slice(b",\"record\":");
         // The entry is canonical JSON when it is a record (it was read as one): it goes in as
@@ -219,12 +219,12 @@ fn current_line(
             rid,
         }),
     };
-    json::to_writer(&mut *buf, &head)?;
+    json::append(buf, &head)?;
     buf.pop(); // the head's closing brace: `record` and the tail follow
     buf.extend_from_slice(b",\"record\":");
     content.write(buf, &s.content)?;
     let tail_at = buf.len();
-    json::to_writer(&mut *buf, &tail)?;
+    json::append(buf, &tail)?;
     buf[tail_at] = b','; // the tail's opening brace: its fields go on the same object
     buf.push(b'\n');
     Ok(())

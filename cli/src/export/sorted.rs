@@ -49,14 +49,14 @@ impl ContentWriter {
         let scratch = &mut self.scratch;
         scratch.clear();
         let fields = match &content.body {
-            Body::Allocation(x) => json::to_writer(&mut *scratch, x),
-            Body::Receipt(x) => json::to_writer(&mut *scratch, x),
-            Body::Payment(x) => json::to_writer(&mut *scratch, x),
-            Body::Project(x) => json::to_writer(&mut *scratch, x),
-            Body::Asset(x) => json::to_writer(&mut *scratch, x),
-            Body::Household(x) => json::to_writer(&mut *scratch, x),
-            Body::Finding(x) => json::to_writer(&mut *scratch, x),
-            Body::Rectification(x) => json::to_writer(&mut *scratch, x),
+            Body::Allocation(x) => json::append(scratch, x),
+            Body::Receipt(x) => json::append(scratch, x),
+            Body::Payment(x) => json::append(scratch, x),
+            Body::Project(x) => json::append(scratch, x),
+            Body::Asset(x) => json::append(scratch, x),
+            Body::Household(x) => json::append(scratch, x),
+            Body::Finding(x) => json::append(scratch, x),
+            Body::Rectification(x) => json::append(scratch, x),
             Body::Void(_) | Body::Correction(_) => return Ok(false),
         };
         fields?;
@@ -71,11 +71,11 @@ impl ContentWriter {
             _ => return Ok(false),
         }
         scratch.extend_from_slice(b"\"event_date\":");
-        json::to_writer(&mut *scratch, &content.event_date)?;
+        json::append(scratch, &content.event_date)?;
         scratch.extend_from_slice(b",\"kind\":");
-        json::to_writer(&mut *scratch, content.body.kind().as_str())?;
+        json::append(scratch, content.body.kind().as_str())?;
         scratch.extend_from_slice(b",\"program\":");
-        json::to_writer(&mut *scratch, &content.program)?;
+        json::append(scratch, &content.program)?;
         scratch.push(b'}');
         Ok(self.sorter.value(scratch, 0, out, 0) == Some(scratch.len()))
     }
@@ -83,7 +83,7 @@ impl ContentWriter {
 
 /// The slow, certain way: a JSON tree.
 fn write_tree(out: &mut Vec<u8>, content: &Replacement) -> serde_json::Result<()> {
-    json::to_writer(out, &content.to_object())
+    json::append(out, &content.to_object())
 }
 
 /// Objects nested deeper than this are left to the tree (records nest four deep).

@@ -60,7 +60,7 @@ pub(super) fn write_records(
                 log: release_logs.get(r.log).map_or("", String::as_str),
                 index: r.index,
             };
-            json::to_writer(
+            json::append(
                 out,
                 &LinkedRelease {
                     date: When::Day(r.date),
@@ -175,7 +175,7 @@ fn write_compiled(
                         };
                         let payee = built.party_ref(&p.payee);
                         let transaction = built.transaction(c, p, state.rid.as_str(), payee);
-                        json::to_writer(out, &transaction)
+                        json::append(out, &transaction)
                     })?;
                 }
                 implementation.close()?;
@@ -189,7 +189,7 @@ fn write_compiled(
     write_list(daylight.key("records")?, current.len(), |n, out| {
         let (log, state) = current[n];
         let c = model::Current::of(state);
-        json::to_writer(
+        json::append(
             out,
             &CompiledRecord {
                 index: c.content_index,
@@ -205,7 +205,7 @@ fn write_compiled(
     release.value("initiationType", &"tender")?;
     release.value("ocid", &ocid)?;
     write_list(release.key("parties")?, built.party_count(), |n, out| {
-        json::to_writer(out, &built.party_out(n))
+        json::append(out, &built.party_out(n))
     })?;
     if let Some(planning) = built.planning() {
         release.value("planning", planning)?;

@@ -237,6 +237,6 @@ fn write_release(
         tag,
         entry,
     );
-    json::to_writer(out, &release)?;
+    json::append(out, &release)?;
     Ok(tag)
 }
