@@ -129,6 +129,26 @@ impl OutputFile {
     }
 }
 
+impl OutputFile {
+    /// Lets `row` append one row straight to the buffer, instead of formatting it elsewhere
+    /// and copying it in. The buffer is handed over first if a row of up to [`ROW_ROOM`]
+    /// bytes might not fit (a longer row still goes in whole: the buffer grows).
+    pub fn append_row<T>(
+        &mut self,
+        row: impl FnOnce(&mut Vec<u8>) -> std::io::Result<T>,
+    ) -> std::io::Result<T> {
+        if self.buffer.len() + ROW_ROOM > BUFFER {
+            self.hand_over()?;
+        }
+        let written = row(&mut self.buffer)?;
+        self.rows += 1;
+        Ok(written)
+    }
+}
+
+/// The room [`OutputFile::append_row`] keeps for a row: far more than a release or a line.
+const ROW_ROOM: usize = 64 << 10;
+
 impl Write for OutputFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if self.buffer.len() + buf.len() > BUFFER {

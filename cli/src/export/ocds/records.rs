@@ -33,7 +33,7 @@ type Held<'a> = (&'a str, &'a RidState);
 pub(super) fn write_records(
     package: &Package,
     release_logs: &[String],
-    linked: &BTreeMap<String, Vec<Linked>>,
+    linked: &[(String, Vec<Linked>)],
     logs: &[ExportedLog],
     mut file: OutputFile,
 ) -> std::io::Result<WrittenFile> {

@@ -2,7 +2,7 @@
 //! correction and void of one, written in log order as entries are applied, and the links
 //! from each contracting process to its releases that the record package lists.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::Write as _;
 
 use daylight_verifier::record::{Body, Date, ProjectStage, Replacement};
@@ -30,12 +30,10 @@ pub struct ReleaseWriter {
     package: Package,
     file: OutputFile,
     first: bool,
-    /// The release being written.
-    line: Vec<u8>,
     /// The logs seen, in order; [`Linked::log`] points in here.
     logs: Vec<String>,
-    /// Per ocid: its releases, in log order.
-    linked: BTreeMap<String, Vec<Linked>>,
+    /// Per ocid: its releases, in log order (put in ocid order at [`ReleaseWriter::finish`]).
+    linked: HashMap<String, Vec<Linked>, foldhash::fast::RandomState>,
     /// The latest award rid of each project, for contracts' `awardID`.
     awards: HashMap<String, String>,
     /// Room to write an ocid in, kept between entries.
@@ -50,9 +48,8 @@ impl ReleaseWriter {
             package,
             file,
             first: true,
-            line: Vec::with_capacity(4096),
             logs: Vec::new(),
-            linked: BTreeMap::new(),
+            linked: HashMap::default(),
             awards: HashMap::new(),
             ocid: String::new(),
         })
@@ -73,6 +70,8 @@ impl ReleaseWriter {
             ..
         } = self;
         file.write_all(b"]}")?;
+        let mut linked: Vec<(String, Vec<Linked>)> = linked.into_iter().collect();
+        linked.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
         std::thread::scope(|scope| {
             let releases = std::thread::Builder::new()
                 .name("export-ocds-finish".into())
@@ -138,15 +137,13 @@ impl HistorySink for ReleaseWriter {
             log: e.log,
             rid: e.rid,
         };
-        // Serialized into memory first: one copy into the file instead of a call per token.
-        self.line.clear();
-        if !self.first {
-            self.line.push(b',');
-        }
-        let tag = write_release(&mut self.line, &ocid, entry, &subject, award)?;
-        self.first = false;
-        self.file.write_all(&self.line)?;
-        self.file.rows += 1;
+        let first = std::mem::replace(&mut self.first, false);
+        let tag = self.file.append_row(|out| {
+            if !first {
+                out.push(b',');
+            }
+            Ok(write_release(out, &ocid, entry, &subject, award)?)
+        })?;
         self.link(&ocid, e.log, e.index, subject.content.event_date, tag);
         self.ocid = ocid;
         Ok(())
