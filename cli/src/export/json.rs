@@ -16,7 +16,7 @@
 
 use std::io::Write;
 
-use daylight_verifier::json_text::first_needing_escape;
+use daylight_verifier::json_text::{first_needing_escape, needs_escape};
 use serde::Serialize;
 use serde::ser::{self, Error as _, Impossible};
 
@@ -147,10 +147,22 @@ impl Compound<'_, '_> {
         value.serialize(&mut *self.ser)
     }
 
+    /// A struct's member. Its name is short and, in practice, never needs an escape: it is
+    /// checked byte by byte and written with its quotes, comma and colon in one go.
     fn field<T: ?Sized + Serialize>(&mut self, key: &str, value: &T) -> Result<(), Error> {
-        self.comma()?;
-        self.ser.string(key)?;
-        self.ser.byte(b':')?;
+        let out = &mut *self.ser.out;
+        out.reserve(key.len() + 4);
+        if !std::mem::replace(&mut self.first, false) {
+            out.push(b',');
+        }
+        if key.bytes().any(needs_escape) {
+            write_string(out, key);
+        } else {
+            out.push(b'"');
+            out.extend_from_slice(key.as_bytes());
+            out.push(b'"');
+        }
+        out.push(b':');
         value.serialize(&mut *self.ser)
     }
 
