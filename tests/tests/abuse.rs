@@ -249,18 +249,19 @@ fn metric(addr: SocketAddr, name: &str) -> anyhow::Result<u64> {
         .ok_or_else(|| anyhow::anyhow!("no metric {name}"))
 }
 
-/// Asserts `/healthz` kept its budget: 95% of the probes within [`HEALTHZ_BUDGET`], none over
-/// a second. (The node, the attackers and the probe share two cores with whatever else the
-/// machine runs, so a rare probe can lose its core for longer than the budget: the figures
-/// printed show the maximum; the bound catches a node that queues `/healthz` behind the
-/// attack, which is what it is for.)
+/// Asserts `/healthz` kept its budget: at most one probe in twenty over [`HEALTHZ_BUDGET`]
+/// (rounded up, so one of a few probes may be), none over a second. (The node, the attackers
+/// and the probe share two cores with whatever else the machine runs, so a rare probe can
+/// lose its core for longer than the budget: the figures printed show the maximum; the bound
+/// catches a node that queues `/healthz` behind the attack, which is what it is for. A flood
+/// that lasts a second gives only about nine probes, so a plain 95th percentile would let
+/// none of them be slow.)
 fn assert_prompt(latencies: &[Duration]) {
     let mut sorted = latencies.to_vec();
     sorted.sort();
     let slow = sorted.iter().filter(|l| **l >= HEALTHZ_BUDGET).count();
     assert!(
-        sorted[sorted.len() * 95 / 100] < HEALTHZ_BUDGET
-            && sorted[sorted.len() - 1] < Duration::from_secs(1),
+        slow <= sorted.len().div_ceil(20) && sorted[sorted.len() - 1] < Duration::from_secs(1),
         "/healthz too slow: {slow} of {} probes over {HEALTHZ_BUDGET:?}: {sorted:?}",
         sorted.len()
     );
