@@ -171,6 +171,25 @@ impl Compound<'_, '_> {
     }
 }
 
+/// The ten integer methods of a serializer, each writing its number with `itoa` through the
+/// serializer's own `integer` (a bare number, or a quoted map key).
+macro_rules! integers_by_itoa {
+    () => {
+        integers_by_itoa!(
+            serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
+            serialize_i128: i128, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
+            serialize_u64: u64, serialize_u128: u128
+        );
+    };
+    ($($method:ident: $t:ty),*) => {
+        $(
+            fn $method(self, v: $t) -> Result<(), Error> {
+                self.integer(v)
+            }
+        )*
+    };
+}
+
 /// `serde_json`'s own values (raw JSON text, arbitrary-precision numbers) are structs with
 /// names in this namespace; this writer refuses them instead of writing them wrongly.
 const SERDE_JSON_PRIVATE: &str = "$serde_json::private::";
@@ -189,36 +208,7 @@ impl<'a, 'o> ser::Serializer for &'a mut Serializer<'o> {
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.raw(if v { b"true" } else { b"false" })
     }
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        self.integer(v)
-    }
+    integers_by_itoa!();
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         self.by_serde_json(v)
     }
@@ -322,49 +312,30 @@ impl<'a, 'o> ser::Serializer for &'a mut Serializer<'o> {
     }
 }
 
-impl ser::SerializeSeq for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.finish()
-    }
+/// The compound traits whose members are a list's items (`[a,b]`; a tuple variant's list).
+macro_rules! list_compounds {
+    ($($compound:ident :: $method:ident),*) => {
+        $(
+            impl ser::$compound for Compound<'_, '_> {
+                type Ok = ();
+                type Error = Error;
+                fn $method<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
+                    self.item(value)
+                }
+                fn end(self) -> Result<(), Error> {
+                    self.finish()
+                }
+            }
+        )*
+    };
 }
 
-impl ser::SerializeTuple for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.finish()
-    }
-}
-
-impl ser::SerializeTupleStruct for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.finish()
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.finish()
-    }
-}
+list_compounds!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl ser::SerializeMap for Compound<'_, '_> {
     type Ok = ();
@@ -384,35 +355,29 @@ impl ser::SerializeMap for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeStruct for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: ?Sized + Serialize>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        self.field(key, value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.finish()
-    }
+/// The compound traits whose members are named fields (`{"a":1}`).
+macro_rules! struct_compounds {
+    ($($compound:ident),*) => {
+        $(
+            impl ser::$compound for Compound<'_, '_> {
+                type Ok = ();
+                type Error = Error;
+                fn serialize_field<T: ?Sized + Serialize>(
+                    &mut self,
+                    key: &'static str,
+                    value: &T,
+                ) -> Result<(), Error> {
+                    self.field(key, value)
+                }
+                fn end(self) -> Result<(), Error> {
+                    self.finish()
+                }
+            }
+        )*
+    };
 }
 
-impl ser::SerializeStructVariant for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: ?Sized + Serialize>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        self.field(key, value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.finish()
-    }
-}
+struct_compounds!(SerializeStruct, SerializeStructVariant);
 
 /// A map key: a string as it is; a character, boolean or integer quoted, as `serde_json`
 /// writes them.
@@ -454,36 +419,7 @@ impl ser::Serializer for MapKey<'_, '_> {
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.quoted(if v { "true" } else { "false" })
     }
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        self.integer(v)
-    }
+    integers_by_itoa!();
     fn serialize_unit_variant(
         self,
         _name: &'static str,
