@@ -1,7 +1,8 @@
 // Every page of the portal in zh-CN and en, at 1280 px and 360 px: loads with no console
 // error, sets `lang`, never scrolls sideways, has no serious axe-core violation; a record
-// verifies with every check green; the language switch is remembered; the old /audit.html
-// redirects. Screenshots go to config.screenshots (stable names).
+// verifies with every check green; a source lists what draws on it; the language switch is
+// remembered; the old /audit.html redirects. Screenshots go to config.screenshots (stable
+// names).
 import { join } from 'node:path';
 import { config, launch, freshContext, watchedPage, settled, noSidewaysScroll, axeViolations, verdict, step } from './lib.mjs';
 
@@ -111,6 +112,26 @@ const behind = await step('a copy older than the checkpoint seen before is a cau
   return `caution shown; the newer checkpoint (size ${kept.join(', ')}) stays remembered`;
 });
 if (!behind) failed += 1;
+
+const went = await step('where the money went lists what draws on a record', async () => {
+  const context = await freshContext(launched, {});
+  const { page, problems } = await watchedPage(context);
+  // The household payment's source, then that source's page: the payment must be listed
+  // under "went to", found through the node's index of `funded_by`.
+  const answer = await (await fetch(`${node}/v1/records/${config.record}`)).json();
+  const parts = [answer.entry.funded_by].flat();
+  const source = parts[0].ref.rid;
+  await page.goto(`${node}/record/${encodeURIComponent(source)}`);
+  await settled(page);
+  const listed = await page.locator(`#flow-to a[href$="/record/${config.record}"]`).count();
+  if (listed !== 1) {
+    throw new Error(`${config.record} listed ${listed} times under ${source}: ${await page.textContent('#flow-to')}`);
+  }
+  if (problems.length) throw new Error(problems.join('\n'));
+  await context.close();
+  return `${source} lists ${config.record}`;
+});
+if (!went) failed += 1;
 
 const redirected = await step('old /audit.html redirects to the portal', async () => {
   const context = await freshContext(launched, {});

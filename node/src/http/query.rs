@@ -1,5 +1,5 @@
-//! `GET /v1/records?log=&kind=&program=&payee=&area=&from=&to=&cursor=&limit=`: filtered,
-//! cursor-paginated pages of the current state of every held record, from the query index
+//! `GET /v1/records?log=&kind=&program=&payee=&area=&funded_by=&from=&to=&cursor=&limit=`:
+//! filtered, cursor-paginated pages of the current state of every held record, from the query index
 //! ([`crate::query`]). Every parameter is checked; an unknown one, a bad date, an oversized
 //! limit or a cursor this node did not give is a 400 naming the parameter.
 
@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 #[cfg(test)]
 use daylight_api::{CurrentRecord, RecordItem};
 use daylight_verifier::Hash;
-use daylight_verifier::record::Kind;
+use daylight_verifier::record::{Kind, Rid};
 
 use super::*;
 use crate::query::{Query, QueryError, QueryIndex, StateRow, date_number};
@@ -131,8 +131,17 @@ pub(super) fn cursor(index: &QueryIndex, name: &str, value: &str) -> Result<u64,
 
 /// The parameters of `GET /v1/records`, checked.
 pub(super) fn records_query(state: &AppState, raw: Option<&str>) -> Result<Query, ApiError> {
-    const ALLOWED: [&str; 9] = [
-        "log", "kind", "program", "payee", "area", "from", "to", "cursor", "limit",
+    const ALLOWED: [&str; 10] = [
+        "log",
+        "kind",
+        "program",
+        "payee",
+        "area",
+        "funded_by",
+        "from",
+        "to",
+        "cursor",
+        "limit",
     ];
     let params = params(raw, &ALLOWED)?;
     let log = text(&params, "log")?;
@@ -174,6 +183,15 @@ pub(super) fn records_query(state: &AppState, raw: Option<&str>) -> Result<Query
             "area: {a:?} is not an administrative division code (6, 9 or 12 digits)"
         )));
     }
+    let funded_by = text(&params, "funded_by")?;
+    // A record id names its log: `<member id>-<local part>`.
+    if let Some(rid) = &funded_by
+        && (Rid::parse(rid).is_err() || !rid.contains('-'))
+    {
+        return Err(ApiError::bad_request(format!(
+            "funded_by: {rid:?} is not a record id (`<member id>-<local part>`)"
+        )));
+    }
     let (from, to) = (date(&params, "from")?, date(&params, "to")?);
     if let (Some(f), Some(t)) = (from, to)
         && f > t
@@ -190,6 +208,7 @@ pub(super) fn records_query(state: &AppState, raw: Option<&str>) -> Result<Query
         program: text(&params, "program")?,
         payee: text(&params, "payee")?,
         area,
+        funded_by,
         from,
         to,
         after,

@@ -23,6 +23,9 @@ pub struct Keys {
     pub payees: Vec<String>,
     /// Administrative division codes, each with its 6- and 9-digit prefixes.
     pub areas: Vec<String>,
+    /// The rids of the records its `funded_by` draws on (a rid names its log too): where the
+    /// money of each of those went.
+    pub funded_by: Vec<String>,
 }
 
 impl Keys {
@@ -73,6 +76,14 @@ impl Keys {
             program: content.program.as_str().to_string(),
             payees: dedup(payees),
             areas: dedup(areas.iter().flat_map(|a| area_prefixes(a)).collect()),
+            funded_by: dedup(
+                content
+                    .body
+                    .funded_by()
+                    .iter()
+                    .map(|part| part.reference.rid.as_str().to_string())
+                    .collect(),
+            ),
         }
     }
 
@@ -86,6 +97,11 @@ impl Keys {
         ];
         keys.extend(self.payees.iter().map(|p| index_key(Filter::Payee, p)));
         keys.extend(self.areas.iter().map(|a| index_key(Filter::Area, a)));
+        keys.extend(
+            self.funded_by
+                .iter()
+                .map(|rid| index_key(Filter::FundedBy, rid)),
+        );
         keys
     }
 }
@@ -106,6 +122,8 @@ pub enum Filter {
     Payee,
     /// An area code or prefix.
     Area,
+    /// A record drawn on through `funded_by`.
+    FundedBy,
 }
 
 /// The index key of `value` for `filter`: a one-letter tag, `:`, the value.
@@ -116,6 +134,7 @@ pub fn index_key(filter: Filter, value: &str) -> String {
         Filter::Program => 'p',
         Filter::Payee => 'y',
         Filter::Area => 'a',
+        Filter::FundedBy => 'f',
     };
     format!("{tag}:{value}")
 }

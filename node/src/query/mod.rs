@@ -48,8 +48,8 @@ pub use write::{LogWork, Work};
 pub const QUERY_FILE: &str = "query.redb";
 
 /// The format of the index file; a file of another format is rebuilt. (2: binary state rows,
-/// no `filters` table.)
-pub const FORMAT: &str = "2";
+/// no `filters` table; 3: records are also found by the rids their `funded_by` draws on.)
+pub const FORMAT: &str = "3";
 
 /// Why the index could not answer or be written.
 #[derive(Debug, thiserror::Error)]

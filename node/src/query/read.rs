@@ -33,6 +33,8 @@ pub struct Query {
     pub payee: Option<String>,
     /// Only records in this area (or below it).
     pub area: Option<String>,
+    /// Only records whose `funded_by` draws on this rid.
+    pub funded_by: Option<String>,
     /// Event date on or after (`yyyymmdd`).
     pub from: Option<u32>,
     /// Event date on or before (`yyyymmdd`).
@@ -134,6 +136,7 @@ pub(super) fn page(db: &Database, query: &Query) -> Result<Page, QueryError> {
         (Filter::Program, &query.program),
         (Filter::Payee, &query.payee),
         (Filter::Area, &query.area),
+        (Filter::FundedBy, &query.funded_by),
     ] {
         if let Some(value) = value {
             let key = index_key(filter, value);

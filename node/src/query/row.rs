@@ -17,7 +17,7 @@
 //! | rid, member, kind | texts |
 //! | date | `u32` |
 //! | program | text |
-//! | payees, areas | `u32` count, texts |
+//! | payees, areas, funded_by | `u32` count, texts |
 //! | current | cut: `u32` start, `u32` length removed from the entry; otherwise a text |
 //! | entry | the rest of the row |
 
@@ -45,7 +45,7 @@ pub(super) fn encode(row: &StateRow) -> Vec<u8> {
     text(&mut out, &keys.kind);
     out.extend_from_slice(&keys.date.to_le_bytes());
     text(&mut out, &keys.program);
-    for list in [&keys.payees, &keys.areas] {
+    for list in [&keys.payees, &keys.areas, &keys.funded_by] {
         out.extend_from_slice(&(list.len() as u32).to_le_bytes());
         for value in list {
             text(&mut out, value);
@@ -79,6 +79,7 @@ pub(super) fn decode(bytes: &[u8]) -> Option<StateRow> {
     let program = r.text()?;
     let payees = r.list()?;
     let areas = r.list()?;
+    let funded_by = r.list()?;
     let current = if flags & CUT != 0 {
         Cut(r.u32()? as usize, r.u32()? as usize)
     } else {
@@ -114,6 +115,7 @@ pub(super) fn decode(bytes: &[u8]) -> Option<StateRow> {
             program,
             payees,
             areas,
+            funded_by,
         },
     })
 }
@@ -205,6 +207,7 @@ mod tests {
                 program: "p".into(),
                 payees: vec!["x".into(), "y".into()],
                 areas: vec!["320206".into()],
+                funded_by: vec!["county-1-r1".into()],
             },
         }
     }

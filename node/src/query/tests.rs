@@ -117,17 +117,20 @@ fn sample_entries() -> Vec<Vec<u8>> {
         "2024-04-09",
         household(3, "110000"),
     )));
-    // A second correction of p0, pinning the first correction: applies.
+    // A second correction of p0, pinning the first correction: applies, and pays from
+    // another receipt.
+    let mut paid_from_rcpt2 = payment(
+        "x",
+        "p-c",
+        "2024-06-02",
+        json!({"org": {"name": "Tea Growers Co"}}),
+    );
+    paid_from_rcpt2["funded_by"][0]["ref"]["rid"] = json!("county-1-rcpt2");
     entries.push(entry(correction(
         "county-1-c4",
         "county-1-p0",
         &lc1,
-        payment(
-            "x",
-            "p-c",
-            "2024-06-02",
-            json!({"org": {"name": "Tea Growers Co"}}),
-        ),
+        paid_from_rcpt2,
     )));
     entries.push(b"not a record".to_vec());
     entries
@@ -267,6 +270,16 @@ fn filters_follow_the_current_version_and_pages_continue() {
         ["county-1-p0"]
     );
     assert!(with(&|q| q.payee = Some("93320206MA1XKQ8Y35".into())).is_empty());
+    // Where a receipt's money went: by the corrected `funded_by`, voided records included.
+    assert_eq!(
+        with(&|q| q.funded_by = Some("county-1-rcpt".into())),
+        ["county-1-p1", "county-1-p2"]
+    );
+    assert_eq!(
+        with(&|q| q.funded_by = Some("county-1-rcpt2".into())),
+        ["county-1-p0"]
+    );
+    assert!(with(&|q| q.funded_by = Some("county-1-p0".into())).is_empty());
     // Dates and combined filters.
     assert_eq!(
         with(&|q| {

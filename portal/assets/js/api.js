@@ -34,8 +34,9 @@ export function members() {
   return membersPromise;
 }
 
-/** Every record of a query (`params`), following cursors up to `max` records. */
-export async function queryAll(params, max = 1000) {
+/** The records of a query (`params`), following cursors up to `max` records: {items, more};
+ *  `more` when it stopped at `max` before the node said the answer was complete. */
+export async function queryUpTo(params, max) {
   const items = [];
   let cursor = null;
   for (;;) {
@@ -44,9 +45,15 @@ export async function queryAll(params, max = 1000) {
     if (cursor) q.set('cursor', cursor);
     const page = await getJson(`/v1/records?${q}`);
     items.push(...page.items);
-    if (page.end || items.length >= max) return items;
+    if (page.end) return { items, more: false };
+    if (items.length >= max) return { items, more: true };
     cursor = page.next;
   }
+}
+
+/** Every record of a query (`params`), following cursors up to `max` records. */
+export async function queryAll(params, max = 1000) {
+  return (await queryUpTo(params, max)).items;
 }
 
 /** The lights of each member and the findings, from the auditor's report when this node is an

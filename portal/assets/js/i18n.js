@@ -105,6 +105,7 @@ const STRINGS = {
   'record.to': ['资金去向', 'Went to'],
   'record.from.none': ['没有引用上级资金。', 'It cites no earlier funds.'],
   'record.to.none': ['尚无记录引用这笔资金。', 'No record draws on these funds yet.'],
+  'record.to.more': ['只列出最先的 {n} 条；还有更多记录引用这笔资金。', 'Only the first {n} are listed; more records draw on these funds.'],
   'record.cites': ['{amount}，来自 {link}', '{amount} from {link}'],
   'record.findings': ['与这条记录有关的审计发现', 'Audit findings about this record'],
   'record.findings.none': ['没有审计发现。', 'No audit findings.'],

@@ -2,9 +2,12 @@
 // its money came from and went, the findings about it, and the in-browser verification.
 import { t } from './i18n.js';
 import { esc, kindName, recordLink, money, date } from './format.js';
-import { getJson, members as loadMembers, queryAll } from './api.js';
+import { getJson, members as loadMembers, queryAll, queryUpTo } from './api.js';
 import { facts, fundedBy, heading, signers } from './record-view.js';
 import { verifyPanel } from './verify-panel.js';
+
+/** The most records "where the money went" lists; a note says when there are more. */
+const FLOW_LISTED = 1000;
 
 function currentOf(answer) {
   let current = answer.entry;
@@ -82,10 +85,13 @@ export async function render(main, { arg: rid }) {
     ? `<p>${direct.join('<br>')}</p><ol class="flow">${from.map((f) => flowItem(f.record, f.ref)).join('')}</ol>`
     : `<p>${esc(t('record.from.none'))}</p>`;
 
-  const drawing = current.program ? await queryAll({ program: current.program }).catch(() => []) : [];
-  const to = drawing.filter((item) => refsOf(item.current.record).some((r) => r.rid === rid));
+  // Found by the node's index of `funded_by` (every record drawing on this one, in any log
+  // it holds), not by scanning the programme.
+  const { items: to, more } = await queryUpTo({ funded_by: rid }, FLOW_LISTED)
+    .catch(() => ({ items: [], more: false }));
   main.querySelector('#flow-to').innerHTML = to.length
     ? `<ol class="flow">${to.map((item) => flowItem(item.current.record, { rid: item.rid })).join('')}</ol>`
+      + (more ? `<p class="muted small">${esc(t('record.to.more', { n: FLOW_LISTED }))}</p>` : '')
     : `<p>${esc(t('record.to.none'))}</p>`;
 
   const findings = (await queryAll({ kind: 'finding' }).catch(() => []))

@@ -281,6 +281,10 @@ fn the_portal_works_in_a_real_browser() -> anyhow::Result<()> {
     }
     assert!(pages.contains("7 checks green"), "{pages}");
     assert!(pages.contains("ok old /audit.html redirects"), "{pages}");
+    assert!(
+        pages.contains("ok where the money went lists what draws on a record"),
+        "{pages}"
+    );
 
     let tampered = run_script("tamper.mjs", &settings)?;
     for (kind, failed_check) in [

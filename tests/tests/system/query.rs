@@ -252,6 +252,14 @@ fn query_and_follow_against_real_nodes() -> anyhow::Result<()> {
         payee.len(),
         expected(&|_, r| r["payee"]["org"]["name"] == "Cooperative 3")
     );
+    // Where the city's allocation went: every payment drawing on it, across both logs.
+    let drawing = all(city, "funded_by=city-1-alloc-1", 1000)?;
+    assert_eq!(
+        drawing.len(),
+        expected(&|_, r| r["funded_by"][0]["ref"]["rid"] == "city-1-alloc-1")
+    );
+    assert!(drawing.len() > 1000, "{} records", drawing.len());
+    assert!(all(city, "funded_by=city-1-alloc-2", 100)?.is_empty());
     let dated = all(city, "from=2024-03-01&to=2024-03-31&program=prog-2", 50)?;
     assert!(!dated.is_empty());
     assert_eq!(
@@ -274,6 +282,7 @@ fn query_and_follow_against_real_nodes() -> anyhow::Result<()> {
         ("kind=nonsense", "kind"),
         ("log=county-9", "log"),
         ("area=12", "area"),
+        ("funded_by=nobody", "funded_by"),
     ] {
         let reply = get(&city.url(&format!("/v1/records?{query}")))?;
         assert_eq!(reply.status, 400, "{query}: {}", reply.text());
