@@ -5,7 +5,7 @@
 //! (mirrored batches, each log's checkpoint signed by its real log key; one signature reused
 //! for every record, since neither the store nor the index checks record signatures — the
 //! write path does), then the observer runs in this process: its indexer builds `query.redb`
-//! (timed), and five kinds of filtered page are asked over HTTP, each many times at cursors
+//! (timed), and seven kinds of filtered page are asked over HTTP, each many times at cursors
 //! spread over the result, one request at a time; p50 and p99 are reported.
 //!
 //! Run: `cargo run --release -p daylight-tests --bin daylight-querybench` (`-- --quick` for
@@ -40,7 +40,7 @@ fn payment(member: &str, n: u64) -> Record {
         "event_date": format!("20{:02}-{:02}-{:02}", 20 + n % 5, n % 12 + 1, n % 28 + 1),
         "program": format!("prog-{}", n % 20),
         "payee": payee, "amount": amount, "purpose": "industry support subsidy",
-        "funded_by": [{"ref": {"log": "city-1", "rid": "city-1-alloc-1",
+        "funded_by": [{"ref": {"log": "city-1", "rid": format!("city-1-alloc-{}", n % 40),
                                "leaf": Hash::digest(b"alloc").to_hex()}, "amount": amount}],
     }))
     .expect("a valid payment")
@@ -141,6 +141,8 @@ fn main() -> anyhow::Result<()> {
         "area=320203&program=prog-3",
         "log=county-3&from=2022-03-01&to=2022-06-30",
         "kind=payment&area=320201101202",
+        "funded_by=city-1-alloc-7",
+        "funded_by=city-1-alloc-7&log=county-2",
     ];
     let mut rows = Vec::new();
     for filter in filters {
