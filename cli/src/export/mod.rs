@@ -7,7 +7,7 @@
 //! * [`model`] — entries into history events and each log's current state;
 //! * [`columns`] — the CSV columns and the cells written under them;
 //! * [`csv`], [`jsonl`], [`ocds`] — the formats;
-//! * [`json`] — compact JSON as `serde_json` writes it, with faster strings;
+//! * [`json`](mod@json) — compact JSON as `serde_json` writes it, with faster strings;
 //! * [`output`] — the files written, hashed and written on a thread of their own;
 //! * [`disk`] — bytes to disk past the page cache (`O_DIRECT`) where the file system allows;
 //! * [`memory`] — ordinary pages instead of huge ones for the records held;

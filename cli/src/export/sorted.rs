@@ -1,7 +1,7 @@
 //! A record's content as one JSON object with every object's keys in byte order: the bytes
 //! that serializing `Replacement::to_object()` gives, written without building a JSON tree.
 //!
-//! The kind's fields are serialized as they are declared (by [`json`], which writes what
+//! The kind's fields are serialized as they are declared (by [`json`](mod@json), which writes what
 //! serde_json writes, so strings are escaped exactly as a tree would escape them). Then every object's members are put in key order
 //! on the way out. Building, serializing and dropping a `serde_json::Value` tree per record
 //! was the largest part of writing `current.jsonl` after the disk itself.
