@@ -115,6 +115,22 @@ impl OutputFile {
             .map_err(|_| std::io::Error::other(format!("the writer of {} panicked", self.name)))?
     }
 
+    /// Lets `row` append one row straight to the buffer, instead of formatting it elsewhere
+    /// and copying it in. The buffer is handed over first if a row of up to [`ROW_ROOM`]
+    /// bytes might not fit (a longer row still goes in whole: the buffer grows). A row that
+    /// fails leaves the file unfinished, as any failed write does: the export is abandoned.
+    pub fn append_row<T>(
+        &mut self,
+        row: impl FnOnce(&mut Vec<u8>) -> std::io::Result<T>,
+    ) -> std::io::Result<T> {
+        if self.buffer.len() + ROW_ROOM > BUFFER {
+            self.hand_over()?;
+        }
+        let written = row(&mut self.buffer)?;
+        self.rows += 1;
+        Ok(written)
+    }
+
     /// Writes what is left, syncs the file and closes it; returns what the manifest says of it.
     pub fn finish(mut self) -> std::io::Result<WrittenFile> {
         self.hand_over()?;
@@ -126,23 +142,6 @@ impl OutputFile {
             bytes: written.bytes,
             rows: self.rows,
         })
-    }
-}
-
-impl OutputFile {
-    /// Lets `row` append one row straight to the buffer, instead of formatting it elsewhere
-    /// and copying it in. The buffer is handed over first if a row of up to [`ROW_ROOM`]
-    /// bytes might not fit (a longer row still goes in whole: the buffer grows).
-    pub fn append_row<T>(
-        &mut self,
-        row: impl FnOnce(&mut Vec<u8>) -> std::io::Result<T>,
-    ) -> std::io::Result<T> {
-        if self.buffer.len() + ROW_ROOM > BUFFER {
-            self.hand_over()?;
-        }
-        let written = row(&mut self.buffer)?;
-        self.rows += 1;
-        Ok(written)
     }
 }
 

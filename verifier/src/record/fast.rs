@@ -219,8 +219,8 @@ pub(crate) fn read_submission(bytes: &[u8]) -> Option<FastRead> {
     read(bytes, true)
 }
 
-/// The bytes of one top-level object `{` member `,` ... `}` built from `members`, skipping
-/// those named in `skip`. The members are kept in their order and with their value bytes.
+/// The text of one top-level object `{` member `,` ... `}` built from `members`, skipping
+/// those named in `skip`. The members are kept in their order and with their value text.
 fn object_of(members: &[Member<'_>], skip: &[&[u8]], capacity: usize) -> String {
     let mut out = String::with_capacity(capacity);
     out.push('{');
