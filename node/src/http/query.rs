@@ -1,7 +1,7 @@
 //! `GET /v1/records?log=&kind=&program=&payee=&area=&funded_by=&from=&to=&cursor=&limit=`:
-//! filtered, cursor-paginated pages of the current state of every held record, from the query index
-//! ([`crate::query`]). Every parameter is checked; an unknown one, a bad date, an oversized
-//! limit or a cursor this node did not give is a 400 naming the parameter.
+//! filtered, cursor-paginated pages of the current state of every held record, from the
+//! query index ([`crate::query`]). Every parameter is checked; an unknown one, a bad date, an
+//! oversized limit or a cursor this node did not give is a 400 naming the parameter.
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
